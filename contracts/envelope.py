@@ -1,0 +1,63 @@
+"""The envelope every event travels in, whatever its topic."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+class Agency(StrEnum):
+    """The data controllers and partners of the two Integration Points."""
+
+    AA_MG = "AA-MG"  # Agentur für Arbeit Mönchengladbach (SGB III)
+    JC_MG = "JC-MG"  # Jobcenter Mönchengladbach (SGB II)
+    JC_RKN = "JC-RKN"  # Jobcenter Rhein-Kreis Neuss (SGB II)
+    STADT_MG = "STADT-MG"  # Stadt Mönchengladbach (Ausländerbehörde, Sozialamt)
+    RKN = "RKN"  # Rhein-Kreis Neuss (Ausländerbehörde, Sozialamt)
+
+
+class TraceContext(BaseModel):
+    """W3C trace context of the command that caused the event (also sent as Kafka headers)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    traceparent: str | None = Field(default=None, max_length=55)
+    tracestate: str | None = Field(default=None, max_length=512)
+
+
+class Envelope(BaseModel, Generic[Payload]):
+    """Metadata common to all events; ``data`` is the topic's discriminated union.
+
+    ``type`` and ``schema_version`` repeat the payload's so that a reader can route or
+    skip an event without knowing every payload type.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID = Field(description="UUIDv7, unique across all topics")
+    case_id: UUID = Field(description="the person's case; the Kafka key everywhere")
+    stream_version: Annotated[int, Field(ge=1)]
+    type: str
+    schema_version: Annotated[int, Field(ge=1)]
+    occurred_at: AwareDatetime
+    agency: Agency = Field(description="the controller on whose behalf the event was recorded")
+    correlation_id: UUID
+    causation_id: UUID | None = None
+    trace: TraceContext = TraceContext()
+    data: Payload
+
+    @model_validator(mode="after")
+    def _type_matches_payload(self) -> Envelope[Payload]:
+        data_type = getattr(self.data, "type", None)
+        data_version = getattr(self.data, "schema_version", None)
+        if data_type != self.type or data_version != self.schema_version:
+            raise ValueError(
+                f"envelope says {self.type} v{self.schema_version}, "
+                f"payload is {data_type} v{data_version}"
+            )
+        return self

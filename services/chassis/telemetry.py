@@ -1,0 +1,43 @@
+"""OpenTelemetry set-up, once per process, and the bridge between spans and envelopes."""
+
+from __future__ import annotations
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from contracts.envelope import TraceContext
+
+
+def setup_tracing(
+    service_name: str,
+    *,
+    exporter: str = "none",
+    sample_ratio: float = 1.0,
+    extra_processors: tuple[SpanProcessor, ...] = (),
+) -> TracerProvider | None:
+    """Install the process's tracer provider; with exporter "none" and no extra processors,
+    tracing stays the API's no-op and costs nothing."""
+    if exporter == "none" and not extra_processors:
+        return None
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+    )
+    if exporter == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    for processor in extra_processors:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def current_trace_context() -> TraceContext:
+    """The W3C context of the current span, to carry across the outbox hop."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return TraceContext(
+        traceparent=carrier.get("traceparent"), tracestate=carrier.get("tracestate")
+    )

@@ -1,0 +1,22 @@
+"""Intake's settings: the only place its processes read the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.chassis.settings import ProcessSettings
+
+
+class IntakeSettings(ProcessSettings):
+    """Intake's database, HTTP listener and the readers allowed to fetch person keys."""
+
+    intake_database_url: str = Field(
+        default="postgresql://intake@127.0.0.1:15432/intake",
+        validation_alias="IP_DB_INTAKE",
+    )
+    intake_host: str = "127.0.0.1"
+    intake_port: int = Field(default=8001, ge=1, le=65535)
+    intake_key_readers: dict[str, str] = Field(
+        default_factory=dict,
+        description="reader name -> bearer token allowed to fetch person keys (JSON)",
+    )
