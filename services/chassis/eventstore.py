@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import trace
 from pydantic import BaseModel, TypeAdapter
 
 from contracts.envelope import Agency, Envelope, TraceContext
 from services.chassis.ids import uuid7
+from services.chassis.telemetry import current_trace_context
 
 Payload = TypeVar("Payload", bound=BaseModel)
 
 OUTBOX_CHANNEL = "outbox"
+tracer = trace.get_tracer("services.chassis.eventstore")
 
 
 class VersionConflictError(Exception):
@@ -39,7 +42,6 @@ class CommandContext:
     agency: Agency
     correlation_id: UUID
     causation_id: UUID | None = None
-    trace: TraceContext = field(default_factory=TraceContext)
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,22 @@ class PostgresEventStore(Generic[Payload]):
     ) -> AppendResult:
         """Append after ``expected_version``; events, outbox rows and the command key commit
         together or not at all."""
+        with tracer.start_as_current_span(
+            f"append {self._topic}",
+            attributes={"ip.case_id": str(stream_id), "ip.expected_version": expected_version},
+        ):
+            return await self._append(stream_id, expected_version, payloads, context)
+
+    async def _append(
+        self,
+        stream_id: UUID,
+        expected_version: int,
+        payloads: Sequence[Payload],
+        context: CommandContext,
+    ) -> AppendResult:
+        trace_context = current_trace_context()  # the relay continues this trace
         envelopes = [
-            self._stamp(stream_id, expected_version + offset, payload, context)
+            self._stamp(stream_id, expected_version + offset, payload, context, trace_context)
             for offset, payload in enumerate(payloads, start=1)
         ]
         last_version = expected_version + len(envelopes)
@@ -162,7 +178,12 @@ class PostgresEventStore(Generic[Payload]):
         return AppendResult(stream_id, expected_version + 1, last_version, False)
 
     def _stamp(
-        self, stream_id: UUID, version: int, payload: Payload, context: CommandContext
+        self,
+        stream_id: UUID,
+        version: int,
+        payload: Payload,
+        context: CommandContext,
+        trace_context: TraceContext,
     ) -> Envelope[Payload]:
         data: Any = payload
         return self._envelope.validate_python(
@@ -176,7 +197,7 @@ class PostgresEventStore(Generic[Payload]):
                 "agency": context.agency,
                 "correlation_id": context.correlation_id,
                 "causation_id": context.causation_id,
-                "trace": context.trace,
+                "trace": trace_context,
                 "data": payload,
             }
         )

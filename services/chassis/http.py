@@ -1,17 +1,16 @@
-"""What every HTTP API shares: error bodies that name the field or rule, and a server span."""
+"""What every HTTP API shares: error bodies that name the field or rule.
+
+Server spans come from FastAPI's native OpenTelemetry support, which extracts the W3C
+context from the request headers.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opentelemetry import propagate, trace
 
 from services.chassis.rules import InvalidTransitionError
-
-tracer = trace.get_tracer("services.chassis.http")
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -33,21 +32,6 @@ async def _conflict(_: Request, error: Exception) -> Response:
 
 
 def install_common_handlers(app: FastAPI) -> None:
-    """422 with field and reason for bad input; 409 with the refusing rule; a span per request."""
+    """422 with field and reason for bad input; 409 with the rule that refused."""
     app.add_exception_handler(RequestValidationError, _unprocessable)
     app.add_exception_handler(InvalidTransitionError, _conflict)
-
-    @app.middleware("http")
-    async def _server_span(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        route = f"{request.method} {request.url.path}"
-        with tracer.start_as_current_span(
-            route,
-            context=propagate.extract(dict(request.headers)),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": request.url.path},
-        ) as span:
-            response = await call_next(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-            return response

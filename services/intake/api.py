@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from contracts.envelope import Agency
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.chassis.ids import uuid7
-from services.chassis.telemetry import current_trace_context
 from services.intake.commands import (
     FirstContactDetails,
     IntakeCommand,
@@ -65,7 +64,6 @@ async def _run(
         idempotency_key=idempotency_key or str(uuid7()),
         agency=Agency.AA_MG,
         correlation_id=uuid7(),
-        trace=current_trace_context(),
     )
     with structlog.contextvars.bound_contextvars(case_id=str(command.case_id)):
         result: AppendResult = await handle(command, context, wired.store, wired.keys)

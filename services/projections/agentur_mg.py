@@ -20,7 +20,6 @@ from services.chassis.projection import ConsumedEvent, DbConnection
 log = structlog.get_logger("projection.aa_mg")
 
 NAME: Final = "aa_mg"
-GROUP_ID: Final = "projection.aa_mg"
 TOPICS: Final = (INTAKE_TOPIC,)
 
 
@@ -53,7 +52,8 @@ class AgenturView:
                         " ON CONFLICT (case_id) DO UPDATE SET given_name = $2, family_name = $3,"
                         " date_of_birth = $4, nationality = $5, languages = $6, site = $7,"
                         " town = $8, allocated_on = $9,"
-                        " version = GREATEST(aa_mg_cases.version, $10), updated_at = $11",
+                        " version = GREATEST(aa_mg_cases.version, $10), updated_at = $11,"
+                        " events_applied = aa_mg_cases.events_applied + 1",
                         envelope.case_id,
                         _plain(person.given_name),
                         _plain(person.family_name),
@@ -72,7 +72,8 @@ class AgenturView:
                         " version, updated_at) VALUES ($1, $2, $3, $4, $5)"
                         " ON CONFLICT (case_id) DO UPDATE SET first_contact_on = $2,"
                         " interpreter_language = $3,"
-                        " version = GREATEST(aa_mg_cases.version, $4), updated_at = $5",
+                        " version = GREATEST(aa_mg_cases.version, $4), updated_at = $5,"
+                        " events_applied = aa_mg_cases.events_applied + 1",
                         envelope.case_id,
                         data.contacted_on,
                         data.interpreter_language,

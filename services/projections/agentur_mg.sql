@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS aa_mg_cases (
     first_contact_on     date,
     interpreter_language text,
     version              integer NOT NULL DEFAULT 0,
+    -- counts applications: equals the stream's event count unless something applied twice
+    events_applied       integer NOT NULL DEFAULT 1,
     updated_at           timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aa_mg_cases_site ON aa_mg_cases (site, allocated_on);

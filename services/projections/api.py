@@ -31,6 +31,7 @@ class CaseView(BaseModel):
     interpreter_language: str | None
     days_allocation_to_first_contact: int | None
     version: int
+    events_applied: int
 
 
 def view_pool(request: Request) -> asyncpg.Pool:
@@ -42,7 +43,7 @@ Pool = Annotated[asyncpg.Pool, Depends(view_pool)]
 
 _COLUMNS = (
     "case_id, given_name, family_name, date_of_birth, nationality, languages, site, town,"
-    " allocated_on, first_contact_on, interpreter_language, version,"
+    " allocated_on, first_contact_on, interpreter_language, version, events_applied,"
     " first_contact_on - allocated_on AS days_allocation_to_first_contact"
 )
 

@@ -38,7 +38,7 @@ def create_app(settings: AgenturViewSettings, *, consume: bool = True) -> FastAP
                     pool=pool,
                     bootstrap=settings.kafka_bootstrap,
                     topics=agentur_mg.TOPICS,
-                    group_id=agentur_mg.GROUP_ID,
+                    group_id=settings.view_consumer_group,
                     handler=agentur_mg.AgenturView(
                         IntakeKeyClient(keys_http, settings.key_reader_token)
                     ),

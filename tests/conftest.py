@@ -1,0 +1,100 @@
+"""Shared fixtures: the real test stack (Kafka + PostgreSQL on their own loopback ports),
+fresh databases per test, and one in-memory span exporter for the whole session."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from contracts.topics import DOMAIN_TOPICS
+from deploy.local import devstack
+from services.chassis.telemetry import setup_tracing
+
+REPO = Path(__file__).resolve().parents[1]
+STACK_DATABASES = ("intake", "language", "recognition", "placement", "proj_aa_mg")
+
+TEST_STACK = devstack.StackConfig(
+    state_dir=REPO / ".local" / "test",
+    cache_dir=REPO / ".local" / "cache",
+    kafka_port=int(os.environ.get("IP_TEST_KAFKA_PORT", "29092")),
+    controller_port=int(os.environ.get("IP_TEST_CONTROLLER_PORT", "29093")),
+    pg_port=int(os.environ.get("IP_TEST_PG_PORT", "25432")),
+)
+
+SPANS = InMemorySpanExporter()
+setup_tracing("tests", extra_processors=(SimpleSpanProcessor(SPANS),))
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[devstack.StackInfo]:
+    """The test stack, started once for the session; stopped at the end if this run started it."""
+    info = devstack.up(
+        TEST_STACK,
+        databases=STACK_DATABASES,
+        topics=[devstack.TopicSpec(name) for name in DOMAIN_TOPICS],
+    )
+    yield info
+    if info.started:
+        devstack.down(TEST_STACK)
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    """The session's finished spans, emptied before the test."""
+    SPANS.clear()
+    return SPANS
+
+
+def _with_database(dsn: str, database: str) -> str:
+    return dsn.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture
+async def fresh_dsn(stack: devstack.StackInfo) -> AsyncIterator[str]:
+    """A new empty database for one test, dropped afterwards."""
+    name = f"t_{uuid4().hex[:16]}"
+    admin = await asyncpg.connect(stack.admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield _with_database(stack.admin_dsn, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def fresh_pool(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database."""
+    pool = await asyncpg.create_pool(fresh_dsn, min_size=1, max_size=20)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def create_topic(stack: devstack.StackInfo, name: str, partitions: int = 6) -> str:
+    """A throwaway topic on the test broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+    return name

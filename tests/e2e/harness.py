@@ -1,0 +1,83 @@
+"""Running the real processes for end-to-end tests: in this process (for spans) or as
+child processes (to kill them)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on loopback inside this event loop."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def wait_for(url: str, *, within: float = 30.0) -> None:
+    """Until ``url`` answers 200."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {within} s")
+
+
+class ChildProcess:
+    """A platform process (``python -m MODULE``) started for a test and killed by PID."""
+
+    def __init__(self, module: str, env: dict[str, str], log_dir: Path) -> None:
+        self.module = module
+        self._env = {**os.environ, **env, "IP_LOG_JSON": "true"}
+        self._log = log_dir / f"{module.replace('.', '_')}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", self.module], env=self._env, cwd=REPO, stdout=log, stderr=log
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self._log.read_text(errors="replace") if self._log.exists() else ""

@@ -1,0 +1,176 @@
+"""HTTP register -> intake store -> outbox relay -> Kafka -> the Agentur view, on the real
+broker and database, with one trace across all of it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from deploy.local.devstack import StackInfo
+from services.chassis.relay import OutboxRelay, create_producer
+from services.intake.app import create_app as create_intake
+from services.intake.settings import IntakeSettings
+from services.projections.app import create_app as create_view
+from services.projections.settings import AgenturViewSettings
+from tests.conftest import free_port
+from tests.e2e.harness import serving
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+PERSON = {
+    "given_name": "Yonas",
+    "family_name": "Tesfaye",
+    "date_of_birth": "1997-05-02",
+    "nationality": "ERI",
+    "languages": ["ti"],
+    "site": "NE",
+    "town": "Kaarst",
+    "allocated_on": "2016-03-01",
+}
+
+
+@dataclass
+class System:
+    intake: httpx.AsyncClient
+    view: httpx.AsyncClient
+
+
+async def _new_database(admin_dsn: str) -> str:
+    name = f"t_{uuid4().hex[:16]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_dsn.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+async def system(stack: StackInfo) -> AsyncIterator[System]:
+    """Intake API, its relay and the Agentur view, in this process on fresh databases."""
+    intake_dsn = await _new_database(stack.admin_dsn)
+    view_dsn = await _new_database(stack.admin_dsn)
+    intake_port = free_port()
+    intake_app = create_intake(
+        IntakeSettings(
+            intake_database_url=intake_dsn,
+            kafka_bootstrap=stack.kafka_bootstrap,
+            intake_key_readers={"proj_aa_mg": "view-token"},
+        )
+    )
+    view_app = create_view(
+        AgenturViewSettings(
+            view_database_url=view_dsn,
+            kafka_bootstrap=stack.kafka_bootstrap,
+            view_consumer_group=f"test.aa_mg.{uuid4().hex[:8]}",
+            intake_url=f"http://127.0.0.1:{intake_port}",
+            key_reader_token="view-token",
+        )
+    )
+    stop = asyncio.Event()
+    async with serving(intake_app, intake_port) as intake_url:
+        relay_pool = await asyncpg.create_pool(intake_dsn, min_size=1, max_size=2)
+        producer = create_producer(stack.kafka_bootstrap)
+        await producer.start()
+        relay = asyncio.create_task(OutboxRelay(relay_pool, producer).run(stop))
+        try:
+            async with (
+                serving(view_app, free_port()) as view_url,
+                httpx.AsyncClient(base_url=intake_url) as intake,
+                httpx.AsyncClient(base_url=view_url) as view,
+            ):
+                yield System(intake, view)
+        finally:
+            stop.set()
+            await relay
+            await producer.stop()
+            await relay_pool.close()
+
+
+async def until_visible(view: httpx.AsyncClient, case_id: str, ready: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60.0
+    while time.monotonic() < deadline:
+        response = await view.get(f"/cases/{case_id}")
+        if response.status_code == 200 and response.json().get(ready) is not None:
+            body: dict[str, Any] = response.json()
+            return body
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"case {case_id} did not show {ready} in the view")
+
+
+async def test_registered_person_shows_in_the_agentur_view(system: System) -> None:
+    """A person registered over HTTP appears in the Agentur view with the days from allocation
+    to first contact, personal fields decrypted with the key fetched from intake."""
+    case_id = (await system.intake.post("/cases", json=PERSON)).json()["case_id"]
+    contact = await system.intake.post(
+        f"/cases/{case_id}/first-contact",
+        json={"contacted_on": "2016-03-09", "interpreter_language": "ti"},
+    )
+    assert contact.status_code == 201
+
+    case = await until_visible(system.view, case_id, "first_contact_on")
+
+    assert case["days_allocation_to_first_contact"] == 8
+    assert (case["given_name"], case["family_name"], case["date_of_birth"]) == (
+        "Yonas",
+        "Tesfaye",
+        "1997-05-02",
+    )
+    assert (case["site"], case["town"], case["interpreter_language"]) == ("NE", "Kaarst", "ti")
+    assert (case["version"], case["events_applied"]) == (2, 2)
+
+
+def _by_name(spans: tuple[ReadableSpan, ...], name: str, case_id: str) -> ReadableSpan:
+    matching = [
+        s
+        for s in spans
+        if s.name == name
+        and (s.attributes or {}).get("ip.case_id") == case_id
+        and (s.attributes or {}).get("ip.event_type") == "intake.person_registered"
+    ]
+    assert len(matching) == 1, [s.name for s in spans]
+    return matching[0]
+
+
+def _ancestors(span: ReadableSpan, spans: tuple[ReadableSpan, ...]) -> list[int]:
+    by_id = {s.context.span_id: s for s in spans}
+    chain: list[int] = []
+    parent = span.parent
+    while parent is not None:
+        chain.append(parent.span_id)
+        parent = by_id[parent.span_id].parent if parent.span_id in by_id else None
+    return chain
+
+
+async def test_one_trace_spans_http_append_relay_and_projection(
+    system: System, spans: InMemorySpanExporter
+) -> None:
+    """The registration's HTTP span, the relay's publish span and the projection's span share
+    one trace id, each the parent of the next: the context survives the outbox hop."""
+    case_id = (await system.intake.post("/cases", json=PERSON)).json()["case_id"]
+    await until_visible(system.view, case_id, "given_name")
+
+    finished = spans.get_finished_spans()
+    http = [s for s in finished if s.name == "POST /cases"]
+    publish = _by_name(finished, "publish ip.intake.case.v1", case_id)
+    project = _by_name(finished, "project ip.intake.case.v1", case_id)
+
+    append = [s for s in finished if s.name == "append ip.intake.case.v1"]
+    assert (len(http), len(append)) == (1, 1)
+    trace_ids = {span.context.trace_id for span in (http[0], append[0], publish, project)}
+    assert len(trace_ids) == 1
+    assert http[0].context.span_id in _ancestors(append[0], finished)
+    assert publish.parent is not None
+    assert publish.parent.span_id == append[0].context.span_id
+    assert project.parent is not None
+    assert project.parent.span_id == publish.context.span_id

@@ -1,0 +1,171 @@
+"""Intake's HTTP API on the real PostgreSQL: 201, 422 with field and reason, 409 with the
+rule, nothing stored on a refusal; person keys only for authenticated readers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
+
+pytestmark = pytest.mark.postgres
+
+PERSON = {
+    "given_name": "Amina",
+    "family_name": "Haddad",
+    "date_of_birth": "1989-03-14",
+    "nationality": "SYR",
+    "languages": ["ar"],
+    "site": "MG",
+    "town": "Mönchengladbach",
+    "allocated_on": "2016-02-01",
+}
+
+
+@pytest.fixture
+async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = IntakeSettings(
+        intake_database_url=fresh_dsn, intake_key_readers={"proj_aa_mg": "reader-secret"}
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as client,
+    ):
+        yield client
+
+
+async def stored(dsn: str) -> tuple[int, int, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM outbox) AS o,"
+            " (SELECT count(*) FROM person_keys) AS k"
+        )
+        assert row is not None
+        return row["e"], row["o"], row["k"]
+    finally:
+        await conn.close()
+
+
+async def test_register_then_first_contact(api: httpx.AsyncClient, fresh_dsn: str) -> None:
+    """A registration mints a case id and a key; the first contact appends version 2."""
+    registered = await api.post("/cases", json=PERSON)
+    case_id = registered.json()["case_id"]
+    contacted = await api.post(
+        f"/cases/{case_id}/first-contact",
+        json={"contacted_on": "2016-02-09", "interpreter_language": "ar"},
+    )
+
+    assert registered.status_code == 201
+    assert contacted.status_code == 201
+    assert contacted.json() == {"case_id": case_id, "version": 2, "replayed": False}
+    assert await stored(fresh_dsn) == (2, 2, 1)
+
+
+async def test_personal_data_is_sealed_in_the_store(api: httpx.AsyncClient, fresh_dsn: str) -> None:
+    """Neither the event store nor the outbox holds the name or birth date in plain text."""
+    await api.post("/cases", json=PERSON)
+
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        dump = " ".join(
+            [
+                str(await conn.fetchval("SELECT string_agg(body::text, ' ') FROM events")),
+                str(
+                    await conn.fetchval(
+                        "SELECT string_agg(convert_from(payload, 'UTF8'), ' ') FROM outbox"
+                    )
+                ),
+            ]
+        )
+    finally:
+        await conn.close()
+    assert "Amina" not in dump
+    assert "Haddad" not in dump
+    assert "1989-03-14" not in dump
+    assert "Mönchengladbach" in dump  # non-personal facts stay readable
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"site": "XX"}, "site", "Input should be 'MG', 'NE' or 'GV'"),
+        ({"nationality": "syria"}, "nationality", "String should match pattern"),
+        ({"allocated_on": "yesterday"}, "allocated_on", "Input should be a valid date"),
+        ({"given_name": ""}, "given_name", "at least 1 character"),
+        ({"town": "Köln"}, "", "not served by site MG"),
+        ({"unexpected": 1}, "unexpected", "Extra inputs are not permitted"),
+    ],
+)
+async def test_bad_input_is_422_with_field_and_reason(
+    api: httpx.AsyncClient, fresh_dsn: str, change: dict[str, Any], field: str, reason: str
+) -> None:
+    """Invalid registrations name the field and the reason, and store nothing."""
+    response = await api.post("/cases", json={**PERSON, **change})
+
+    assert response.status_code == 422
+    problems = response.json()["detail"]
+    assert any(p["field"] == field and reason in p["reason"] for p in problems), problems
+    assert await stored(fresh_dsn) == (0, 0, 0)
+
+
+async def test_first_contact_for_unknown_case_is_409_naming_the_rule(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """An invalid transition answers 409 with its rule and stores nothing, not even a key."""
+    response = await api.post(
+        "/cases/0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55/first-contact",
+        json={"contacted_on": "2016-02-09"},
+    )
+
+    assert response.status_code == 409
+    assert response.json()["rule"] == "case.must_be_registered"
+    assert await stored(fresh_dsn) == (0, 0, 0)
+
+
+async def test_first_contact_before_allocation_is_409(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """Contact dated before the allocation is refused by its rule; the case keeps one event."""
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+
+    response = await api.post(
+        f"/cases/{case_id}/first-contact", json={"contacted_on": "2016-01-31"}
+    )
+
+    assert response.status_code == 409
+    assert response.json()["rule"] == "first_contact.not_before_allocation"
+    assert await stored(fresh_dsn) == (1, 1, 1)
+
+
+async def test_idempotency_key_replays_the_registration(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """The same Idempotency-Key registers once and answers with the same case id."""
+    headers = {"Idempotency-Key": "register-amina-0001"}
+    first = await api.post("/cases", json=PERSON, headers=headers)
+    again = await api.post("/cases", json=PERSON, headers=headers)
+
+    assert first.json()["case_id"] == again.json()["case_id"]
+    assert again.json()["replayed"] is True
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert (await stored(fresh_dsn))[:2] == (1, 1)
+
+
+async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient) -> None:
+    """No token: 401; a wrong token: 403; the configured reader gets the key."""
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+    path = f"/internal/person-keys/{case_id}"
+
+    anonymous = await api.get(path)
+    stranger = await api.get(path, headers={"Authorization": "Bearer guess"})
+    reader = await api.get(path, headers={"Authorization": "Bearer reader-secret"})
+
+    assert (anonymous.status_code, stranger.status_code, reader.status_code) == (401, 403, 200)
+    assert reader.json()["case_id"] == case_id
