@@ -729,7 +729,11 @@ def _pg_down(cfg: StackConfig) -> bool:
         _wait_gone(pid, grace)
     if _alive(pid):
         raise DevStackError(f"postgres: pid {pid} did not exit")
+    # After a clean stop these are gone already; after an abnormal end they are stale (and a
+    # not-yet-reaped zombie postmaster would make the next start believe it still runs).
     paths.postmaster_pid.unlink(missing_ok=True)
+    for stale in paths.socket_dir.glob(".s.PGSQL.*"):
+        stale.unlink(missing_ok=True)
     _say("postgres", f"stopped (pid {pid})")
     return True
 

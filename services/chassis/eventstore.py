@@ -22,6 +22,7 @@ from services.chassis.telemetry import current_trace_context
 Payload = TypeVar("Payload", bound=BaseModel)
 
 OUTBOX_CHANNEL = "outbox"
+SCHEMA_LOCK = 0x1F_0B0D  # advisory lock id: "someone is installing this schema"
 tracer = trace.get_tracer("services.chassis.eventstore")
 
 
@@ -58,7 +59,9 @@ async def install_schema(pool: asyncpg.Pool, *sql_files: str) -> None:
     """Apply the chassis's event-store tables, then each named schema file (idempotent)."""
     scripts = [resources.files("services.chassis").joinpath("eventstore.sql").read_text()]
     scripts.extend(sql_files)
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        # Processes of one service start together; the lock keeps their DDL from racing.
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
         for script in scripts:
             await conn.execute(script)
 

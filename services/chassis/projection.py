@@ -23,6 +23,8 @@ from aiokafka.structs import ConsumerRecord
 from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import propagate, trace
 
+from services.chassis.eventstore import SCHEMA_LOCK
+
 log = structlog.get_logger("projection")
 tracer = trace.get_tracer("services.chassis.projection")
 
@@ -60,7 +62,8 @@ class ProjectionHandler(Protocol):
 async def install_projection_schema(pool: asyncpg.Pool, view_sql: str) -> None:
     """Create the runner's bookkeeping tables and the view's own tables (idempotent)."""
     bookkeeping = resources.files("services.chassis").joinpath("projection.sql").read_text()
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
         await conn.execute(bookkeeping)
         await conn.execute(view_sql)
 

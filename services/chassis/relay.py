@@ -18,9 +18,10 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
 
-from services.chassis.eventstore import OUTBOX_CHANNEL
+from services.chassis.eventstore import OUTBOX_CHANNEL, install_schema
 from services.chassis.logging import setup_logging
 from services.chassis.settings import RelaySettings
 from services.chassis.telemetry import setup_tracing
@@ -112,9 +113,19 @@ class OutboxRelay:
                 await listener.execute("SELECT pg_advisory_unlock($1)", LEADER_LOCK)
 
     async def _loop(self, stop: asyncio.Event, idle_poll: float) -> None:
+        failures = 0
         while not stop.is_set():
             self._wake.clear()
-            sent = await self.publish_pending()
+            try:
+                sent = await self.publish_pending()
+                failures = 0
+            except (OSError, asyncpg.PostgresError, KafkaError) as error:
+                # Rows stay unsent and are published on a later pass: nothing is lost.
+                failures += 1
+                log.warning("relay.publish_failed", error=repr(error), failures=failures)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=min(0.1 * 2**failures, 5.0))
+                continue
             if sent:
                 log.debug("relay.published", count=sent)
                 continue
@@ -133,6 +144,7 @@ async def _serve(settings: RelaySettings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     pool = await asyncpg.create_pool(settings.relay_database_url, min_size=1, max_size=2)
+    await install_schema(pool)  # the relay may start before its service created the outbox
     producer = create_producer(settings.kafka_bootstrap)
     await producer.start()
     log.info("relay.started", relay=settings.relay_name)

