@@ -1166,7 +1166,8 @@ def up(
     """Start (or find running) Kafka and PostgreSQL, create databases and topics.
 
     Idempotent: a second call starts nothing and reports ``started == []``.
-    Writes ``<state>/stack.env`` with :meth:`StackInfo.env`.
+    ``database_dsns`` lists every database this state dir has created so far (not only the
+    ones named in this call). Writes ``<state>/stack.env`` with :meth:`StackInfo.env`.
     """
     for name in databases:
         _validate_db_name(name)

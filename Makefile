@@ -1,0 +1,51 @@
+# Integration Points: two commands do all the set-up on a fresh machine.
+#   make run    start the whole platform locally (Ctrl-C stops it)
+#   make test   lint, then every test against a real Kafka and PostgreSQL of its own
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_STATE := .local/test
+
+.PHONY: help venv run stop test lint unit fmt
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing the project (pip, from PyPI)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## create the virtualenv and install dependencies (idempotent)
+
+run: $(STAMP) ## start broker, postgres, services and views; Ctrl-C stops everything
+	@$(PY) -m deploy.local.run
+
+stop: $(STAMP) ## stop whatever a run or a test session left running (by PID file)
+	@$(PY) -m deploy.local.run --stop
+	@$(PY) -m deploy.local.devstack down --state-dir $(TEST_STATE) --kafka-port 29092 --controller-port 29093 --pg-port 25432
+
+lint: $(STAMP) ## ruff, mypy --strict, import contracts
+	@echo "==> ruff format --check"; $(VENV)/bin/ruff format --check --quiet .
+	@echo "==> ruff check"; $(VENV)/bin/ruff check --quiet .
+	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests
+	@echo "==> import contracts"; $(VENV)/bin/lint-imports --no-cache
+
+fmt: $(STAMP) ## format and autofix
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+unit: $(STAMP) ## the fast tests only (no broker, no database)
+	@$(PY) -m pytest tests/unit -q
+
+test: $(STAMP) lint ## lint, then all tests; the test stack starts fresh and stops afterwards
+	@echo "==> resetting the test stack in $(TEST_STATE)"
+	@$(PY) -m deploy.local.devstack down --state-dir $(TEST_STATE) --kafka-port 29092 --controller-port 29093 --pg-port 25432 >/dev/null
+	@rm -rf $(TEST_STATE)
+	@echo "==> pytest (unit, integration, end to end)"
+	@$(PY) -m pytest -p no:cacheprovider

@@ -1,0 +1,1 @@
+"""language: placeholder package; the service is built in issue 3."""

@@ -1,0 +1,1 @@
+"""placement: placeholder package; the service is built in issue 3."""

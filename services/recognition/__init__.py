@@ -1,0 +1,1 @@
+"""recognition: placeholder package; the service is built in issue 3."""
