@@ -19,17 +19,29 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.topics import DOMAIN_TOPICS
 from deploy.local import devstack
 
 REPO = Path(__file__).resolve().parents[2]
-STATE = REPO / ".local" / "dev"
 DATABASES = ("intake", "language", "recognition", "placement", "proj_aa_mg")
-INTAKE_PORT = 8001
-VIEW_PORT = 8101
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where a run keeps its state and which loopback ports it uses."""
+
+    stack: devstack.StackConfig = field(
+        default_factory=lambda: devstack.StackConfig(state_dir=REPO / ".local" / "dev")
+    )
+    intake_port: int = 8001
+    view_port: int = 8101
+
+    @property
+    def state(self) -> Path:
+        return self.stack.state_dir
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,7 @@ class Process:
     health_url: str | None = None
 
 
-def _platform(info: devstack.StackInfo, reader_token: str) -> list[Process]:
+def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> list[Process]:
     common = {**info.env(), "IP_LOG_JSON": "true"}
     return [
         Process(
@@ -50,10 +62,10 @@ def _platform(info: devstack.StackInfo, reader_token: str) -> list[Process]:
             "services.intake",
             {
                 **common,
-                "IP_INTAKE_PORT": str(INTAKE_PORT),
+                "IP_INTAKE_PORT": str(cfg.intake_port),
                 "IP_INTAKE_KEY_READERS": json.dumps({"proj_aa_mg": reader_token}),
             },
-            f"http://127.0.0.1:{INTAKE_PORT}/health",
+            f"http://127.0.0.1:{cfg.intake_port}/health",
         ),
         Process(
             "intake-relay",
@@ -69,33 +81,33 @@ def _platform(info: devstack.StackInfo, reader_token: str) -> list[Process]:
             "services.projections",
             {
                 **common,
-                "IP_VIEW_PORT": str(VIEW_PORT),
-                "IP_INTAKE_URL": f"http://127.0.0.1:{INTAKE_PORT}",
+                "IP_VIEW_PORT": str(cfg.view_port),
+                "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
                 "IP_KEY_READER_TOKEN": reader_token,
             },
-            f"http://127.0.0.1:{VIEW_PORT}/health",
+            f"http://127.0.0.1:{cfg.view_port}/health",
         ),
     ]
 
 
-def _reader_token() -> str:
+def _reader_token(cfg: RunConfig) -> str:
     """The view's token for intake's key API: generated once per machine, never committed."""
-    path = STATE / "reader-token"
+    path = cfg.state / "reader-token"
     if not path.exists():
-        STATE.mkdir(parents=True, exist_ok=True)
+        cfg.state.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-def _pid_file(name: str) -> Path:
-    return STATE / "pids" / f"{name}.pid"
+def _pid_file(cfg: RunConfig, name: str) -> Path:
+    return cfg.state / "pids" / f"{name}.pid"
 
 
-def _start(process: Process) -> subprocess.Popen[bytes]:
-    logs = STATE / "logs"
+def _start(cfg: RunConfig, process: Process) -> subprocess.Popen[bytes]:
+    logs = cfg.state / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    _pid_file(process.name).parent.mkdir(parents=True, exist_ok=True)
+    _pid_file(cfg, process.name).parent.mkdir(parents=True, exist_ok=True)
     with (logs / f"{process.name}.log").open("ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", process.module],
@@ -105,7 +117,7 @@ def _start(process: Process) -> subprocess.Popen[bytes]:
             stderr=log,
             start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
         )
-    _pid_file(process.name).write_text(f"{child.pid}\n{process.module}\n")
+    _pid_file(cfg, process.name).write_text(f"{child.pid}\n{process.module}\n")
     print(
         f"  {process.name:<13} pid {child.pid:<7} log {logs / (process.name + '.log')}", flush=True
     )
@@ -128,9 +140,18 @@ def _wait_healthy(process: Process, child: subprocess.Popen[bytes], within: floa
     raise SystemExit(f"{process.name} did not answer {process.health_url} within {within} s")
 
 
-def _stop_pid(name: str) -> bool:
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for its parent counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in {"Z", "X"}
+
+
+def _stop_pid(cfg: RunConfig, name: str, child: subprocess.Popen[bytes] | None = None) -> bool:
     """Stop one platform process by its PID file, if it is still the process we started."""
-    path = _pid_file(name)
+    path = _pid_file(cfg, name)
     if not path.exists():
         return False
     pid_text, _, module = path.read_text().partition("\n")
@@ -143,32 +164,33 @@ def _stop_pid(name: str) -> bool:
     if module.strip().encode() not in cmdline:
         return False  # the PID was reused by something that is not ours
     os.kill(pid, signal.SIGTERM)
-    for _ in range(150):
-        if not Path(f"/proc/{pid}").exists():
-            break
-        time.sleep(0.1)
-    else:
+    deadline = time.monotonic() + 15
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _gone(pid):
         os.kill(pid, signal.SIGKILL)
+    if child is not None:
+        child.wait()  # reap our own child
     print(f"  stopped {name} (pid {pid})", flush=True)
     return True
 
 
-def stop_everything() -> None:
+def stop_everything(cfg: RunConfig) -> None:
     """Stop the platform processes and the dev stack that a run left behind."""
-    pids = STATE / "pids"
+    pids = cfg.state / "pids"
     for pid_file in sorted(pids.glob("*.pid")) if pids.exists() else []:
-        _stop_pid(pid_file.stem)
-    devstack.down(devstack.StackConfig(state_dir=STATE))
+        _stop_pid(cfg, pid_file.stem)
+    devstack.down(cfg.stack)
 
 
-def run() -> int:
+def run(cfg: RunConfig) -> int:
     print("Integration Points: starting the local platform (Ctrl-C stops everything)", flush=True)
     info = devstack.up(
-        devstack.StackConfig(state_dir=STATE),
+        cfg.stack,
         databases=DATABASES,
         topics=[devstack.TopicSpec(name) for name in DOMAIN_TOPICS],
     )
-    processes = _platform(info, _reader_token())
+    processes = _platform(cfg, info, _reader_token(cfg))
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -180,9 +202,9 @@ def run() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         for process in processes:
-            children[process.name] = _start(process)
+            children[process.name] = _start(cfg, process)
             _wait_healthy(process, children[process.name])
-        _announce(info)
+        _announce(cfg, info)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -192,13 +214,13 @@ def run() -> int:
     finally:
         print("\nstopping ...", flush=True)
         for name in reversed(list(children)):
-            _stop_pid(name)
+            _stop_pid(cfg, name, children[name])
         if info.started:
-            devstack.down(devstack.StackConfig(state_dir=STATE))
+            devstack.down(cfg.stack)
     return 0
 
 
-def _announce(info: devstack.StackInfo) -> None:
+def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
     person = json.dumps(
         {
             "given_name": "Amina",
@@ -217,16 +239,17 @@ def _announce(info: devstack.StackInfo) -> None:
 Ready.
   Kafka                     {info.kafka_bootstrap}
   PostgreSQL                {info.admin_dsn.rsplit("@", 1)[1]}
-  intake API                http://127.0.0.1:{INTAKE_PORT}/docs
-  Agentur MG view API       http://127.0.0.1:{VIEW_PORT}/docs
+  intake API                http://127.0.0.1:{cfg.intake_port}/docs
+  Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
 
 Try it:
-  CASE=$(curl -s -X POST http://127.0.0.1:{INTAKE_PORT}/cases -H 'Content-Type: application/json' \\
+  CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\
+    -H 'Content-Type: application/json' \\
     -d '{person}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["case_id"])')
-  curl -s -X POST http://127.0.0.1:{INTAKE_PORT}/cases/$CASE/first-contact \\
+  curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases/$CASE/first-contact \\
     -H 'Content-Type: application/json' \\
     -d '{{"contacted_on": "2016-02-09", "interpreter_language": "ar"}}'
-  sleep 1; curl -s http://127.0.0.1:{VIEW_PORT}/cases/$CASE
+  sleep 1; curl -s http://127.0.0.1:{cfg.view_port}/cases/$CASE
 """,
         flush=True,
     )
@@ -241,11 +264,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--stop", action="store_true", help="stop what an earlier run left running, by PID file"
     )
+    defaults = RunConfig()
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=defaults.state,
+        help=f"data, logs, PID files and secrets (default: {defaults.state})",
+    )
+    for option, value, what in (
+        ("kafka-port", defaults.stack.kafka_port, "Kafka broker"),
+        ("controller-port", defaults.stack.controller_port, "Kafka KRaft controller"),
+        ("pg-port", defaults.stack.pg_port, "PostgreSQL"),
+        ("intake-port", defaults.intake_port, "intake's HTTP API"),
+        ("view-port", defaults.view_port, "the Agentur MG view's HTTP API"),
+    ):
+        parser.add_argument(
+            f"--{option}",
+            type=int,
+            default=value,
+            metavar="PORT",
+            help=f"{what} (default: {value})",
+        )
     args = parser.parse_args(argv)
+    cfg = RunConfig(
+        stack=devstack.StackConfig(
+            state_dir=args.state_dir,
+            kafka_port=args.kafka_port,
+            controller_port=args.controller_port,
+            pg_port=args.pg_port,
+        ),
+        intake_port=args.intake_port,
+        view_port=args.view_port,
+    )
     if args.stop:
-        stop_everything()
+        stop_everything(cfg)
         return 0
-    return run()
+    return run(cfg)
 
 
 if __name__ == "__main__":
