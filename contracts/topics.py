@@ -11,3 +11,9 @@ RECOGNITION_TOPIC: Final = "ip.recognition.procedure.v1"
 PLACEMENT_TOPIC: Final = "ip.placement.case.v1"
 
 DOMAIN_TOPICS: Final = (intake.TOPIC, LANGUAGE_TOPIC, RECOGNITION_TOPIC, PLACEMENT_TOPIC)
+
+# Messages a consumer could not handle, parked with the reason and their origin in headers
+# (dlq.reason, dlq.consumer, dlq.topic, dlq.partition, dlq.offset) and their original bytes.
+DEAD_LETTER_TOPIC: Final = "ip.deadletter.v1"
+
+ALL_TOPICS: Final = (*DOMAIN_TOPICS, DEAD_LETTER_TOPIC)

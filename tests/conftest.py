@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from contracts.topics import DOMAIN_TOPICS
+from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
 from services.chassis.telemetry import setup_tracing
 
@@ -40,7 +40,7 @@ def stack() -> Iterator[devstack.StackInfo]:
     info = devstack.up(
         TEST_STACK,
         databases=STACK_DATABASES,
-        topics=[devstack.TopicSpec(name) for name in DOMAIN_TOPICS],
+        topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
     )
     yield info
     if info.started:

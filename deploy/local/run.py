@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.topics import DOMAIN_TOPICS
+from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -188,7 +188,7 @@ def run(cfg: RunConfig) -> int:
     info = devstack.up(
         cfg.stack,
         databases=DATABASES,
-        topics=[devstack.TopicSpec(name) for name in DOMAIN_TOPICS],
+        topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
     )
     processes = _platform(cfg, info, _reader_token(cfg))
     children: dict[str, subprocess.Popen[bytes]] = {}

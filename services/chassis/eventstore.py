@@ -57,7 +57,8 @@ class AppendResult:
 
 async def install_schema(pool: asyncpg.Pool, *sql_files: str) -> None:
     """Apply the chassis's event-store tables, then each named schema file (idempotent)."""
-    scripts = [resources.files("services.chassis").joinpath("eventstore.sql").read_text()]
+    chassis = resources.files("services.chassis")
+    scripts = [chassis.joinpath(name).read_text() for name in ("eventstore.sql", "outbox.sql")]
     scripts.extend(sql_files)
     async with pool.acquire() as conn, conn.transaction():
         # Processes of one service start together; the lock keeps their DDL from racing.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
@@ -25,9 +25,17 @@ def _add_trace_ids(
     return event_dict
 
 
-def setup_logging(service_name: str, *, level: str = "INFO", json: bool | None = None) -> None:
-    """Configure structlog (and the stdlib root logger it renders for) for this process."""
-    render_json = not sys.stderr.isatty() if json is None else json
+def setup_logging(
+    service_name: str,
+    *,
+    level: str = "INFO",
+    json: bool | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Configure structlog (and the stdlib root logger) for this process; lines go to
+    ``stream``, standard error by default."""
+    output = stream or sys.stderr
+    render_json = not output.isatty() if json is None else json
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if render_json
@@ -43,7 +51,7 @@ def setup_logging(service_name: str, *, level: str = "INFO", json: bool | None =
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service_name)

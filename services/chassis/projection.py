@@ -9,6 +9,7 @@ are skipped by ``event_id``.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,18 +18,35 @@ from typing import Protocol, TypeAlias
 from uuid import UUID
 
 import asyncpg
+import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import propagate, trace
 
+from contracts.topics import DEAD_LETTER_TOPIC
 from services.chassis.eventstore import SCHEMA_LOCK
+from services.chassis.ids import uuid7
+from services.chassis.relay import OutboxRelay, create_producer
 
 log = structlog.get_logger("projection")
 tracer = trace.get_tracer("services.chassis.projection")
 
 DbConnection: TypeAlias = asyncpg.Connection | PoolConnectionProxy  # a handler gets either
+
+# Failures that say nothing about the message: retry the batch, never park it.
+TRANSIENT_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.SerializationError,
+    httpx.TransportError,
+    httpx.HTTPStatusError,
+    KafkaError,
+)
 
 KAFKA_COMMIT_INTERVAL = 5.0  # seconds; Kafka offsets only feed the lag gauge
 
@@ -61,10 +79,11 @@ class ProjectionHandler(Protocol):
 
 async def install_projection_schema(pool: asyncpg.Pool, view_sql: str) -> None:
     """Create the runner's bookkeeping tables and the view's own tables (idempotent)."""
-    bookkeeping = resources.files("services.chassis").joinpath("projection.sql").read_text()
+    chassis = resources.files("services.chassis")
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
-        await conn.execute(bookkeeping)
+        for name in ("projection.sql", "outbox.sql"):  # the outbox carries dead letters
+            await conn.execute(chassis.joinpath(name).read_text())
         await conn.execute(view_sql)
 
 
@@ -106,7 +125,9 @@ class ProjectionRunner:
             isolation_level="read_committed",
             max_poll_records=max_batch,
         )
+        self._dead_letters = OutboxRelay(pool, create_producer(bootstrap))
         self.applied = 0
+        self.parked = 0
 
     async def seek_to_stored(self, assigned: Sequence[TopicPartition]) -> None:
         rows = await self._pool.fetch(
@@ -123,54 +144,132 @@ class ProjectionRunner:
         log.info("projection.assigned", projection=self.name, partitions=len(assigned))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set."""
+        """Consume until ``stop`` is set; transient failures re-read from the stored positions."""
         self._consumer.subscribe(self._topics, listener=_SeekToStoredPositions(self))
         await self._consumer.start()
+        await self._dead_letters.start()
         last_commit = time.monotonic()
+        failures = 0
         try:
+            await self._dead_letters.publish_pending()  # parked before a crash
             while not stop.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
                 records = [record for part in batches.values() for record in part]
                 if not records:
                     continue
-                await self.apply_batch([_consumed(record) for record in records])
+                try:
+                    if await self.apply_batch([_consumed(record) for record in records]):
+                        await self._dead_letters.publish_pending()
+                    failures = 0
+                except TRANSIENT_ERRORS as error:
+                    failures += 1
+                    log.warning("projection.retrying", projection=self.name, error=repr(error))
+                    await asyncio.sleep(min(0.1 * 2**failures, 5.0))
+                    await self.seek_to_stored(list(self._consumer.assignment()))
+                    continue
                 if time.monotonic() - last_commit > KAFKA_COMMIT_INTERVAL:
                     await self._consumer.commit()
                     last_commit = time.monotonic()
         finally:
             await self._consumer.stop()
+            await self._dead_letters.stop()
 
-    async def apply_batch(self, events: Sequence[ConsumedEvent]) -> None:
-        """Apply new events and store the batch's positions, all in one transaction."""
+    async def apply_batch(self, events: Sequence[ConsumedEvent]) -> int:
+        """Apply new events and store the batch's positions, all in one transaction.
+
+        Returns how many events were parked. A batch is first tried whole; only when an event
+        in it fails is it applied again one savepoint per event, so that the poison is parked
+        on the dead-letter topic (through the outbox, in the same transaction) and the rest
+        applies: the fast path pays nothing for the slow one.
+        """
+        try:
+            return await self._apply(events, isolate=False)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001  # any other failure: find and park the poison
+            return await self._apply(events, isolate=True)
+
+    async def _apply(self, events: Sequence[ConsumedEvent], *, isolate: bool) -> int:
         positions: dict[tuple[str, int], int] = {}
+        parked = 0
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await _claim_event_ids(conn, [e.event_id for e in events if e.event_id])
             for event in events:
                 positions[(event.topic, event.partition)] = event.offset
-                if event.event_id is None or event.event_id not in fresh:
+                if event.event_id is None:
+                    await self._park(conn, event, "no valid event_id header")
+                    parked += 1
+                    continue
+                if event.event_id not in fresh:
                     continue
                 fresh.discard(event.event_id)  # a duplicate within the batch applies once
-                with tracer.start_as_current_span(
-                    f"project {event.topic}",
-                    context=propagate.extract(event.headers),
-                    kind=trace.SpanKind.CONSUMER,
-                    attributes={
-                        "messaging.system": "kafka",
-                        "messaging.destination.name": event.topic,
-                        "ip.projection": self.name,
-                        "ip.case_id": event.key,
-                        "ip.event_id": str(event.event_id),
-                        "ip.event_type": event.headers.get("type", ""),
-                    },
-                ):
-                    await self._handler.apply(conn, event)
-                self.applied += 1
+                if not isolate:
+                    await self._apply_one(conn, event)
+                    continue
+                try:
+                    async with conn.transaction():  # a savepoint: the poison leaves no rows
+                        await self._apply_one(conn, event)
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as error:  # noqa: BLE001  # parked with its reason
+                    await self._park(conn, event, f"{type(error).__name__}: {error}")
+                    parked += 1
             await conn.executemany(
                 'INSERT INTO projection_positions (topic, "partition", "offset")'
                 ' VALUES ($1, $2, $3) ON CONFLICT (topic, "partition")'
                 ' DO UPDATE SET "offset" = excluded."offset"',
                 [(topic, part, offset) for (topic, part), offset in positions.items()],
             )
+        self.parked += parked
+        return parked
+
+    async def _apply_one(self, conn: DbConnection, event: ConsumedEvent) -> None:
+        with tracer.start_as_current_span(
+            f"project {event.topic}",
+            context=propagate.extract(event.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": event.topic,
+                "ip.projection": self.name,
+                "ip.case_id": event.key,
+                "ip.event_id": str(event.event_id),
+                "ip.event_type": event.headers.get("type", ""),
+            },
+        ):
+            await self._handler.apply(conn, event)
+        self.applied += 1
+
+    async def _park(self, conn: DbConnection, event: ConsumedEvent, reason: str) -> None:
+        """Queue the message for the dead-letter topic, with where it came from and why."""
+        headers = {
+            **event.headers,
+            "dlq.reason": reason[:1000],
+            "dlq.consumer": self.name,
+            "dlq.topic": event.topic,
+            "dlq.partition": str(event.partition),
+            "dlq.offset": str(event.offset),
+        }
+        if event.event_id is not None:
+            # Unclaim it, so that a replay from the dead-letter topic is applied.
+            await conn.execute("DELETE FROM applied_events WHERE event_id = $1", event.event_id)
+        await conn.execute(
+            "INSERT INTO outbox (event_id, topic, key, payload, headers)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (event_id) DO NOTHING",
+            uuid7(),
+            DEAD_LETTER_TOPIC,
+            event.key,
+            event.value,
+            json.dumps(headers),
+        )
+        log.warning(
+            "projection.parked",
+            projection=self.name,
+            topic=event.topic,
+            partition=event.partition,
+            offset=event.offset,
+            reason=reason[:200],
+        )
 
 
 async def _claim_event_ids(conn: DbConnection, event_ids: list[UUID]) -> set[UUID]:

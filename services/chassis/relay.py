@@ -55,6 +55,12 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
 
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in position order; returns how many were sent."""
         rows = await self._pool.fetch(

@@ -9,7 +9,8 @@ from importlib import resources
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
+import structlog
+from fastapi import FastAPI, Response, status
 
 from services.chassis.http import install_common_handlers
 from services.chassis.keyclient import IntakeKeyClient
@@ -17,6 +18,13 @@ from services.chassis.projection import ProjectionRunner, install_projection_sch
 from services.projections import agentur_mg
 from services.projections.api import router
 from services.projections.settings import AgenturViewSettings
+
+log = structlog.get_logger("projection.app")
+
+
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("projection.crashed", exc_info=task.exception())
 
 
 def create_app(settings: AgenturViewSettings, *, consume: bool = True) -> FastAPI:
@@ -45,6 +53,8 @@ def create_app(settings: AgenturViewSettings, *, consume: bool = True) -> FastAP
                 )
                 app.state.runner = runner
                 runner_task = asyncio.create_task(runner.run(stop), name="projection.aa_mg")
+                runner_task.add_done_callback(_report_end)
+                app.state.runner_task = runner_task
             yield
         finally:
             stop.set()
@@ -63,7 +73,12 @@ def create_app(settings: AgenturViewSettings, *, consume: bool = True) -> FastAP
     app.include_router(router)
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
+    async def health(response: Response) -> dict[str, str]:
+        """ok while the projection consumes; 503 once it has stopped, so a supervisor sees it."""
+        task: asyncio.Task[None] | None = getattr(app.state, "runner_task", None)
+        if consume and (task is None or task.done()):
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+            return {"status": "projection stopped"}
         return {"status": "ok"}
 
     return app

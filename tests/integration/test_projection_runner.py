@@ -1,0 +1,160 @@
+"""The projection runner on the real broker and database: de-duplication, stored positions,
+and poison messages parked on the dead-letter topic with their reason while the rest flows."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.topics import DEAD_LETTER_TOPIC
+from deploy.local.devstack import StackInfo
+from services.chassis.projection import (
+    ConsumedEvent,
+    DbConnection,
+    ProjectionRunner,
+    install_projection_schema,
+)
+from tests.conftest import create_topic
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+SEEN_SQL = "CREATE TABLE IF NOT EXISTS seen (event_id uuid, body text)"
+
+
+class Recorder:
+    """Records each applied event; refuses the body ``poison`` as a broken handler would."""
+
+    async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
+        await conn.execute("INSERT INTO seen VALUES ($1, $2)", event.event_id, event.value.decode())
+        if event.value == b"poison":
+            raise ValueError("cannot project this body")
+
+
+async def produce(stack: StackInfo, topic: str, messages: list[tuple[str | None, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event_id, body in messages:
+            headers = [("event_id", event_id.encode())] if event_id else []
+            await producer.send_and_wait(topic, body, key=b"case-1", headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def dead_letters_for(stack: StackInfo, topic: str, expected: int) -> list[dict[str, str]]:
+    consumer = AIOKafkaConsumer(
+        DEAD_LETTER_TOPIC, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: list[dict[str, str]] = []
+    try:
+        for _ in range(150):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    if headers.get("dlq.topic") == topic:
+                        found.append({**headers, "body": (record.value or b"").decode()})
+            if len(found) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def run_until_applied(runner: ProjectionRunner, pool: asyncpg.Pool, count: int) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        for _ in range(300):
+            if await pool.fetchval("SELECT count(*) FROM seen") >= count:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_poison_is_parked_with_reason_and_the_rest_applies_once(
+    stack: StackInfo, fresh_pool: asyncpg.Pool
+) -> None:
+    """A body the handler refuses and a message without event id go to the dead-letter topic
+    with reason and origin; the other events apply exactly once, duplicates included."""
+    topic = await create_topic(stack, f"test.runner.{uuid4().hex[:8]}", partitions=1)
+    await install_projection_schema(fresh_pool, SEEN_SQL)
+    good = [str(uuid4()) for _ in range(5)]
+    poison_id = str(uuid4())
+    await produce(
+        stack,
+        topic,
+        [
+            (good[0], b"a"),
+            (good[1], b"b"),
+            (poison_id, b"poison"),
+            (None, b"no id"),
+            (good[2], b"c"),
+            (good[1], b"b"),  # the relay published it again
+            (good[3], b"d"),
+            (good[4], b"e"),
+        ],
+    )
+    runner = ProjectionRunner(
+        name="test",
+        pool=fresh_pool,
+        bootstrap=stack.kafka_bootstrap,
+        topics=[topic],
+        group_id=f"test.{uuid4().hex[:8]}",
+        handler=Recorder(),
+    )
+
+    await run_until_applied(runner, fresh_pool, count=5)
+
+    seen = await fresh_pool.fetch("SELECT event_id, body FROM seen ORDER BY body")
+    assert [(str(r["event_id"]), r["body"]) for r in seen] == list(zip(good, "abcde", strict=True))
+    assert (
+        await fresh_pool.fetchval(
+            'SELECT "offset" FROM projection_positions WHERE topic = $1', topic
+        )
+        == 7
+    )
+    assert not await fresh_pool.fetchval(
+        "SELECT count(*) FROM applied_events WHERE event_id = $1", UUID(poison_id)
+    )
+    parked = await dead_letters_for(stack, topic, expected=2)
+    by_body = {letter["body"]: letter for letter in parked}
+    assert set(by_body) == {"poison", "no id"}
+    assert by_body["poison"]["dlq.reason"] == "ValueError: cannot project this body"
+    assert by_body["poison"]["dlq.offset"] == "2"
+    assert by_body["poison"]["event_id"] == poison_id
+    assert by_body["no id"]["dlq.reason"] == "no valid event_id header"
+    assert by_body["no id"]["dlq.consumer"] == "test"
+
+
+async def test_restart_resumes_from_the_stored_position(
+    stack: StackInfo, fresh_pool: asyncpg.Pool
+) -> None:
+    """A new runner in a new consumer group starts after the stored position, not from zero."""
+    topic = await create_topic(stack, f"test.runner.{uuid4().hex[:8]}", partitions=1)
+    await install_projection_schema(fresh_pool, SEEN_SQL)
+    first, second = str(uuid4()), str(uuid4())
+    await produce(stack, topic, [(first, b"first")])
+
+    def runner() -> ProjectionRunner:
+        return ProjectionRunner(
+            name="test",
+            pool=fresh_pool,
+            bootstrap=stack.kafka_bootstrap,
+            topics=[topic],
+            group_id=f"test.{uuid4().hex[:8]}",  # Kafka knows no offset for it
+            handler=Recorder(),
+        )
+
+    await run_until_applied(runner(), fresh_pool, count=1)
+    await produce(stack, topic, [(second, b"second")])
+    await run_until_applied(runner(), fresh_pool, count=2)
+
+    bodies = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen ORDER BY body")]
+    assert bodies == ["first", "second"]
