@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import ConsumerRecord
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -98,3 +100,25 @@ async def create_topic(stack: devstack.StackInfo, name: str, partitions: int = 6
     finally:
         await admin.close()
     return name
+
+
+async def read_topic(
+    stack: devstack.StackInfo,
+    topic: str,
+    enough: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The records of ``topic`` from the beginning, read until ``enough`` (or 30 s)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        for _ in range(150):
+            batch = await consumer.getmany(timeout_ms=200)
+            records += [record for part in batch.values() for record in part]
+            if enough(records):
+                break
+    finally:
+        await consumer.stop()
+    return records

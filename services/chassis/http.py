@@ -6,7 +6,10 @@ context from the request headers.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -35,3 +38,17 @@ def install_common_handlers(app: FastAPI) -> None:
     """422 with field and reason for bad input; 409 with the rule that refused."""
     app.add_exception_handler(RequestValidationError, _unprocessable)
     app.add_exception_handler(InvalidTransitionError, _conflict)
+
+
+def service_app(
+    *,
+    title: str,
+    description: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    router: APIRouter,
+) -> FastAPI:
+    """A platform HTTP app: OpenAPI metadata, the shared error bodies, the service's routes."""
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    install_common_handlers(app)
+    app.include_router(router)
+    return app

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from contracts.intake import TOPIC, intake_envelope
 from services.chassis.eventstore import PostgresEventStore, install_schema
-from services.chassis.http import install_common_handlers
+from services.chassis.http import service_app
 from services.intake.api import router
 from services.intake.handlers import IntakePorts
 from services.intake.keys import PostgresKeyStore
@@ -36,14 +36,12 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(
+    app = service_app(
         title="Integration Points: intake",
         description="Register persons allocated to a town and record the first contact.",
-        version="1",
         lifespan=lifespan,
+        router=router,
     )
-    install_common_handlers(app)
-    app.include_router(router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

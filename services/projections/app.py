@@ -12,7 +12,7 @@ import httpx
 import structlog
 from fastapi import FastAPI, Response, status
 
-from services.chassis.http import install_common_handlers
+from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.projection import ProjectionRunner, install_projection_schema
 from services.projections import agentur_mg
@@ -63,14 +63,12 @@ def create_app(settings: AgenturViewSettings, *, consume: bool = True) -> FastAP
             await keys_http.aclose()
             await pool.close()
 
-    app = FastAPI(
+    app = service_app(
         title="Integration Points: view of the Agentur für Arbeit Mönchengladbach",
         description="Read API over the Agentur's projection of the district's cases.",
-        version="1",
         lifespan=lifespan,
+        router=router,
     )
-    install_common_handlers(app)
-    app.include_router(router)
 
     @app.get("/health")
     async def health(response: Response) -> dict[str, str]:

@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
 from contracts.topics import DEAD_LETTER_TOPIC
 from deploy.local.devstack import StackInfo
@@ -18,7 +19,7 @@ from services.chassis.projection import (
     ProjectionRunner,
     install_projection_schema,
 )
-from tests.conftest import create_topic
+from tests.conftest import create_topic, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -46,23 +47,17 @@ async def produce(stack: StackInfo, topic: str, messages: list[tuple[str | None,
 
 
 async def dead_letters_for(stack: StackInfo, topic: str, expected: int) -> list[dict[str, str]]:
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTER_TOPIC, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: list[dict[str, str]] = []
-    try:
-        for _ in range(150):
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                for record in records:
-                    headers = {k: v.decode() for k, v in record.headers}
-                    if headers.get("dlq.topic") == topic:
-                        found.append({**headers, "body": (record.value or b"").decode()})
-            if len(found) >= expected:
-                break
-    finally:
-        await consumer.stop()
-    return found
+    """Headers and body of the dead letters parked from ``topic``."""
+
+    def parked(records: list[ConsumerRecord[bytes, bytes]]) -> list[dict[str, str]]:
+        letters = [
+            {**{k: v.decode() for k, v in r.headers}, "body": (r.value or b"").decode()}
+            for r in records
+        ]
+        return [letter for letter in letters if letter.get("dlq.topic") == topic]
+
+    records = await read_topic(stack, DEAD_LETTER_TOPIC, lambda rs: len(parked(rs)) >= expected)
+    return parked(records)
 
 
 async def run_until_applied(runner: ProjectionRunner, pool: asyncpg.Pool, count: int) -> None:

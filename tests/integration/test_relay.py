@@ -7,12 +7,11 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from deploy.local.devstack import StackInfo
 from services.chassis.eventstore import install_schema
 from services.chassis.relay import OutboxRelay, create_producer
-from tests.conftest import create_topic
+from tests.conftest import create_topic, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -22,26 +21,10 @@ INSERT_ROW = (
 )
 
 
-async def read_topic(stack: StackInfo, topic: str, expected: int) -> list[tuple[str, bytes]]:
-    """Everything on ``topic`` from the beginning, once ``expected`` records have arrived."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    records: list[tuple[str, bytes]] = []
-    try:
-        for _ in range(100):
-            batch = await consumer.getmany(timeout_ms=200)
-            records += [
-                (dict(r.headers)["event_id"].decode(), r.value or b"")
-                for part in batch.values()
-                for r in part
-            ]
-            if len(records) >= expected:
-                break
-    finally:
-        await consumer.stop()
-    return records
+async def published(stack: StackInfo, topic: str, expected: int) -> list[str]:
+    """The event ids on ``topic``, in order, once ``expected`` of them arrived."""
+    records = await read_topic(stack, topic, lambda records: len(records) >= expected)
+    return [dict(record.headers)["event_id"].decode() for record in records]
 
 
 async def test_row_committed_late_with_lower_position_is_still_published(
@@ -75,8 +58,7 @@ async def test_row_committed_late_with_lower_position_is_still_published(
         await producer.stop()
 
     assert (published_while_open, published_after_commit) == (1, 1)
-    records = await read_topic(stack, topic, expected=2)
-    assert sorted(event_id for event_id, _ in records) == sorted([str(early), str(late)])
+    assert sorted(await published(stack, topic, 2)) == sorted([str(early), str(late)])
     assert await fresh_pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
 
 
@@ -100,5 +82,4 @@ async def test_rows_are_published_once_marked_and_not_again(
         await producer.stop()
 
     assert sent == [50, 0]
-    records = await read_topic(stack, topic, expected=50)
-    assert [event_id for event_id, _ in records] == [str(i) for i in ids]
+    assert await published(stack, topic, 50) == [str(i) for i in ids]
