@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
 from contracts.personal import PersonalDate, PersonalText
 
@@ -36,14 +37,26 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class BirthDatePrecision(StrEnum):
+    """How much of a date of birth is known; documents often give only the year."""
+
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
 class PersonRegistered(_Event):
-    """A person was allocated to a town and registered at its Integration Point."""
+    """A person was allocated to a town and registered at its Integration Point.
+
+    v2 added ``date_of_birth_precision``; v1 events are read as precise to the day.
+    """
 
     type: Literal["intake.person_registered"] = "intake.person_registered"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     given_name: PersonalText
     family_name: PersonalText
     date_of_birth: PersonalDate
+    date_of_birth_precision: BirthDatePrecision = BirthDatePrecision.DAY
     nationality: CountryCode
     languages: tuple[LanguageCode, ...] = ()
     site: Site
@@ -65,4 +78,13 @@ class FirstContactMade(_Event):
 IntakeEvent = Annotated[PersonRegistered | FirstContactMade, Field(discriminator="type")]
 IntakeEnvelope = Envelope[IntakeEvent]
 
-intake_envelope: Final = TypeAdapter(IntakeEnvelope)
+
+def _person_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "date_of_birth_precision": BirthDatePrecision.DAY.value}
+
+
+intake_codec: Final = TopicCodec(
+    TypeAdapter(IntakeEnvelope),
+    (PersonRegistered, FirstContactMade),
+    {("intake.person_registered", 1): _person_registered_v1_to_v2},
+)

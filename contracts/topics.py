@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from contracts import intake
+from contracts.codec import TopicCodec
 
 LANGUAGE_TOPIC: Final = "ip.language.path.v1"
 RECOGNITION_TOPIC: Final = "ip.recognition.procedure.v1"
@@ -17,3 +18,8 @@ DOMAIN_TOPICS: Final = (intake.TOPIC, LANGUAGE_TOPIC, RECOGNITION_TOPIC, PLACEME
 DEAD_LETTER_TOPIC: Final = "ip.deadletter.v1"
 
 ALL_TOPICS: Final = (*DOMAIN_TOPICS, DEAD_LETTER_TOPIC)
+
+# How to read each domain topic; every topic's golden samples are checked against its codec.
+CODECS: Final[dict[str, TopicCodec[Any]]] = {
+    intake.TOPIC: intake.intake_codec,
+}

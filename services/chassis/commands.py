@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -12,6 +12,8 @@ from contracts.envelope import Envelope
 from services.chassis.eventstore import AppendResult, CommandContext, VersionConflictError
 
 Payload = TypeVar("Payload", bound=BaseModel)
+Command = TypeVar("Command", bound=BaseModel)
+State = TypeVar("State")
 
 MAX_ATTEMPTS = 8
 
@@ -53,3 +55,23 @@ async def run_command(
         except VersionConflictError:
             continue
     raise VersionConflictError(stream_id, -1)
+
+
+async def decide_and_append(
+    store: EventStore[Payload],
+    case_id: UUID,
+    command: Command,
+    context: CommandContext,
+    *,
+    decide: Callable[[State | None, Command], Sequence[Payload]],
+    fold: Callable[[UUID, Iterable[Payload]], State | None],
+    finish: Callable[[Sequence[Payload]], Sequence[Payload]] = lambda events: events,
+) -> AppendResult:
+    """The usual handler: fold the stream, let the pure decider answer, ``finish`` the events
+    (intake seals personal fields there), append; refusals propagate unchanged."""
+
+    def decide_on(history: list[Envelope[Payload]]) -> Sequence[Payload]:
+        state = fold(case_id, (envelope.data for envelope in history))
+        return finish(decide(state, command))
+
+    return await run_command(store, case_id, decide_on, context)

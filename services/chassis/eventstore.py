@@ -13,8 +13,9 @@ from uuid import UUID
 
 import asyncpg
 from opentelemetry import trace
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
+from contracts.codec import TopicCodec
 from contracts.envelope import Agency, Envelope, TraceContext
 from services.chassis.ids import uuid7
 from services.chassis.telemetry import current_trace_context
@@ -74,14 +75,14 @@ class PostgresEventStore(Generic[Payload]):
         self,
         pool: asyncpg.Pool,
         topic: str,
-        envelope: TypeAdapter[Envelope[Payload]],
+        codec: TopicCodec[Payload],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], UUID] = uuid7,
     ) -> None:
         self._pool = pool
         self._topic = topic
-        self._envelope = envelope
+        self._codec = codec
         self._clock = clock
         self._new_id = new_id
 
@@ -90,7 +91,7 @@ class PostgresEventStore(Generic[Payload]):
         rows = await self._pool.fetch(
             "SELECT body FROM events WHERE stream_id = $1 ORDER BY version", stream_id
         )
-        return [self._envelope.validate_json(row["body"]) for row in rows]
+        return [self._codec.parse(row["body"]) for row in rows]
 
     async def handled(self, idempotency_key: str) -> AppendResult | None:
         """The earlier outcome of a command with this key, if there was one."""
@@ -190,7 +191,7 @@ class PostgresEventStore(Generic[Payload]):
         trace_context: TraceContext,
     ) -> Envelope[Payload]:
         data: Any = payload
-        return self._envelope.validate_python(
+        return self._codec.adapter.validate_python(
             {
                 "event_id": self._new_id(),
                 "case_id": stream_id,

@@ -4,46 +4,35 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from pydantic import BaseModel
 
-from contracts.envelope import Agency
+from services.chassis.commandapi import add_command
 from services.chassis.eventstore import AppendResult, CommandContext
-from services.chassis.ids import uuid7
-from services.intake.commands import (
-    FirstContactDetails,
-    IntakeCommand,
-    PersonDetails,
-    RecordFirstContact,
-    RegisterPerson,
-)
-from services.intake.handlers import IntakePorts as Intake
-from services.intake.handlers import handle
+from services.intake.commands import RecordFirstContact, RegisterPerson
+from services.intake.handlers import IntakePorts, handle
 
 log = structlog.get_logger("intake.api")
 router = APIRouter()
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=200,
-        description="repeat a command safely: the same key applies it once",
-    ),
-]
+
+def ports(request: Request) -> IntakePorts:
+    wired: IntakePorts = request.app.state.intake
+    return wired
 
 
-class CommandAccepted(BaseModel):
-    """The stream version a command produced (or produced earlier, when replayed)."""
+async def execute(
+    request: Request, case_id: UUID, command: Any, context: CommandContext
+) -> AppendResult:
+    return await handle(case_id, command, context, ports(request))
 
-    case_id: UUID
-    version: int
-    replayed: bool
+
+add_command(router, "/cases", RegisterPerson, execute, opens_case=True)
+add_command(router, "/cases/{case_id}/first-contact", RecordFirstContact, execute)
 
 
 class PersonKeyOut(BaseModel):
@@ -52,63 +41,10 @@ class PersonKeyOut(BaseModel):
     secret: str
 
 
-def intake(request: Request) -> Intake:
-    wired: Intake = request.app.state.intake
-    return wired
-
-
-async def _run(
-    wired: Intake, command: IntakeCommand, idempotency_key: str | None, response: Response
-) -> CommandAccepted:
-    context = CommandContext(
-        idempotency_key=idempotency_key or str(uuid7()),
-        agency=Agency.AA_MG,
-        correlation_id=uuid7(),
-    )
-    with structlog.contextvars.bound_contextvars(case_id=str(command.case_id)):
-        result: AppendResult = await handle(command, context, wired.store, wired.keys)
-
-        log.info("command.handled", command=type(command).__name__, replayed=result.replayed)
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return CommandAccepted(
-        case_id=result.stream_id, version=result.last_version, replayed=result.replayed
-    )
-
-
-@router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CommandAccepted)
-async def register_person(
-    details: PersonDetails,
-    response: Response,
-    wired: Annotated[Intake, Depends(intake)],
-    idempotency_key: IdempotencyKey = None,
-) -> CommandAccepted:
-    """Register a person allocated to a town; the case id is minted here."""
-    command = RegisterPerson(case_id=uuid7(), **details.model_dump())
-    return await _run(wired, command, idempotency_key, response)
-
-
-@router.post(
-    "/cases/{case_id}/first-contact",
-    status_code=status.HTTP_201_CREATED,
-    response_model=CommandAccepted,
-)
-async def record_first_contact(
-    case_id: UUID,
-    details: FirstContactDetails,
-    response: Response,
-    wired: Annotated[Intake, Depends(intake)],
-    idempotency_key: IdempotencyKey = None,
-) -> CommandAccepted:
-    """Record the first contact with a registered person."""
-    command = RecordFirstContact(case_id=case_id, **details.model_dump())
-    return await _run(wired, command, idempotency_key, response)
-
-
 @router.get("/internal/person-keys/{case_id}", response_model=PersonKeyOut)
 async def person_key(
     case_id: UUID,
-    wired: Annotated[Intake, Depends(intake)],
+    wired: Annotated[IntakePorts, Depends(ports)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> PersonKeyOut:
     """A person's data key, for a reader named in intake's settings (bearer token)."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Self
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.intake import TOWNS_BY_SITE, CountryCode, LanguageCode, Site
+from contracts.intake import TOWNS_BY_SITE, BirthDatePrecision, CountryCode, LanguageCode, Site
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
@@ -17,12 +16,13 @@ class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PersonDetails(_Command):
-    """Who was allocated, where and when."""
+class RegisterPerson(_Command):
+    """Register a person allocated to a town (opens the case; its id is minted here)."""
 
     given_name: Name
     family_name: Name
     date_of_birth: date
+    date_of_birth_precision: BirthDatePrecision = BirthDatePrecision.DAY
     nationality: CountryCode
     languages: tuple[LanguageCode, ...] = Field(default=(), max_length=10)
     site: Site
@@ -39,23 +39,11 @@ class PersonDetails(_Command):
         return self
 
 
-class RegisterPerson(PersonDetails):
-    """Open a case for a person allocated to a town."""
-
-    case_id: UUID
-
-
-class FirstContactDetails(_Command):
-    """When the Integration Point first reached the person, and in which language."""
+class RecordFirstContact(_Command):
+    """Record the first contact with a registered person, and the interpreter's language."""
 
     contacted_on: date
     interpreter_language: LanguageCode | None = None
-
-
-class RecordFirstContact(FirstContactDetails):
-    """Record the first contact with a registered person."""
-
-    case_id: UUID
 
 
 IntakeCommand = RegisterPerson | RecordFirstContact

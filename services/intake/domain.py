@@ -36,6 +36,7 @@ def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
                     given_name=command.given_name,
                     family_name=command.family_name,
                     date_of_birth=command.date_of_birth,
+                    date_of_birth_precision=command.date_of_birth_precision,
                     nationality=command.nationality,
                     languages=command.languages,
                     site=command.site,
@@ -44,10 +45,10 @@ def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
                 )
             ]
         case RegisterPerson():
-            raise InvalidTransitionError("case.already_registered", f"{command.case_id} exists")
+            raise InvalidTransitionError("case.already_registered", "this case exists already")
         case RecordFirstContact() if case is None:
             raise InvalidTransitionError(
-                "case.must_be_registered", f"no case {command.case_id} to record a contact for"
+                "case.must_be_registered", "no registered case to record a contact for"
             )
         case RecordFirstContact() if case.first_contact_on is not None:
             raise InvalidTransitionError(

@@ -1,4 +1,4 @@
-"""Intake's command handlers: load -> decide -> seal personal fields -> append."""
+"""Intake's command handler: load -> decide -> seal personal fields -> append."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from contracts.envelope import Envelope
 from contracts.intake import IntakeEvent
 from contracts.personal import personal_fields
-from services.chassis.commands import EventStore, run_command
+from services.chassis.commands import EventStore, decide_and_append
 from services.chassis.crypto import PersonKey, seal
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.intake.commands import IntakeCommand, RegisterPerson
@@ -37,25 +36,22 @@ class IntakePorts:
 
 
 async def handle(
-    command: IntakeCommand,
-    context: CommandContext,
-    store: EventStore[IntakeEvent],
-    keys: KeyStore,
+    case_id: UUID, command: IntakeCommand, context: CommandContext, ports: IntakePorts
 ) -> AppendResult:
     """Apply one intake command; personal fields leave this function sealed."""
     # Only a registration mints a key: a command for an unknown case must not leave one.
     if isinstance(command, RegisterPerson):
-        key: PersonKey | None = await keys.key_for(command.case_id)
+        key: PersonKey | None = await ports.keys.key_for(case_id)
     else:
-        key = await keys.find(command.case_id)
+        key = await ports.keys.find(case_id)
 
-    def decide_sealed(history: list[Envelope[IntakeEvent]]) -> Sequence[IntakeEvent]:
-        case = fold(command.case_id, (envelope.data for envelope in history))
-        events = decide(case, command)
-        if key is None:
-            if any(personal_fields(type(event)) for event in events):
-                raise LookupError(f"no key to seal the personal data of case {command.case_id}")
-            return events
-        return [seal(event, key) for event in events]
+    def sealed(events: Sequence[IntakeEvent]) -> Sequence[IntakeEvent]:
+        if key is not None:
+            return [seal(event, key) for event in events]
+        if any(personal_fields(type(event)) for event in events):
+            raise LookupError(f"no key to seal the personal data of case {case_id}")
+        return events
 
-    return await run_command(store, command.case_id, decide_sealed, context)
+    return await decide_and_append(
+        ports.store, case_id, command, context, decide=decide, fold=fold, finish=sealed
+    )

@@ -12,7 +12,7 @@ from uuid import UUID
 import structlog
 
 from contracts.intake import TOPIC as INTAKE_TOPIC
-from contracts.intake import FirstContactMade, PersonRegistered, intake_envelope
+from contracts.intake import FirstContactMade, PersonRegistered, intake_codec
 from contracts.personal import Sealed
 from services.chassis.crypto import PersonKey, unseal
 from services.chassis.projection import ConsumedEvent, DbConnection
@@ -36,7 +36,7 @@ class AgenturView:
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         if event.topic != INTAKE_TOPIC:
             return
-        envelope = intake_envelope.validate_json(event.value)
+        envelope = intake_codec.parse(event.value)
         data = envelope.data
         with structlog.contextvars.bound_contextvars(
             case_id=str(envelope.case_id), event_id=str(envelope.event_id)

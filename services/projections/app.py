@@ -47,6 +47,7 @@ def create_app(settings: AgenturViewSettings, *, consume: bool = True) -> FastAP
                     bootstrap=settings.kafka_bootstrap,
                     topics=agentur_mg.TOPICS,
                     group_id=settings.view_consumer_group,
+                    max_batch=settings.view_max_batch,
                     handler=agentur_mg.AgenturView(
                         IntakeKeyClient(keys_http, settings.key_reader_token)
                     ),

@@ -15,6 +15,9 @@ class AgenturViewSettings(ProcessSettings):
         validation_alias="IP_DB_PROJ_AA_MG",
     )
     view_consumer_group: str = Field(default="projection.aa_mg", description="Kafka group id")
+    view_max_batch: int = Field(
+        default=1000, ge=1, le=10_000, description="events applied per transaction at most"
+    )
     view_host: str = "127.0.0.1"
     view_port: int = Field(default=8101, ge=1, le=65535)
     intake_url: str = Field(default="http://127.0.0.1:8001", description="where keys are served")

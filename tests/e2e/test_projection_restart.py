@@ -59,6 +59,7 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[Processes]:
         "IP_VIEW_PORT": str(view_port),
         "IP_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
         "IP_KEY_READER_TOKEN": TOKEN,
+        "IP_VIEW_MAX_BATCH": "50",  # many transactions, so that the kill lands between two
     }
     children = Processes(
         intake=ChildProcess("services.intake", env, tmp_path),

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from contracts.envelope import Agency, Envelope
-from contracts.intake import TOPIC, FirstContactMade, IntakeEvent, intake_envelope
+from contracts.intake import TOPIC, FirstContactMade, IntakeEvent, intake_codec
 from services.chassis.commands import run_command
 from services.chassis.eventstore import (
     CommandContext,
@@ -35,7 +35,7 @@ def contact(day: int) -> FirstContactMade:
 @pytest.fixture
 async def store(fresh_pool: asyncpg.Pool) -> PostgresEventStore[IntakeEvent]:
     await install_schema(fresh_pool)
-    return PostgresEventStore(fresh_pool, TOPIC, intake_envelope)
+    return PostgresEventStore(fresh_pool, TOPIC, intake_codec)
 
 
 async def counts(pool: asyncpg.Pool) -> tuple[int, int, int]:
@@ -126,7 +126,7 @@ async def test_outbox_row_carries_the_envelope_and_headers(
 
     row = await fresh_pool.fetchrow("SELECT topic, key, payload, headers FROM outbox")
     assert row is not None
-    envelope = intake_envelope.validate_json(bytes(row["payload"]))
+    envelope = intake_codec.parse(bytes(row["payload"]))
     assert (row["topic"], UUID(row["key"])) == (TOPIC, stream)
     assert envelope.data == contact(3)
     assert f'"event_id": "{envelope.event_id}"' in row["headers"]

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from contracts.envelope import Agency
 from contracts.intake import FirstContactMade, PersonRegistered, Site
 from services.chassis.rules import InvalidTransitionError
-from services.intake.commands import PersonDetails, RecordFirstContact, RegisterPerson
+from services.intake.commands import RecordFirstContact, RegisterPerson
 from services.intake.domain import decide, fold
 
 CASE = UUID("0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55")
@@ -19,7 +19,6 @@ CASE = UUID("0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55")
 
 def register(**overrides: object) -> RegisterPerson:
     fields: dict[str, object] = {
-        "case_id": CASE,
         "given_name": "Amina",
         "family_name": "Haddad",
         "date_of_birth": date(1989, 3, 14),
@@ -62,7 +61,7 @@ def test_registering_twice_is_refused() -> None:
 def test_first_contact_for_unknown_case_is_refused() -> None:
     """A first contact needs a registered person."""
     with pytest.raises(InvalidTransitionError) as refused:
-        decide(None, RecordFirstContact(case_id=CASE, contacted_on=date(2016, 2, 9)))
+        decide(None, RecordFirstContact(contacted_on=date(2016, 2, 9)))
 
     assert refused.value.rule == "case.must_be_registered"
 
@@ -70,9 +69,7 @@ def test_first_contact_for_unknown_case_is_refused() -> None:
 def test_first_contact_with_interpreter_is_recorded() -> None:
     """First contact records its date and the interpreter's language."""
     case = fold(CASE, decide(None, register()))
-    command = RecordFirstContact(
-        case_id=CASE, contacted_on=date(2016, 2, 9), interpreter_language="ar"
-    )
+    command = RecordFirstContact(contacted_on=date(2016, 2, 9), interpreter_language="ar")
 
     events = decide(case, command)
 
@@ -83,9 +80,9 @@ def test_first_contact_on_allocation_day_is_allowed_but_not_the_day_before() -> 
     """Contact on the allocation date counts; the day before would precede the allocation."""
     case = fold(CASE, decide(None, register()))
 
-    same_day = decide(case, RecordFirstContact(case_id=CASE, contacted_on=date(2016, 2, 1)))
+    same_day = decide(case, RecordFirstContact(contacted_on=date(2016, 2, 1)))
     with pytest.raises(InvalidTransitionError) as refused:
-        decide(case, RecordFirstContact(case_id=CASE, contacted_on=date(2016, 1, 31)))
+        decide(case, RecordFirstContact(contacted_on=date(2016, 1, 31)))
 
     assert len(same_day) == 1
     assert refused.value.rule == "first_contact.not_before_allocation"
@@ -94,12 +91,10 @@ def test_first_contact_on_allocation_day_is_allowed_but_not_the_day_before() -> 
 def test_first_contact_only_once() -> None:
     """A second first contact is refused."""
     history = decide(None, register())
-    history += decide(
-        fold(CASE, history), RecordFirstContact(case_id=CASE, contacted_on=date(2016, 2, 9))
-    )
+    history += decide(fold(CASE, history), RecordFirstContact(contacted_on=date(2016, 2, 9)))
 
     with pytest.raises(InvalidTransitionError) as refused:
-        decide(fold(CASE, history), RecordFirstContact(case_id=CASE, contacted_on=date(2016, 3, 1)))
+        decide(fold(CASE, history), RecordFirstContact(contacted_on=date(2016, 3, 1)))
 
     assert refused.value.rule == "first_contact.only_once"
 
@@ -131,7 +126,7 @@ def test_towns_of_the_rhein_kreis_sites_are_accepted(site: Site, town: str) -> N
 def test_allocation_before_birth_is_bad_input() -> None:
     """An allocation date before the date of birth cannot be right."""
     with pytest.raises(ValidationError, match="before date_of_birth"):
-        PersonDetails.model_validate(
+        RegisterPerson.model_validate(
             {
                 "given_name": "A",
                 "family_name": "B",

@@ -1,0 +1,149 @@
+"""HTTP command endpoints, the same for every service: a body that is the command, an
+``Idempotency-Key`` header, the acting agency, and ``201 {case_id, version, replayed}``.
+
+(No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations
+built at run time, which must be real types, not strings.)
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import structlog
+from fastapi import APIRouter, Header, Request, Response, status
+from pydantic import BaseModel
+
+from contracts.envelope import Agency
+from services.chassis.eventstore import AppendResult, CommandContext
+from services.chassis.ids import uuid7
+
+log = structlog.get_logger("command")
+
+Command = TypeVar("Command", bound=BaseModel)
+Execute = Callable[[Request, UUID, Any, CommandContext], Awaitable[AppendResult]]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="repeat a command safely: the same key applies it once",
+    ),
+]
+ActingAgency = Annotated[
+    Agency,
+    Header(
+        alias="X-Agency",
+        description="the agency on whose behalf the command is recorded "
+        "(taken from the signed token once the read side's sign-in exists)",
+    ),
+]
+
+
+class CommandAccepted(BaseModel):
+    """The stream version a command produced (or produced earlier, when replayed)."""
+
+    case_id: UUID
+    version: int
+    replayed: bool
+
+
+def _context(idempotency_key: str | None, agency: Agency) -> CommandContext:
+    return CommandContext(
+        idempotency_key=idempotency_key or str(uuid7()), agency=agency, correlation_id=uuid7()
+    )
+
+
+async def _accept(
+    execute: Execute,
+    *,
+    request: Request,
+    response: Response,
+    case_id: UUID,
+    command: BaseModel,
+    context: CommandContext,
+) -> CommandAccepted:
+    with structlog.contextvars.bound_contextvars(case_id=str(case_id)):
+        result = await execute(request, case_id, command, context)
+        log.info("command.handled", command=type(command).__name__, replayed=result.replayed)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return CommandAccepted(
+        case_id=result.stream_id, version=result.last_version, replayed=result.replayed
+    )
+
+
+def add_command(
+    router: APIRouter,
+    path: str,
+    command_type: type[BaseModel],
+    execute: Execute,
+    *,
+    opens_case: bool = False,
+) -> None:
+    """Register ``POST path`` taking ``command_type`` as its body.
+
+    With ``opens_case`` the case id is minted here (and the path has no ``{case_id}``);
+    otherwise it comes from the path. The command's docstring is the endpoint's summary.
+    """
+    summary = (command_type.__doc__ or command_type.__name__).strip().splitlines()[0]
+    responses: dict[int | str, dict[str, Any]] = {
+        409: {"description": "the case's state does not allow this command; names the rule"},
+        422: {"description": "bad input; names each field and the reason"},
+    }
+
+    if opens_case:
+
+        async def open_case(
+            command: command_type,  # type: ignore[valid-type]
+            request: Request,
+            response: Response,
+            agency: ActingAgency = Agency.AA_MG,
+            idempotency_key: IdempotencyKey = None,
+        ) -> CommandAccepted:
+            context = _context(idempotency_key, agency)
+            return await _accept(
+                execute,
+                request=request,
+                response=response,
+                case_id=uuid7(),
+                command=command,
+                context=context,
+            )
+
+        endpoint: Callable[..., Awaitable[CommandAccepted]] = open_case
+    else:
+
+        async def on_case(
+            case_id: UUID,
+            command: command_type,  # type: ignore[valid-type]
+            *,
+            request: Request,
+            response: Response,
+            agency: ActingAgency = Agency.AA_MG,
+            idempotency_key: IdempotencyKey = None,
+        ) -> CommandAccepted:
+            context = _context(idempotency_key, agency)
+            return await _accept(
+                execute,
+                request=request,
+                response=response,
+                case_id=case_id,
+                command=command,
+                context=context,
+            )
+
+        endpoint = on_case
+
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        status_code=status.HTTP_201_CREATED,
+        response_model=CommandAccepted,
+        summary=summary,
+        name=command_type.__name__,
+        operation_id=command_type.__name__,
+        responses=responses,
+    )

@@ -1,0 +1,120 @@
+"""The write side every service shares: its pool, schema, event store and reactions, wired
+once for the lifetime of the HTTP app; and the AsyncAPI document of what it publishes and
+subscribes to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from pydantic import BaseModel
+
+from contracts.codec import TopicCodec
+from contracts.envelope import Envelope
+from services.chassis.eventstore import PostgresEventStore, install_schema
+from services.chassis.reactions import reaction_broker
+from services.chassis.relay import create_producer
+from services.chassis.settings import ProcessSettings
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class WriteSide(Generic[Payload]):
+    """A service's own database and the store of its topic."""
+
+    pool: asyncpg.Pool
+    store: PostgresEventStore[Payload]
+
+
+# Registers a service's subscribers; ``ports`` gives the wired write side at message time.
+Reactions = Callable[[KafkaBroker, Callable[[], WriteSide[Any]]], None]
+
+
+@dataclass(frozen=True)
+class ServiceSpec(Generic[Payload]):
+    """What distinguishes one service's write side from another's."""
+
+    name: str
+    package: str  # where schema.sql lives, e.g. "services.intake"
+    topic: str
+    codec: TopicCodec[Payload]
+    description: str
+    reactions: Reactions | None = None
+
+    def schema_sql(self) -> list[str]:
+        schema = resources.files(self.package).joinpath("schema.sql")
+        return [schema.read_text()] if schema.is_file() else []
+
+
+def write_side_lifespan(
+    spec: ServiceSpec[Payload],
+    database_url: str,
+    settings: ProcessSettings,
+    wire: Callable[[FastAPI, WriteSide[Payload]], None],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the pool, install the schema, build the store, start the reactions; undo on exit."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
+        dead_letters: AIOKafkaProducer | None = None
+        broker: KafkaBroker | None = None
+        try:
+            await install_schema(pool, *spec.schema_sql())
+            write_side = WriteSide(pool, PostgresEventStore(pool, spec.topic, spec.codec))
+            wire(app, write_side)
+            if spec.reactions is not None:
+                dead_letters = create_producer(settings.kafka_bootstrap)
+                await dead_letters.start()
+                broker = reaction_broker_for(spec, settings.kafka_bootstrap, dead_letters)
+                spec.reactions(broker, lambda: write_side)
+                await broker.start()
+            yield
+        finally:
+            if broker is not None:
+                await broker.stop()
+            if dead_letters is not None:
+                await dead_letters.stop()
+            await pool.close()
+
+    return lifespan
+
+
+def reaction_broker_for(
+    spec: ServiceSpec[Any], bootstrap: str, dead_letters: AIOKafkaProducer | None
+) -> KafkaBroker:
+    return reaction_broker(bootstrap, spec.name, dead_letters, description=spec.description)
+
+
+def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]]) -> str:
+    """The AsyncAPI 3.0 document of the service: its topic (written by the outbox relay) and
+    the topics its reactions subscribe to. Built from the same code that runs."""
+    broker = reaction_broker_for(spec, "127.0.0.1:19092", None)
+    broker.publisher(
+        spec.topic,
+        title=spec.topic,
+        description=f"Events of {spec.name}, keyed by case id; published by its outbox relay.",
+        schema=envelope,
+    )
+    if spec.reactions is not None:
+        spec.reactions(broker, _not_running)
+    document = AsyncAPI(
+        broker,
+        title=f"Integration Points: {spec.name}",
+        version="1",
+        description=spec.description,
+    )
+    return document.to_specification().to_json()
+
+
+def _not_running() -> WriteSide[Any]:
+    raise RuntimeError("the document's broker never consumes")
