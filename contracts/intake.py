@@ -1,40 +1,40 @@
-"""Events of intake's case stream, topic ``ip.intake.case.v1`` (key: case id)."""
+"""Events of intake's case stream, topic ``ip.intake.case.v1`` (key: case id).
+
+The case from allocation to a town onwards: registration, identifiers, residence status,
+consents, profile, interpreters, referrals, the one responsible agency and its hand-overs,
+and the closing of the case.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from contracts.codec import TopicCodec
-from contracts.envelope import Envelope
-from contracts.personal import PersonalDate, PersonalText
+from contracts.common import (
+    CefrLevel,
+    CountryCode,
+    EventPayload,
+    KldbCode,
+    LanguageCode,
+    ShortText,
+    Site,
+)
+from contracts.envelope import Agency, Envelope
+from contracts.personal import OptionalPersonalText, PersonalDate, PersonalText
 
 TOPIC: Final = "ip.intake.case.v1"
 
 
-class Site(StrEnum):
-    """The three Integration Point sites."""
-
-    MG = "MG"  # Mönchengladbach
-    NE = "NE"  # Neuss: Neuss, Kaarst, Korschenbroich, Dormagen, Meerbusch
-    GV = "GV"  # Grevenbroich: Grevenbroich, Jüchen, Rommerskirchen
-
-
-TOWNS_BY_SITE: Final[dict[Site, frozenset[str]]] = {
-    Site.MG: frozenset({"Mönchengladbach"}),
-    Site.NE: frozenset({"Neuss", "Kaarst", "Korschenbroich", "Dormagen", "Meerbusch"}),
-    Site.GV: frozenset({"Grevenbroich", "Jüchen", "Rommerskirchen"}),
-}
-
-CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
-LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639 code")]
-
-
-class _Event(BaseModel):
+class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- registration and identifiers -------------------------------------------------------
 
 
 class BirthDatePrecision(StrEnum):
@@ -45,7 +45,7 @@ class BirthDatePrecision(StrEnum):
     YEAR = "year"
 
 
-class PersonRegistered(_Event):
+class PersonRegistered(EventPayload):
     """A person was allocated to a town and registered at its Integration Point.
 
     v2 added ``date_of_birth_precision``; v1 events are read as precise to the day.
@@ -64,7 +64,23 @@ class PersonRegistered(_Event):
     allocated_on: date = Field(description="date of the allocation (Zuweisung) to the town")
 
 
-class FirstContactMade(_Event):
+class IdentifierKind(StrEnum):
+    BAMF_AKTENZEICHEN = "bamf_file_number"
+    BA_KUNDENNUMMER = "ba_customer_number"
+    JOBCENTER_KUNDENNUMMER = "jobcenter_customer_number"
+    AZR_NUMMER = "azr_number"
+
+
+class IdentifierLinked(EventPayload):
+    """An identifier of another register was linked to the case."""
+
+    type: Literal["intake.identifier_linked"] = "intake.identifier_linked"
+    schema_version: Literal[1] = 1
+    kind: IdentifierKind
+    value: PersonalText
+
+
+class FirstContactMade(EventPayload):
     """The Integration Point reached the person for the first time (Early Intervention)."""
 
     type: Literal["intake.first_contact_made"] = "intake.first_contact_made"
@@ -75,7 +91,394 @@ class FirstContactMade(_Event):
     )
 
 
-IntakeEvent = Annotated[PersonRegistered | FirstContactMade, Field(discriminator="type")]
+class ContactChannel(StrEnum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    VIDEO = "video"
+    SHARED_HOUSING_OUTREACH = "shared_housing_outreach"
+
+
+class ContactRecorded(EventPayload):
+    """A later contact with the person (contact gaps are measured from these)."""
+
+    type: Literal["intake.contact_recorded"] = "intake.contact_recorded"
+    schema_version: Literal[1] = 1
+    contacted_on: date
+    channel: ContactChannel
+    by_agency: Agency
+
+
+# --- residence ------------------------------------------------------------------------------
+
+
+class ResidenceStatus(StrEnum):
+    AUFENTHALTSGESTATTUNG = "aufenthaltsgestattung"  # permission to stay during the procedure
+    DULDUNG = "duldung"  # deportation suspended
+    AUFENTHALTSERLAUBNIS_25_1 = "aufenthaltserlaubnis_25_1"  # recognised Asylberechtigte
+    AUFENTHALTSERLAUBNIS_25_2_GFK = "aufenthaltserlaubnis_25_2_gfk"  # refugee status
+    AUFENTHALTSERLAUBNIS_25_2_SUBSIDIAER = "aufenthaltserlaubnis_25_2_subsidiaer"
+    AUFENTHALTSERLAUBNIS_25_3 = "aufenthaltserlaubnis_25_3"  # national deportation ban
+    AUFENTHALTSERLAUBNIS_OTHER = "aufenthaltserlaubnis_other"
+    NIEDERLASSUNGSERLAUBNIS = "niederlassungserlaubnis"
+
+
+class ResidenceStatusRecorded(EventPayload):
+    """The Ausländerbehörde's residence document as seen at the Integration Point."""
+
+    type: Literal["intake.residence_status_recorded"] = "intake.residence_status_recorded"
+    schema_version: Literal[1] = 1
+    status: ResidenceStatus
+    valid_from: date
+    valid_until: date | None = None
+    stay_since: date = Field(
+        description="start of the permitted or tolerated stay; waiting periods count from it"
+    )
+    reception_centre_obligation: bool = Field(
+        default=False, description="obliged to live in a reception centre (no work then)"
+    )
+    safe_country_of_origin: bool = False
+
+
+class AsylumOutcome(StrEnum):
+    ASYLBERECHTIGUNG = "asylberechtigung"  # Art. 16a GG
+    FLUECHTLINGSEIGENSCHAFT = "fluechtlingseigenschaft"  # refugee status, § 3 AsylG
+    SUBSIDIAERER_SCHUTZ = "subsidiaerer_schutz"  # § 4 AsylG
+    ABSCHIEBUNGSVERBOT = "abschiebungsverbot"  # § 60 (5)/(7) AufenthG
+    ABGELEHNT = "abgelehnt"
+
+    @property
+    def grants_protection(self) -> bool:
+        return self is not AsylumOutcome.ABGELEHNT
+
+
+class AsylumDecided(EventPayload):
+    """The BAMF decided the asylum application."""
+
+    type: Literal["intake.asylum_decided"] = "intake.asylum_decided"
+    schema_version: Literal[1] = 1
+    outcome: AsylumOutcome
+    decided_on: date
+
+
+class WohnsitzauflageImposed(EventPayload):
+    """A residence assignment binds the person to a town (and so to its site)."""
+
+    type: Literal["intake.wohnsitzauflage_imposed"] = "intake.wohnsitzauflage_imposed"
+    schema_version: Literal[1] = 1
+    town: str
+    site: Site
+    effective_from: date
+
+
+class SgbIIApplicationRecorded(EventPayload):
+    """The person applied for SGB II benefits at a Jobcenter."""
+
+    type: Literal["intake.sgb2_application_recorded"] = "intake.sgb2_application_recorded"
+    schema_version: Literal[1] = 1
+    applied_on: date
+    jobcenter: Agency
+
+
+# --- consent --------------------------------------------------------------------------------
+
+
+class Purpose(StrEnum):
+    COUNSELLING = "counselling"
+    PLACEMENT = "placement"
+    LANGUAGE_COURSES = "language_courses"
+    RECOGNITION = "recognition"
+    HAND_OVER = "hand_over"
+    INTERPRETING = "interpreting"
+
+
+class DataCategory(StrEnum):
+    IDENTITY = "identity"
+    RESIDENCE = "residence"
+    PROFILE = "profile"  # schooling, vocational and work history
+    LANGUAGE = "language"
+    RECOGNITION = "recognition"
+    PLACEMENT = "placement"
+    INTERPRETER = "interpreter"
+
+
+class Partner(StrEnum):
+    """Network partners that may be named in a consent or receive a referral."""
+
+    IQ_COUNSELLING = "iq_counselling"
+    JUGENDBERUFSAGENTUR = "jugendberufsagentur"
+    MIGRATION_COUNSELLING = "migration_counselling"
+    COURSE_PROVIDER = "course_provider"
+    IHK_FOSA = "ihk_fosa"
+    HWK_DUESSELDORF = "hwk_duesseldorf"
+    EMPLOYER = "employer"
+
+
+class Recipient(_Part):
+    """Who may receive the data: an agency, or a partner (optionally a named person there)."""
+
+    agency: Agency | None = None
+    partner: Partner | None = None
+    named_person: OptionalPersonalText = None
+
+    @model_validator(mode="after")
+    def _exactly_one_body(self) -> Self:
+        if (self.agency is None) == (self.partner is None):
+            raise ValueError("a recipient is either an agency or a partner")
+        return self
+
+
+class ConsentMethod(StrEnum):
+    WRITTEN = "written"
+    ORAL_WITH_WITNESS = "oral_with_witness"
+    ELECTRONIC = "electronic"
+
+
+class ConsentGiven(EventPayload):
+    """An Einwilligung: named purposes x recipients x data categories; never blanket."""
+
+    type: Literal["intake.consent_given"] = "intake.consent_given"
+    schema_version: Literal[1] = 1
+    consent_id: UUID
+    purposes: tuple[Purpose, ...] = Field(min_length=1)
+    recipients: tuple[Recipient, ...] = Field(min_length=1)
+    data_categories: tuple[DataCategory, ...] = Field(min_length=1)
+    notice_version: ShortText
+    notice_language: LanguageCode
+    method: ConsentMethod
+    given_on: date
+    valid_until: date | None = None
+    given_by_guardian: bool = False
+    guardian_name: OptionalPersonalText = None
+    witness_name: OptionalPersonalText = None
+
+
+class ConsentWithdrawn(EventPayload):
+    type: Literal["intake.consent_withdrawn"] = "intake.consent_withdrawn"
+    schema_version: Literal[1] = 1
+    consent_id: UUID
+    withdrawn_on: date
+
+
+class ConsentExpired(EventPayload):
+    type: Literal["intake.consent_expired"] = "intake.consent_expired"
+    schema_version: Literal[1] = 1
+    consent_id: UUID
+    expired_on: date
+
+
+# --- profile --------------------------------------------------------------------------------
+
+
+class SchoolingEntry(_Part):
+    country: CountryCode
+    years: int = Field(ge=0, le=20)
+    qualification: ShortText | None = None
+
+
+class VocationalEntry(_Part):
+    country: CountryCode
+    occupation: ShortText
+    kldb: KldbCode | None = None
+    years: int = Field(ge=0, le=20)
+    certified: bool = False
+
+
+class WorkEntry(_Part):
+    country: CountryCode
+    occupation: ShortText
+    kldb: KldbCode | None = None
+    from_year: int = Field(ge=1940, le=2100)
+    to_year: int | None = Field(default=None, ge=1940, le=2100)
+
+
+class ProfileRecorded(EventPayload):
+    """The person's profile: schooling, vocational and work history with the country of
+    origin of each, and the target occupation; ``completeness`` is derived by intake."""
+
+    type: Literal["intake.profile_recorded"] = "intake.profile_recorded"
+    schema_version: Literal[1] = 1
+    schooling: tuple[SchoolingEntry, ...] = ()
+    vocational: tuple[VocationalEntry, ...] = ()
+    work_history: tuple[WorkEntry, ...] = ()
+    target_occupation: KldbCode | None = None
+    completeness_percent: int = Field(ge=0, le=100)
+
+
+# --- interpreters and referrals -------------------------------------------------------------
+
+
+class InterpreterRequested(EventPayload):
+    type: Literal["intake.interpreter_requested"] = "intake.interpreter_requested"
+    schema_version: Literal[1] = 1
+    request_id: UUID
+    language: LanguageCode
+    dialect: ShortText | None = None
+    slot_start: AwareDatetime
+    cost_bearer: Agency = Field(description="the agency responsible on the appointment date")
+
+
+class InterpreterAssigned(EventPayload):
+    type: Literal["intake.interpreter_assigned"] = "intake.interpreter_assigned"
+    schema_version: Literal[1] = 1
+    request_id: UUID
+    interpreter_ref: ShortText = Field(description="the interpreter pool's reference")
+
+
+class InterpreterSessionHeld(EventPayload):
+    type: Literal["intake.interpreter_session_held"] = "intake.interpreter_session_held"
+    schema_version: Literal[1] = 1
+    request_id: UUID
+
+
+class NoShowParty(StrEnum):
+    INTERPRETER = "interpreter"
+    CLIENT = "client"
+
+
+class InterpreterNoShow(EventPayload):
+    type: Literal["intake.interpreter_no_show"] = "intake.interpreter_no_show"
+    schema_version: Literal[1] = 1
+    request_id: UUID
+    party: NoShowParty
+
+
+class ReferredToPartner(EventPayload):
+    """Referral to a network partner (IQ counselling, Jugendberufsagentur, ...)."""
+
+    type: Literal["intake.referred_to_partner"] = "intake.referred_to_partner"
+    schema_version: Literal[1] = 1
+    referral_id: UUID
+    partner: Partner
+    purpose: Purpose
+    referred_on: date
+
+
+# --- responsibility and hand-over -----------------------------------------------------------
+
+
+class HandOverReason(StrEnum):
+    RECHTSKREISWECHSEL = "rechtskreiswechsel"  # protection granted + SGB II applied for
+    MOVE_BETWEEN_JOBCENTERS = "move_between_jobcenters"  # residence assignment elsewhere
+    UNDER_25_JUGENDBERUFSAGENTUR = "under_25_jugendberufsagentur"
+
+
+class HandOverPackage(_Part):
+    """What travels with a case to its new responsible agency (DOMAIN.md step 7)."""
+
+    identifiers: tuple[IdentifierKind, ...]
+    residence_status: ResidenceStatus | None
+    asylum_outcome: AsylumOutcome | None
+    profile_completeness_percent: int = Field(ge=0, le=100)
+    language_level: CefrLevel | None = None
+    running_courses: tuple[ShortText, ...] = ()
+    recognition_state: ShortText | None = None
+    measures: tuple[ShortText, ...] = ()
+    employer_contacts: int = Field(default=0, ge=0)
+    interpreter_language: LanguageCode | None = None
+    valid_consents: tuple[UUID, ...] = ()
+
+
+class HandOverRequested(EventPayload):
+    """Phase one: the sender offers the case with its package."""
+
+    type: Literal["intake.hand_over_requested"] = "intake.hand_over_requested"
+    schema_version: Literal[1] = 1
+    handover_id: UUID
+    from_agency: Agency
+    to_agency: Agency
+    reason: HandOverReason
+    package: HandOverPackage
+    requested_on: date
+
+
+class HandOverAccepted(EventPayload):
+    """Phase two: the receiver is responsible from now on; the sender keeps read-only history."""
+
+    type: Literal["intake.hand_over_accepted"] = "intake.hand_over_accepted"
+    schema_version: Literal[1] = 1
+    handover_id: UUID
+    from_agency: Agency
+    to_agency: Agency
+    reason: HandOverReason
+    accepted_on: date
+    new_site: Site | None = Field(default=None, description="set when the person moved")
+
+
+class HandOverRejected(EventPayload):
+    type: Literal["intake.hand_over_rejected"] = "intake.hand_over_rejected"
+    schema_version: Literal[1] = 1
+    handover_id: UUID
+    rejected_on: date
+    reason: ShortText
+
+
+# --- closing --------------------------------------------------------------------------------
+
+
+class ClosingReason(StrEnum):
+    WORK = "work"
+    APPRENTICESHIP = "apprenticeship"
+    MOVED_AWAY = "moved_away"
+    LEFT_GERMANY = "left_germany"
+    CONTACT_LOST = "contact_lost"
+    OTHER = "other"
+
+
+class CaseClosed(EventPayload):
+    type: Literal["intake.case_closed"] = "intake.case_closed"
+    schema_version: Literal[1] = 1
+    reason: ClosingReason
+    closed_on: date
+
+
+EVENT_TYPES: Final = (
+    PersonRegistered,
+    IdentifierLinked,
+    FirstContactMade,
+    ContactRecorded,
+    ResidenceStatusRecorded,
+    AsylumDecided,
+    WohnsitzauflageImposed,
+    SgbIIApplicationRecorded,
+    ConsentGiven,
+    ConsentWithdrawn,
+    ConsentExpired,
+    ProfileRecorded,
+    InterpreterRequested,
+    InterpreterAssigned,
+    InterpreterSessionHeld,
+    InterpreterNoShow,
+    ReferredToPartner,
+    HandOverRequested,
+    HandOverAccepted,
+    HandOverRejected,
+    CaseClosed,
+)
+
+IntakeEvent = Annotated[
+    PersonRegistered
+    | IdentifierLinked
+    | FirstContactMade
+    | ContactRecorded
+    | ResidenceStatusRecorded
+    | AsylumDecided
+    | WohnsitzauflageImposed
+    | SgbIIApplicationRecorded
+    | ConsentGiven
+    | ConsentWithdrawn
+    | ConsentExpired
+    | ProfileRecorded
+    | InterpreterRequested
+    | InterpreterAssigned
+    | InterpreterSessionHeld
+    | InterpreterNoShow
+    | ReferredToPartner
+    | HandOverRequested
+    | HandOverAccepted
+    | HandOverRejected
+    | CaseClosed,
+    Field(discriminator="type"),
+]
 IntakeEnvelope = Envelope[IntakeEvent]
 
 
@@ -85,6 +488,6 @@ def _person_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 
 intake_codec: Final = TopicCodec(
     TypeAdapter(IntakeEnvelope),
-    (PersonRegistered, FirstContactMade),
+    EVENT_TYPES,
     {("intake.person_registered", 1): _person_registered_v1_to_v2},
 )

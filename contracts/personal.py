@@ -35,6 +35,8 @@ class Sealed(BaseModel):
 
 PersonalText = Annotated[str | Sealed, PERSONAL]
 PersonalDate = Annotated[date | Sealed, PERSONAL]
+# "PersonalText | None" would hide the marker inside the union: optional fields use these.
+OptionalPersonalText = Annotated[str | Sealed | None, PERSONAL]
 
 
 def personal_fields(model: type[BaseModel]) -> tuple[str, ...]:

@@ -44,38 +44,67 @@ def _associated_data(case_id: UUID, field: str) -> bytes:
 
 
 def seal(model: Model, key: PersonKey) -> Model:
-    """A copy of ``model`` with every plaintext personal field encrypted."""
-    aead = AESGCM(key.secret)
-    sealed: dict[str, Any] = {}
-    for field in personal_fields(type(model)):
-        value = getattr(model, field)
-        if value is None or isinstance(value, Sealed):
-            continue
-        nonce = os.urandom(12)
-        plaintext = json.dumps(value, default=str).encode()
-        ciphertext = aead.encrypt(nonce, plaintext, _associated_data(key.case_id, field))
-        sealed[field] = Sealed(
-            key_id=key.key_id,
-            nonce=base64.b64encode(nonce).decode(),
-            ciphertext=base64.b64encode(ciphertext).decode(),
-        )
-    return model.model_copy(update=sealed)
+    """A copy of ``model`` with every plaintext personal field encrypted, nested parts too."""
+    return _sealed(model, key, AESGCM(key.secret), "")
 
 
 def unseal(model: Model, key: PersonKey) -> Model:
     """A copy of ``model`` with its sealed fields decrypted and validated again."""
-    aead = AESGCM(key.secret)
-    opened: dict[str, Any] = {}
-    for field in personal_fields(type(model)):
+    opened = _opened(model, key, AESGCM(key.secret), "")
+    return type(model).model_validate(opened)
+
+
+def _sealed(model: Model, key: PersonKey, aead: AESGCM, path: str) -> Model:
+    update: dict[str, Any] = {}
+    marked = set(personal_fields(type(model)))
+    for field in type(model).model_fields:
         value = getattr(model, field)
-        if not isinstance(value, Sealed):
-            continue
-        if value.key_id != key.key_id:
-            raise KeyUnavailableError(f"{field} was sealed with key {value.key_id}")
-        plaintext = aead.decrypt(
-            base64.b64decode(value.nonce),
-            base64.b64decode(value.ciphertext),
-            _associated_data(key.case_id, field),
-        )
-        opened[field] = json.loads(plaintext)
-    return type(model).model_validate({**model.model_dump(), **opened})
+        where = f"{path}{field}"
+        if field in marked and value is not None and not isinstance(value, Sealed):
+            nonce = os.urandom(12)
+            plaintext = json.dumps(value, default=str).encode()
+            ciphertext = aead.encrypt(nonce, plaintext, _associated_data(key.case_id, where))
+            update[field] = Sealed(
+                key_id=key.key_id,
+                nonce=base64.b64encode(nonce).decode(),
+                ciphertext=base64.b64encode(ciphertext).decode(),
+            )
+        elif isinstance(value, BaseModel):
+            update[field] = _sealed(value, key, aead, f"{where}.")
+        elif isinstance(value, tuple) and any(isinstance(item, BaseModel) for item in value):
+            update[field] = tuple(
+                _sealed(item, key, aead, f"{where}.{index}.")
+                if isinstance(item, BaseModel)
+                else item
+                for index, item in enumerate(value)
+            )
+    return model.model_copy(update=update)
+
+
+def _opened(model: BaseModel, key: PersonKey, aead: AESGCM, path: str) -> dict[str, Any]:
+    opened: dict[str, Any] = {}
+    marked = set(personal_fields(type(model)))
+    for field in type(model).model_fields:
+        value = getattr(model, field)
+        where = f"{path}{field}"
+        if field in marked and isinstance(value, Sealed):
+            if value.key_id != key.key_id:
+                raise KeyUnavailableError(f"{where} was sealed with key {value.key_id}")
+            plaintext = aead.decrypt(
+                base64.b64decode(value.nonce),
+                base64.b64decode(value.ciphertext),
+                _associated_data(key.case_id, where),
+            )
+            opened[field] = json.loads(plaintext)
+        elif isinstance(value, BaseModel):
+            opened[field] = _opened(value, key, aead, f"{where}.")
+        elif isinstance(value, tuple):
+            opened[field] = [
+                _opened(item, key, aead, f"{where}.{index}.")
+                if isinstance(item, BaseModel)
+                else item
+                for index, item in enumerate(value)
+            ]
+        else:
+            opened[field] = value
+    return opened

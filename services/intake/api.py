@@ -13,7 +13,29 @@ from pydantic import BaseModel
 
 from services.chassis.commandapi import add_command
 from services.chassis.eventstore import AppendResult, CommandContext
-from services.intake.commands import RecordFirstContact, RegisterPerson
+from services.intake.commands import (
+    AcceptHandOver,
+    AssignInterpreter,
+    CloseCase,
+    ExpireConsent,
+    GiveConsent,
+    ImposeWohnsitzauflage,
+    LinkIdentifier,
+    RecordAsylumDecision,
+    RecordContact,
+    RecordFirstContact,
+    RecordInterpreterNoShow,
+    RecordInterpreterSession,
+    RecordProfile,
+    RecordResidenceStatus,
+    RecordSgbIIApplication,
+    ReferToPartner,
+    RegisterPerson,
+    RejectHandOver,
+    RequestHandOver,
+    RequestInterpreter,
+    WithdrawConsent,
+)
 from services.intake.handlers import IntakePorts, handle
 
 log = structlog.get_logger("intake.api")
@@ -32,7 +54,29 @@ async def execute(
 
 
 add_command(router, "/cases", RegisterPerson, execute, opens_case=True)
-add_command(router, "/cases/{case_id}/first-contact", RecordFirstContact, execute)
+for path, command_type in (
+    ("identifiers", LinkIdentifier),
+    ("first-contact", RecordFirstContact),
+    ("contacts", RecordContact),
+    ("residence-status", RecordResidenceStatus),
+    ("asylum-decision", RecordAsylumDecision),
+    ("wohnsitzauflage", ImposeWohnsitzauflage),
+    ("sgb2-application", RecordSgbIIApplication),
+    ("consents", GiveConsent),
+    ("consents/withdrawal", WithdrawConsent),
+    ("consents/expiry", ExpireConsent),
+    ("profile", RecordProfile),
+    ("interpreter-requests", RequestInterpreter),
+    ("interpreter-requests/assignment", AssignInterpreter),
+    ("interpreter-requests/session", RecordInterpreterSession),
+    ("interpreter-requests/no-show", RecordInterpreterNoShow),
+    ("referrals", ReferToPartner),
+    ("hand-overs", RequestHandOver),
+    ("hand-overs/acceptance", AcceptHandOver),
+    ("hand-overs/rejection", RejectHandOver),
+    ("closing", CloseCase),
+):
+    add_command(router, f"/cases/{{case_id}}/{path}", command_type, execute)
 
 
 class PersonKeyOut(BaseModel):

@@ -11,7 +11,7 @@ from services.chassis.http import service_app
 from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
 from services.intake.api import router
 from services.intake.handlers import IntakePorts
-from services.intake.keys import PostgresKeyStore
+from services.intake.keys import PostgresKeyStore, PostgresMilestones
 from services.intake.settings import IntakeSettings
 
 SPEC: Final = ServiceSpec[IntakeEvent](
@@ -31,6 +31,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         app.state.intake = IntakePorts(
             store=write_side.store,
             keys=PostgresKeyStore(write_side.pool),
+            milestones=PostgresMilestones(write_side.pool),
             key_readers=settings.intake_key_readers,
         )
 

@@ -1,89 +1,221 @@
 """The pure core of intake: decide(case, command) -> events, evolve(case, event) -> case.
 
-No I/O, no clock, no ids: the adapter stamps those.
+No I/O, no clock, no ids: the adapter stamps those, and tells the case who is acting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import date
 from uuid import UUID
 
+from contracts.common import JOBCENTER_BY_SITE, site_of_town
 from contracts.envelope import Agency
-from contracts.intake import FirstContactMade, IntakeEvent, PersonRegistered, Site
+from contracts.intake import (
+    AsylumDecided,
+    CaseClosed,
+    ContactRecorded,
+    FirstContactMade,
+    HandOverReason,
+    IdentifierLinked,
+    IntakeEvent,
+    InterpreterAssigned,
+    InterpreterNoShow,
+    InterpreterRequested,
+    InterpreterSessionHeld,
+    PersonRegistered,
+    ProfileRecorded,
+    ResidenceStatusRecorded,
+    SgbIIApplicationRecorded,
+    WohnsitzauflageImposed,
+)
 from services.chassis.rules import InvalidTransitionError
-from services.intake.commands import IntakeCommand, RecordFirstContact, RegisterPerson
+from services.intake import consent, handover
+from services.intake.case import Case, InterpreterStage
+from services.intake.commands import (
+    AcceptHandOver,
+    AssignInterpreter,
+    CloseCase,
+    ExpireConsent,
+    GiveConsent,
+    ImposeWohnsitzauflage,
+    IntakeCommand,
+    LinkIdentifier,
+    RecordAsylumDecision,
+    RecordContact,
+    RecordFirstContact,
+    RecordInterpreterNoShow,
+    RecordInterpreterSession,
+    RecordProfile,
+    RecordResidenceStatus,
+    RecordSgbIIApplication,
+    ReferToPartner,
+    RegisterPerson,
+    RejectHandOver,
+    RequestHandOver,
+    RequestInterpreter,
+    WithdrawConsent,
+)
+from services.intake.evolve import evolve
+from services.intake.profile import completeness
 
-
-@dataclass(frozen=True)
-class Case:
-    """What intake needs to know about a case to decide the next command."""
-
-    case_id: UUID
-    site: Site
-    allocated_on: date
-    responsible: Agency
-    first_contact_on: date | None = None
+# The Ausländerbehörde of each site's town may record residence facts besides the agency.
+_RESIDENCE_AUTHORITY = {"MG": Agency.STADT_MG, "NE": Agency.RKN, "GV": Agency.RKN}
+_RESIDENCE_COMMANDS = (
+    LinkIdentifier,
+    RecordResidenceStatus,
+    RecordAsylumDecision,
+    ImposeWohnsitzauflage,
+)
 
 
 def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
     """The events a command produces, or the rule that refuses it."""
-    match command:
-        case RegisterPerson() if case is None:
-            return [
-                PersonRegistered(
-                    given_name=command.given_name,
-                    family_name=command.family_name,
-                    date_of_birth=command.date_of_birth,
-                    date_of_birth_precision=command.date_of_birth_precision,
-                    nationality=command.nationality,
-                    languages=command.languages,
-                    site=command.site,
-                    town=command.town,
-                    allocated_on=command.allocated_on,
-                )
-            ]
-        case RegisterPerson():
+    if isinstance(command, RegisterPerson):
+        if case is not None:
             raise InvalidTransitionError("case.already_registered", "this case exists already")
-        case RecordFirstContact() if case is None:
-            raise InvalidTransitionError(
-                "case.must_be_registered", "no registered case to record a contact for"
-            )
-        case RecordFirstContact() if case.first_contact_on is not None:
-            raise InvalidTransitionError(
-                "first_contact.only_once", f"first contact was on {case.first_contact_on}"
-            )
-        case RecordFirstContact() if command.contacted_on < case.allocated_on:
-            raise InvalidTransitionError(
-                "first_contact.not_before_allocation",
-                f"contact on {command.contacted_on} precedes allocation on {case.allocated_on}",
-            )
+        return [PersonRegistered(**command.model_dump())]
+    if case is None:
+        raise InvalidTransitionError("case.must_be_registered", "no registered case")
+    if case.closed_on is not None:
+        raise InvalidTransitionError("case.closed", f"the case was closed on {case.closed_on}")
+    _require_may_act(case, command)
+    return _decide_open(case, command)
+
+
+def _require_may_act(case: Case, command: IntakeCommand) -> None:
+    if isinstance(command, AcceptHandOver | RejectHandOver):
+        return  # the receiver decides; checked by the hand-over rules
+    allowed = {case.responsible}
+    if isinstance(command, _RESIDENCE_COMMANDS):
+        allowed.add(_RESIDENCE_AUTHORITY[case.current_site])
+    if case.acting not in allowed:
+        raise InvalidTransitionError(
+            "case.only_responsible_agency_changes",
+            f"{case.responsible} is responsible; {case.acting} may only read",
+        )
+
+
+def _decide_open(case: Case, command: IntakeCommand) -> list[IntakeEvent]:  # noqa: PLR0911, PLR0912  # one arm per command reads best
+    match command:
+        case LinkIdentifier():
+            if command.kind in case.identifiers:
+                raise InvalidTransitionError("identifier.already_linked", f"{command.kind} exists")
+            return [IdentifierLinked(kind=command.kind, value=command.value)]
         case RecordFirstContact():
+            return [_first_contact(case, command)]
+        case RecordContact():
+            if case.first_contact_on is None or command.contacted_on < case.first_contact_on:
+                raise InvalidTransitionError(
+                    "contact.after_first_contact", "record the first contact first"
+                )
+            return [ContactRecorded(**command.model_dump(), by_agency=case.acting)]
+        case RecordResidenceStatus():
+            return [ResidenceStatusRecorded(**command.model_dump())]
+        case RecordAsylumDecision():
+            if case.asylum_outcome is not None:
+                raise InvalidTransitionError("asylum.decided_once", f"{case.asylum_outcome}")
+            return [AsylumDecided(**command.model_dump())]
+        case ImposeWohnsitzauflage():
+            site = site_of_town(command.town)
+            assert site is not None  # the command validated the town
             return [
-                FirstContactMade(
-                    contacted_on=command.contacted_on,
-                    interpreter_language=command.interpreter_language,
+                WohnsitzauflageImposed(
+                    town=command.town, site=site, effective_from=command.effective_from
                 )
             ]
+        case RecordSgbIIApplication():
+            return _sgb2_application(case, command)
+        case GiveConsent():
+            return [consent.give(case, command)]
+        case WithdrawConsent():
+            return [consent.withdraw(case, command)]
+        case ExpireConsent():
+            return [consent.expire(case, command)]
+        case ReferToPartner():
+            return [consent.refer(case, command)]
+        case RecordProfile():
+            return [
+                ProfileRecorded(**command.model_dump(), completeness_percent=completeness(command))
+            ]
+        case RequestInterpreter():
+            if case.interpreter_stage(command.request_id) is not None:
+                raise InvalidTransitionError("interpreter.id_taken", f"{command.request_id}")
+            # The agency responsible on the appointment date bears the cost.
+            return [InterpreterRequested(**command.model_dump(), cost_bearer=case.responsible)]
+        case AssignInterpreter():
+            _interpreter_at(case, command.request_id, InterpreterStage.REQUESTED)
+            return [InterpreterAssigned(**command.model_dump())]
+        case RecordInterpreterSession():
+            _interpreter_at(case, command.request_id, InterpreterStage.ASSIGNED)
+            return [InterpreterSessionHeld(request_id=command.request_id)]
+        case RecordInterpreterNoShow():
+            _interpreter_at(case, command.request_id, InterpreterStage.ASSIGNED)
+            return [InterpreterNoShow(**command.model_dump())]
+        case RequestHandOver():
+            return [
+                handover.request(
+                    case,
+                    command.handover_id,
+                    command.to_agency,
+                    command.reason,
+                    command.requested_on,
+                )
+            ]
+        case AcceptHandOver():
+            return [handover.accept(case, command.handover_id, command.accepted_on)]
+        case RejectHandOver():
+            return [handover.reject(case, command.handover_id, command.rejected_on, command.reason)]
+        case CloseCase():
+            if case.pending is not None:
+                raise InvalidTransitionError(
+                    "case.hand_over_pending", "accept or reject the pending hand-over first"
+                )
+            return [CaseClosed(**command.model_dump())]
     raise AssertionError(f"unhandled command {type(command).__name__}")  # pragma: no cover
 
 
-def evolve(case: Case | None, case_id: UUID, event: IntakeEvent) -> Case:
-    """The case after ``event``."""
-    match event:
-        case PersonRegistered():
-            # Asylum seekers start in SGB III: the Agentur of the whole district is responsible.
-            return Case(
-                case_id=case_id,
-                site=event.site,
-                allocated_on=event.allocated_on,
-                responsible=Agency.AA_MG,
-            )
-        case FirstContactMade():
-            if case is None:
-                raise ValueError(f"first contact for unregistered case {case_id}")
-            return replace(case, first_contact_on=event.contacted_on)
+def _first_contact(case: Case, command: RecordFirstContact) -> FirstContactMade:
+    if case.first_contact_on is not None:
+        raise InvalidTransitionError(
+            "first_contact.only_once", f"first contact was on {case.first_contact_on}"
+        )
+    if command.contacted_on < case.allocated_on:
+        raise InvalidTransitionError(
+            "first_contact.not_before_allocation",
+            f"contact on {command.contacted_on} precedes allocation on {case.allocated_on}",
+        )
+    return FirstContactMade(**command.model_dump())
+
+
+def _sgb2_application(case: Case, command: RecordSgbIIApplication) -> list[IntakeEvent]:
+    if not case.protection_granted:
+        raise InvalidTransitionError(
+            "sgb2.needs_protection_status", "SGB II follows a granted protection status"
+        )
+    if case.sgb2_applied_on is not None:
+        raise InvalidTransitionError("sgb2.applied_once", f"applied on {case.sgb2_applied_on}")
+    jobcenter = JOBCENTER_BY_SITE[case.current_site]
+    applied = SgbIIApplicationRecorded(applied_on=command.applied_on, jobcenter=jobcenter)
+    if case.responsible is not Agency.AA_MG:
+        return [applied]
+    # The Rechtskreiswechsel is requested with the application, so no case falls between.
+    after = evolve(case, case.case_id, applied)
+    requested = handover.request(
+        after,
+        handover.automatic_handover_id(case, command.applied_on),
+        jobcenter,
+        HandOverReason.RECHTSKREISWECHSEL,
+        command.applied_on,
+    )
+    return [applied, requested]
+
+
+def _interpreter_at(case: Case, request_id: UUID, expected: InterpreterStage) -> None:
+    stage = case.interpreter_stage(request_id)
+    if stage is not expected:
+        raise InvalidTransitionError(
+            f"interpreter.must_be_{expected.value}", f"request {request_id} is {stage or 'unknown'}"
+        )
 
 
 def fold(case_id: UUID, history: Iterable[IntakeEvent]) -> Case | None:

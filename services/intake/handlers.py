@@ -1,17 +1,18 @@
-"""Intake's command handler: load -> decide -> seal personal fields -> append."""
+"""Intake's command handler: load -> open sealed fields -> decide -> seal -> append."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 from uuid import UUID
 
 from contracts.intake import IntakeEvent
 from contracts.personal import personal_fields
 from services.chassis.commands import EventStore, decide_and_append
-from services.chassis.crypto import PersonKey, seal
+from services.chassis.crypto import PersonKey, seal, unseal
 from services.chassis.eventstore import AppendResult, CommandContext
+from services.intake.case import Case, Milestones
 from services.intake.commands import IntakeCommand, RegisterPerson
 from services.intake.domain import decide, fold
 
@@ -26,12 +27,19 @@ class KeyStore(Protocol):
     async def lookup_for_reader(self, reader: str, case_id: UUID) -> PersonKey | None: ...
 
 
+class MilestoneStore(Protocol):
+    """The port to what intake learned from the other services."""
+
+    async def for_case(self, case_id: UUID) -> Milestones: ...
+
+
 @dataclass(frozen=True)
 class IntakePorts:
     """What intake's adapters need, wired once by the composition root."""
 
     store: EventStore[IntakeEvent]
     keys: KeyStore
+    milestones: MilestoneStore
     key_readers: dict[str, str]
 
 
@@ -44,6 +52,14 @@ async def handle(
         key: PersonKey | None = await ports.keys.key_for(case_id)
     else:
         key = await ports.keys.find(case_id)
+    milestones = await ports.milestones.for_case(case_id)
+
+    def opened_case(stream: UUID, history: Iterable[IntakeEvent]) -> Case | None:
+        events = (unseal(event, key) for event in history) if key is not None else history
+        case = fold(stream, events)
+        # Who acts and what the other services reported are facts of this command, not of
+        # the stream: the decider sees them through the case.
+        return None if case is None else replace(case, acting=context.agency, milestones=milestones)
 
     def sealed(events: Sequence[IntakeEvent]) -> Sequence[IntakeEvent]:
         if key is not None:
@@ -53,5 +69,5 @@ async def handle(
         return events
 
     return await decide_and_append(
-        ports.store, case_id, command, context, decide=decide, fold=fold, finish=sealed
+        ports.store, case_id, command, context, decide=decide, fold=opened_case, finish=sealed
     )

@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from contracts.intake import Site
+from contracts.common import Site
 
 router = APIRouter()
 

@@ -10,12 +10,15 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contracts.intake import (
     BirthDatePrecision,
+    ConsentGiven,
     FirstContactMade,
+    IdentifierLinked,
     PersonRegistered,
+    Recipient,
     intake_codec,
 )
 from contracts.personal import Sealed, personal_fields
@@ -65,18 +68,34 @@ def test_person_registered_v1_reads_as_precise_to_the_day() -> None:
     assert envelope.data.date_of_birth_precision is BirthDatePrecision.DAY
 
 
+def _unsealed_personal_values(model: BaseModel, path: str) -> list[str]:
+    found = [
+        f"{path}{field}"
+        for field in personal_fields(type(model))
+        if getattr(model, field) is not None and not isinstance(getattr(model, field), Sealed)
+    ]
+    for field in type(model).model_fields:
+        value = getattr(model, field)
+        parts = value if isinstance(value, tuple) else (value,)
+        for index, part in enumerate(parts):
+            if isinstance(part, BaseModel) and not isinstance(part, Sealed):
+                found += _unsealed_personal_values(part, f"{path}{field}.{index}.")
+    return found
+
+
 def test_personal_fields_in_samples_are_sealed() -> None:
-    """On the wire, every personal field is sealed: no plaintext name or birth date."""
+    """On the wire, every personal field is sealed, nested ones too: no plaintext at all."""
     for sample in ALL_SAMPLES:
         data = CODECS[sample.parent.name].parse(sample.read_bytes()).data
-        for field in personal_fields(type(data)):
-            value = getattr(data, field)
-            assert value is None or isinstance(value, Sealed), f"{sample.name}: {field}"
+        assert _unsealed_personal_values(data, "") == [], sample.name
 
 
 def test_personal_fields_are_marked() -> None:
-    """Names and the birth date are personal; dates and codes are not."""
+    """Names, the birth date and identifiers are personal, optional ones too; codes are not."""
     assert set(personal_fields(PersonRegistered)) == {"given_name", "family_name", "date_of_birth"}
+    assert personal_fields(IdentifierLinked) == ("value",)
+    assert personal_fields(ConsentGiven) == ("guardian_name", "witness_name")
+    assert personal_fields(Recipient) == ("named_person",)
     assert personal_fields(FirstContactMade) == ()
 
 

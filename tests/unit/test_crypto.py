@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from contracts.intake import PersonRegistered, Site
+from contracts.common import Site
+from contracts.intake import PersonRegistered
 from contracts.personal import Sealed
 from services.chassis.crypto import KeyUnavailableError, PersonKey, seal, unseal
 from services.chassis.ids import uuid7

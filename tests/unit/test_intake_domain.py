@@ -8,8 +8,9 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
+from contracts.common import Site
 from contracts.envelope import Agency
-from contracts.intake import FirstContactMade, PersonRegistered, Site
+from contracts.intake import FirstContactMade, PersonRegistered
 from services.chassis.rules import InvalidTransitionError
 from services.intake.commands import RecordFirstContact, RegisterPerson
 from services.intake.domain import decide, fold
