@@ -479,7 +479,10 @@ IntakeEvent = Annotated[
     | CaseClosed,
     Field(discriminator="type"),
 ]
-IntakeEnvelope = Envelope[IntakeEvent]
+
+
+class IntakeEnvelope(Envelope[IntakeEvent]):
+    """An event of the intake topic in its envelope."""
 
 
 def _person_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:

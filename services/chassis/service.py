@@ -4,6 +4,7 @@ subscribes to."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]])
         version="1",
         description=spec.description,
     )
-    return document.to_specification().to_json()
+    return json.dumps(document.to_specification().to_jsonable(), indent=2, ensure_ascii=False)
 
 
 def _not_running() -> WriteSide[Any]:

@@ -1,0 +1,66 @@
+"""The AsyncAPI documents integrators read, generated from the services' FastStream apps.
+
+``python -m services.asyncapi --write`` regenerates ``docs/asyncapi/<service>.json``;
+``--check`` (run by the tests) fails when a committed document drifts from the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from contracts.envelope import Envelope
+from contracts.intake import IntakeEnvelope
+from services.chassis.service import ServiceSpec, asyncapi_document
+from services.intake.app import SPEC as INTAKE
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
+
+SERVICES: dict[str, tuple[ServiceSpec[Any], type[Envelope[Any]]]] = {
+    "intake": (INTAKE, IntakeEnvelope),
+}
+
+
+def documents() -> dict[str, str]:
+    """Each service's document, as generated from the code now."""
+    return {
+        name: asyncapi_document(spec, envelope) + "\n"
+        for name, (spec, envelope) in SERVICES.items()
+    }
+
+
+def drifted() -> list[str]:
+    """The services whose committed document differs from the generated one."""
+    return [
+        name
+        for name, text in documents().items()
+        if not (DOCS / f"{name}.json").is_file() or (DOCS / f"{name}.json").read_text() != text
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.asyncapi",
+        description="Generate or check the AsyncAPI documents in docs/asyncapi/.",
+    )
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="regenerate the documents")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a document drifted")
+    args = parser.parse_args(argv)
+    if args.write:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        for name, text in documents().items():
+            (DOCS / f"{name}.json").write_text(text)
+            print(f"wrote {DOCS / name}.json")  # noqa: T201  # a CLI reports what it wrote
+        return 0
+    stale = drifted()
+    for name in stale:
+        print(f"{name}: docs/asyncapi/{name}.json drifted; run python -m services.asyncapi --write")  # noqa: T201
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
