@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from contracts import intake
+from contracts import intake, language, placement, recognition
 from contracts.codec import TopicCodec
 
 LANGUAGE_TOPIC: Final = "ip.language.path.v1"
@@ -22,4 +22,7 @@ ALL_TOPICS: Final = (*DOMAIN_TOPICS, DEAD_LETTER_TOPIC)
 # How to read each domain topic; every topic's golden samples are checked against its codec.
 CODECS: Final[dict[str, TopicCodec[Any]]] = {
     intake.TOPIC: intake.intake_codec,
+    language.TOPIC: language.language_codec,
+    recognition.TOPIC: recognition.recognition_codec,
+    placement.TOPIC: placement.placement_codec,
 }

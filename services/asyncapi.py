@@ -15,12 +15,21 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.intake import IntakeEnvelope
 from services.chassis.service import ServiceSpec, asyncapi_document
+from contracts.language import LanguageEnvelope
+from contracts.placement import PlacementEnvelope
+from contracts.recognition import RecognitionEnvelope
 from services.intake.app import SPEC as INTAKE
+from services.language.app import SPEC as LANGUAGE
+from services.placement.app import SPEC as PLACEMENT
+from services.recognition.app import SPEC as RECOGNITION
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
 
 SERVICES: dict[str, tuple[ServiceSpec[Any], type[Envelope[Any]]]] = {
     "intake": (INTAKE, IntakeEnvelope),
+    "language": (LANGUAGE, LanguageEnvelope),
+    "recognition": (RECOGNITION, RecognitionEnvelope),
+    "placement": (PLACEMENT, PlacementEnvelope),
 }
 
 

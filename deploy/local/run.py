@@ -26,7 +26,15 @@ from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
 
 REPO = Path(__file__).resolve().parents[2]
-DATABASES = ("intake", "language", "recognition", "placement", "proj_aa_mg")
+SERVICES = ("intake", "language", "recognition", "placement")
+DATABASES = (*SERVICES, "proj_aa_mg")
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "language": 8002,
+    "recognition": 8003,
+    "placement": 8004,
+    "view": 8101,
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,15 @@ class RunConfig:
     stack: devstack.StackConfig = field(
         default_factory=lambda: devstack.StackConfig(state_dir=REPO / ".local" / "dev")
     )
-    intake_port: int = 8001
-    view_port: int = 8101
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+
+    @property
+    def intake_port(self) -> int:
+        return self.ports["intake"]
+
+    @property
+    def view_port(self) -> int:
+        return self.ports["view"]
 
     @property
     def state(self) -> Path:
@@ -56,38 +71,36 @@ class Process:
 
 def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> list[Process]:
     common = {**info.env(), "IP_LOG_JSON": "true"}
-    return [
-        Process(
-            "intake",
-            "services.intake",
-            {
-                **common,
-                "IP_INTAKE_PORT": str(cfg.intake_port),
-                "IP_INTAKE_KEY_READERS": json.dumps({"proj_aa_mg": reader_token}),
-            },
-            f"http://127.0.0.1:{cfg.intake_port}/health",
-        ),
-        Process(
-            "intake-relay",
-            "services.chassis.relay",
-            {
-                **common,
-                "IP_RELAY_DATABASE_URL": info.database_dsns["intake"],
-                "IP_RELAY_NAME": "intake.relay",
-            },
-        ),
+    processes: list[Process] = []
+    for service in SERVICES:
+        port = cfg.ports[service]
+        own = {f"IP_{service.upper()}_PORT": str(port)}
+        if service == "intake":
+            own["IP_INTAKE_KEY_READERS"] = json.dumps({"proj_aa_mg": reader_token})
+        processes.append(
+            Process(
+                service, f"services.{service}", {**common, **own}, f"http://127.0.0.1:{port}/health"
+            )
+        )
+        relay = {
+            "IP_RELAY_DATABASE_URL": info.database_dsns[service],
+            "IP_RELAY_NAME": f"{service}.relay",
+        }
+        processes.append(Process(f"{service}-relay", "services.chassis.relay", {**common, **relay}))
+    view = {
+        "IP_VIEW_PORT": str(cfg.view_port),
+        "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
+        "IP_KEY_READER_TOKEN": reader_token,
+    }
+    processes.append(
         Process(
             "view-aa-mg",
             "services.projections",
-            {
-                **common,
-                "IP_VIEW_PORT": str(cfg.view_port),
-                "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
-                "IP_KEY_READER_TOKEN": reader_token,
-            },
+            {**common, **view},
             f"http://127.0.0.1:{cfg.view_port}/health",
-        ),
-    ]
+        )
+    )
+    return processes
 
 
 def _reader_token(cfg: RunConfig) -> str:
@@ -240,6 +253,9 @@ Ready.
   Kafka                     {info.kafka_bootstrap}
   PostgreSQL                {info.admin_dsn.rsplit("@", 1)[1]}
   intake API                http://127.0.0.1:{cfg.intake_port}/docs
+  language API              http://127.0.0.1:{cfg.ports["language"]}/docs
+  recognition API           http://127.0.0.1:{cfg.ports["recognition"]}/docs
+  placement API             http://127.0.0.1:{cfg.ports["placement"]}/docs
   Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
 
 Try it:
@@ -275,8 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("kafka-port", defaults.stack.kafka_port, "Kafka broker"),
         ("controller-port", defaults.stack.controller_port, "Kafka KRaft controller"),
         ("pg-port", defaults.stack.pg_port, "PostgreSQL"),
-        ("intake-port", defaults.intake_port, "intake's HTTP API"),
-        ("view-port", defaults.view_port, "the Agentur MG view's HTTP API"),
     ):
         parser.add_argument(
             f"--{option}",
@@ -285,7 +299,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             metavar="PORT",
             help=f"{what} (default: {value})",
         )
+    parser.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="NAME=PORT",
+        help="HTTP port of a process: "
+        + ", ".join(f"{name}={port}" for name, port in DEFAULT_PORTS.items())
+        + " (the defaults)",
+    )
     args = parser.parse_args(argv)
+    ports = dict(DEFAULT_PORTS)
+    for item in args.port:
+        name, _, port = item.partition("=")
+        if name not in ports or not port.isdigit():
+            parser.error(f"--port takes NAME=PORT with NAME one of {', '.join(ports)}")
+        ports[name] = int(port)
     cfg = RunConfig(
         stack=devstack.StackConfig(
             state_dir=args.state_dir,
@@ -293,8 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             controller_port=args.controller_port,
             pg_port=args.pg_port,
         ),
-        intake_port=args.intake_port,
-        view_port=args.view_port,
+        ports=ports,
     )
     if args.stop:
         stop_everything(cfg)

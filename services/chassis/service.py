@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
 from services.chassis.eventstore import PostgresEventStore, install_schema
-from services.chassis.reactions import reaction_broker
+from services.chassis.reactions import Reaction, dead_letter_parker, reaction_broker, subscribe
 from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
 
@@ -36,10 +36,6 @@ class WriteSide(Generic[Payload]):
     store: PostgresEventStore[Payload]
 
 
-# Registers a service's subscribers; ``ports`` gives the wired write side at message time.
-Reactions = Callable[[KafkaBroker, Callable[[], WriteSide[Any]]], None]
-
-
 @dataclass(frozen=True)
 class ServiceSpec(Generic[Payload]):
     """What distinguishes one service's write side from another's."""
@@ -49,7 +45,7 @@ class ServiceSpec(Generic[Payload]):
     topic: str
     codec: TopicCodec[Payload]
     description: str
-    reactions: Reactions | None = None
+    reactions: tuple[Reaction[WriteSide[Any]], ...] = ()
 
     def schema_sql(self) -> list[str]:
         schema = resources.files(self.package).joinpath("schema.sql")
@@ -73,11 +69,14 @@ def write_side_lifespan(
             await install_schema(pool, *spec.schema_sql())
             write_side = WriteSide(pool, PostgresEventStore(pool, spec.topic, spec.codec))
             wire(app, write_side)
-            if spec.reactions is not None:
+            if spec.reactions and settings.reactions:
                 dead_letters = create_producer(settings.kafka_bootstrap)
                 await dead_letters.start()
-                broker = reaction_broker_for(spec, settings.kafka_bootstrap, dead_letters)
-                spec.reactions(broker, lambda: write_side)
+                broker = reaction_broker(settings.kafka_bootstrap, description=spec.description)
+                for reaction in spec.reactions:
+                    subscribe(
+                        broker, reaction, lambda: write_side, dead_letter_parker(dead_letters)
+                    )
                 await broker.start()
             yield
         finally:
@@ -90,31 +89,27 @@ def write_side_lifespan(
     return lifespan
 
 
-def reaction_broker_for(
-    spec: ServiceSpec[Any], bootstrap: str, dead_letters: AIOKafkaProducer | None
-) -> KafkaBroker:
-    return reaction_broker(bootstrap, spec.name, dead_letters, description=spec.description)
-
-
 def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]]) -> str:
     """The AsyncAPI 3.0 document of the service: its topic (written by the outbox relay) and
     the topics its reactions subscribe to. Built from the same code that runs."""
-    broker = reaction_broker_for(spec, "127.0.0.1:19092", None)
+    broker = reaction_broker("127.0.0.1:19092", description=spec.description)
     broker.publisher(
         spec.topic,
         title=spec.topic,
         description=f"Events of {spec.name}, keyed by case id; published by its outbox relay.",
         schema=envelope,
     )
-    if spec.reactions is not None:
-        spec.reactions(broker, _not_running)
+    for reaction in spec.reactions:
+        subscribe(broker, reaction, _not_running, dead_letter_parker(None))
     document = AsyncAPI(
         broker,
         title=f"Integration Points: {spec.name}",
         version="1",
         description=spec.description,
     )
-    return json.dumps(document.to_specification().to_jsonable(), indent=2, ensure_ascii=False)
+    spec = document.to_specification().to_jsonable()
+    # Sorted: FastStream collects subscribers in hash order, which varies between runs.
+    return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def _not_running() -> WriteSide[Any]:

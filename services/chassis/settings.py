@@ -23,6 +23,9 @@ class ProcessSettings(BaseSettings):
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY")
+    reactions: bool = Field(
+        default=True, description="consume other services' topics (off: an HTTP-only process)"
+    )
 
 
 class RelaySettings(ProcessSettings):

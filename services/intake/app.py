@@ -11,7 +11,8 @@ from services.chassis.http import service_app
 from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
 from services.intake.api import router
 from services.intake.handlers import IntakePorts
-from services.intake.keys import PostgresKeyStore, PostgresMilestones
+from services.intake.keys import PostgresKeyStore
+from services.intake.reactions import REACTIONS, PostgresMilestones
 from services.intake.settings import IntakeSettings
 
 SPEC: Final = ServiceSpec[IntakeEvent](
@@ -19,8 +20,10 @@ SPEC: Final = ServiceSpec[IntakeEvent](
     package="services.intake",
     topic=TOPIC,
     codec=intake_codec,
-    description="The person's case from allocation to a town onwards: registration, first "
-    "contact, and the per-person keys that seal personal data.",
+    description="The person's case from allocation to a town onwards: registration, "
+    "residence, consent, profile, interpreters, the responsible agency and its hand-overs; "
+    "and the per-person keys that seal personal data.",
+    reactions=REACTIONS,
 )
 
 

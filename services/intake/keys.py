@@ -1,4 +1,4 @@
-"""Intake's own tables besides the event store: the per-person keys and the milestones."""
+"""The per-person data keys, held by intake only."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts.common import CefrLevel
 from services.chassis.crypto import PersonKey
 from services.chassis.ids import uuid7
-from services.intake.case import Milestones
 
 
 class PostgresKeyStore:
@@ -50,22 +48,3 @@ class PostgresKeyStore:
             key is not None,
         )
         return key
-
-
-class PostgresMilestones:
-    """The milestones intake's reactions keep in ``case_milestones``."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-
-    async def for_case(self, case_id: UUID) -> Milestones:
-        row = await self._pool.fetchrow("SELECT * FROM case_milestones WHERE case_id = $1", case_id)
-        if row is None:
-            return Milestones()
-        return Milestones(
-            language_level=CefrLevel(row["language_level"]) if row["language_level"] else None,
-            running_courses=tuple(row["running_courses"]),
-            recognition_state=row["recognition_state"],
-            measures=tuple(row["measures"]),
-            employer_contacts=row["employer_contacts"],
-        )

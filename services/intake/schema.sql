@@ -16,14 +16,15 @@ CREATE TABLE IF NOT EXISTS key_access_log (
     accessed_at timestamptz NOT NULL DEFAULT now()
 );
 
--- What intake learned from the other services' topics for the hand-over package
--- (kept by its reactions; a read model inside intake, not part of its event stream).
-CREATE TABLE IF NOT EXISTS case_milestones (
-    case_id           uuid PRIMARY KEY,
-    language_level    text,
-    running_courses   text[] NOT NULL DEFAULT '{}',
-    recognition_state text,
-    measures          text[] NOT NULL DEFAULT '{}',
-    employer_contacts integer NOT NULL DEFAULT 0,
-    updated_at        timestamptz NOT NULL DEFAULT now()
+-- What intake learned from the other services' topics for the hand-over package (kept by
+-- its reactions; a read model inside intake, not part of its event stream). Keyed so that
+-- a redelivered event changes nothing.
+CREATE TABLE IF NOT EXISTS milestone_facts (
+    case_id     uuid        NOT NULL,
+    kind        text        NOT NULL,
+    item        text        NOT NULL,
+    label       text,
+    ended       boolean     NOT NULL DEFAULT false,
+    occurred_at timestamptz NOT NULL,
+    PRIMARY KEY (case_id, kind, item)
 );

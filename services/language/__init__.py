@@ -1,1 +1,6 @@
-"""language: placeholder package; the service is built in issue 3."""
+"""Language: owns each person's language path, one stream per case id.
+
+Entitlements and obligations (Integrationskurs, Berufssprachkurs), placement tests,
+enrolments with monthly attendance, exams and their CEFR results. Writes
+``ip.language.path.v1`` (key: case id); reads ``ip.intake.case.v1`` to follow hand-overs.
+"""

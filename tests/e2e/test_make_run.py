@@ -43,10 +43,14 @@ def _alive(pid: int) -> bool:
 async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: Path) -> None:
     """The launcher prints its URLs, the README's register-then-read example works against it,
     and SIGINT stops every process it started, broker and database included."""
-    ports = {name: free_port() for name in ("kafka", "controller", "pg", "intake", "view")}
+    stack_ports = {name: free_port() for name in ("kafka", "controller", "pg")}
+    ports = {
+        name: free_port() for name in ("intake", "language", "recognition", "placement", "view")
+    }
     launcher = subprocess.Popen(
         [sys.executable, "-m", "deploy.local.run", "--state-dir", str(state_dir)]
-        + [f"--{name}-port={port}" for name, port in ports.items()],
+        + [f"--{name}-port={port}" for name, port in stack_ports.items()]
+        + [f"--port={name}={port}" for name, port in ports.items()],
         cwd=REPO,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -99,6 +103,6 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
 
     assert launcher.returncode == 0, remaining
     assert f"http://127.0.0.1:{ports['intake']}/docs" in remaining
-    assert len(started) == 4  # intake, relay, view, broker (postgres has its own pid file)
+    assert len(started) == 10  # 4 services, 4 relays, the view, the broker (postgres aside)
     assert not [pid for pid in started if _alive(pid)]
     assert not (state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()

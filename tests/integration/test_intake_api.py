@@ -30,7 +30,9 @@ PERSON = {
 @pytest.fixture
 async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = IntakeSettings(
-        intake_database_url=fresh_dsn, intake_key_readers={"proj_aa_mg": "reader-secret"}
+        intake_database_url=fresh_dsn,
+        intake_key_readers={"proj_aa_mg": "reader-secret"},
+        reactions=False,  # HTTP only: no broker needed
     )
     app = create_app(settings)
     async with (

@@ -1,0 +1,46 @@
+"""The language service's composition root: the write side, its reaction and the HTTP app."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import FastAPI
+
+from contracts.language import TOPIC, LanguageEvent, language_codec
+from services.chassis.http import service_app
+from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.language.api import router
+from services.language.handlers import LanguagePorts
+from services.language.reactions import HAND_OVER
+from services.language.settings import LanguageSettings
+
+SPEC: Final = ServiceSpec[LanguageEvent](
+    name="language",
+    package="services.language",
+    topic=TOPIC,
+    codec=language_codec,
+    description="Each person's language path: entitlements and obligations to attend an "
+    "Integrationskurs or Berufssprachkurs, placement tests, enrolments, monthly attendance, "
+    "exams; entitlements follow the case when it is handed over.",
+    reactions=(HAND_OVER,),
+)
+
+
+def create_app(settings: LanguageSettings) -> FastAPI:
+    """The language HTTP app; its pool and reaction live as long as the app runs."""
+
+    def wire(app: FastAPI, write_side: WriteSide[LanguageEvent]) -> None:
+        app.state.language = LanguagePorts(store=write_side.store)
+
+    app = service_app(
+        title="Integration Points: language",
+        description=SPEC.description,
+        lifespan=write_side_lifespan(SPEC, settings.language_database_url, settings, wire),
+        router=router,
+    )
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,45 @@
+"""Placement's composition root: the write side, the reaction to intake and the HTTP app."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import FastAPI
+
+from contracts.placement import TOPIC, PlacementEvent, placement_codec
+from services.chassis.http import service_app
+from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.placement.api import router
+from services.placement.handlers import PlacementPorts
+from services.placement.reactions import RESIDENCE_FACTS
+from services.placement.settings import PlacementSettings
+
+SPEC: Final = ServiceSpec[PlacementEvent](
+    name="placement",
+    package="services.placement",
+    topic=TOPIC,
+    codec=placement_codec,
+    description="Work-permission eligibility and decisions under dated rules, measures, the "
+    "employer service's openings and proposals, placements and follow-up contacts.",
+    reactions=(RESIDENCE_FACTS,),
+)
+
+
+def create_app(settings: PlacementSettings) -> FastAPI:
+    """The placement HTTP app; its pool and its intake subscriber live as long as the app."""
+
+    def wire(app: FastAPI, write_side: WriteSide[PlacementEvent]) -> None:
+        app.state.placement = PlacementPorts(store=write_side.store)
+
+    app = service_app(
+        title="Integration Points: placement",
+        description=SPEC.description,
+        lifespan=write_side_lifespan(SPEC, settings.placement_database_url, settings, wire),
+        router=router,
+    )
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,222 @@
+"""Commands placement accepts: frozen models, validated at the boundary (422); rules that
+need the case's state are the domain's (409)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.common import AA_DISTRICT_MG, CountryCode, KldbCode, ShortText, Site
+from contracts.intake import ResidenceStatus
+from contracts.placement import (
+    AaDistrict,
+    JobType,
+    MeasureKind,
+    MeasureOutcome,
+    PlacementEndReason,
+    PlacementKind,
+    SkillLevel,
+)
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+TRAINING: frozenset[PlacementKind] = frozenset(
+    {PlacementKind.PRAKTIKUM, PlacementKind.EINSTIEGSQUALIFIZIERUNG, PlacementKind.AUSBILDUNG}
+)
+
+
+def _check_skill_level(kind: PlacementKind, skill_level: SkillLevel | None) -> None:
+    if kind is PlacementKind.BESCHAEFTIGUNG and skill_level is None:
+        raise ValueError("a job (beschaeftigung) needs its skill_level")
+    if kind in TRAINING and skill_level is not None:
+        raise ValueError(f"a {kind} has no skill_level")
+
+
+# --- from intake's events (reactions only) --------------------------------------------------
+
+
+class ResidenceDocument(_Command):
+    """A residence document as intake recorded it; it replaces the one known before."""
+
+    status: ResidenceStatus
+    stay_since: date
+    valid_until: date | None = None
+    reception_centre_obligation: bool = False
+    safe_country_of_origin: bool = False
+
+
+class NoteResidenceFacts(_Command):
+    """Note what an intake event said about the person; unset parts stay as they were."""
+
+    source_event_id: UUID
+    document: ResidenceDocument | None = None
+    nationality: CountryCode | None = None
+    site: Site | None = None
+    protection_granted: bool | None = None
+
+
+class NoteJugendberufsagenturRoute(_Command):
+    """Note that the case went the Jugendberufsagentur route (hand-over of an under-25)."""
+
+    source_event_id: UUID
+    handover_id: UUID
+    noted_on: date
+
+
+# --- work permission ------------------------------------------------------------------------
+
+
+class RequestWorkPermission(_Command):
+    """Request a Beschäftigungserlaubnis for a job with an employer."""
+
+    request_id: UUID
+    employer: ShortText
+    job_description: ShortText
+    job_type: JobType
+    start_date: date
+    requested_on: date
+    workplace_district: AaDistrict = AA_DISTRICT_MG
+
+    @model_validator(mode="after")
+    def _starts_after_request(self) -> Self:
+        if self.start_date < self.requested_on:
+            raise ValueError("start_date lies before requested_on")
+        return self
+
+
+class DecideBaConsent(_Command):
+    """Record the BA's answer on a request: granted, refused, or none (consent not needed)."""
+
+    request_id: UUID
+    granted: bool | None
+    decided_on: date
+
+
+class DecidePermission(_Command):
+    """Record the Ausländerbehörde's decision on a Beschäftigungserlaubnis."""
+
+    request_id: UUID
+    granted: bool
+    valid_until: date | None = None
+    restrictions: tuple[ShortText, ...] = Field(default=(), max_length=10)
+    refusal_reason: ShortText | None = None
+    decided_on: date
+
+    @model_validator(mode="after")
+    def _grant_or_refusal(self) -> Self:
+        if self.granted:
+            if self.valid_until is None:
+                raise ValueError("a granted permission needs valid_until")
+            if self.valid_until < self.decided_on:
+                raise ValueError("valid_until lies before decided_on")
+            if self.refusal_reason is not None:
+                raise ValueError("a granted permission has no refusal_reason")
+        elif self.refusal_reason is None or self.valid_until is not None or self.restrictions:
+            raise ValueError("a refusal has a refusal_reason, and no valid_until or restrictions")
+        return self
+
+
+# --- measures, openings, proposals, placements ----------------------------------------------
+
+
+class StartMeasure(_Command):
+    """Start a measure (PerF, PerjuF, KompAS, ...) with its provider."""
+
+    measure_id: UUID
+    kind: MeasureKind
+    provider: ShortText
+    started_on: date
+
+
+class EndMeasure(_Command):
+    """End a running measure with its outcome."""
+
+    measure_id: UUID
+    ended_on: date
+    outcome: MeasureOutcome
+
+
+class ReceiveOpening(_Command):
+    """Record an opening the employer service brought in for this person."""
+
+    opening_id: UUID
+    employer: ShortText
+    kldb: KldbCode
+    kind: PlacementKind
+    skill_level: SkillLevel | None = None
+    received_on: date
+
+    @model_validator(mode="after")
+    def _skill_level_fits_kind(self) -> Self:
+        _check_skill_level(self.kind, self.skill_level)
+        return self
+
+
+class MakeProposal(_Command):
+    """Propose the person to the employer of a received opening."""
+
+    proposal_id: UUID
+    opening_id: UUID
+    proposed_on: date
+
+
+class StartPlacement(_Command):
+    """Record the start of an internship, EQ, apprenticeship, job or minijob."""
+
+    placement_id: UUID
+    kind: PlacementKind
+    skill_level: SkillLevel | None = None
+    employer: ShortText
+    kldb: KldbCode | None = None
+    started_on: date
+    with_assistierte_ausbildung: bool = False
+    proposal_id: UUID | None = None
+    work_permission_request_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_skill_level(self.kind, self.skill_level)
+        if self.with_assistierte_ausbildung and self.kind not in {
+            PlacementKind.AUSBILDUNG,
+            PlacementKind.EINSTIEGSQUALIFIZIERUNG,
+        }:
+            raise ValueError("Assistierte Ausbildung accompanies an ausbildung or an EQ only")
+        return self
+
+
+class EndPlacement(_Command):
+    """Record the end of a placement and why."""
+
+    placement_id: UUID
+    ended_on: date
+    reason: PlacementEndReason
+
+
+class RecordFollowUp(_Command):
+    """Record a follow-up contact after a start: is the person still in post?"""
+
+    placement_id: UUID
+    contacted_on: date
+    still_in_post: bool
+
+
+PlacementCommand = (
+    NoteResidenceFacts
+    | NoteJugendberufsagenturRoute
+    | RequestWorkPermission
+    | DecideBaConsent
+    | DecidePermission
+    | StartMeasure
+    | EndMeasure
+    | ReceiveOpening
+    | MakeProposal
+    | StartPlacement
+    | EndPlacement
+    | RecordFollowUp
+)

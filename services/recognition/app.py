@@ -1,0 +1,44 @@
+"""Recognition's composition root: the write side and the HTTP app."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import FastAPI
+
+from contracts.recognition import TOPIC, RecognitionEvent, recognition_codec
+from services.chassis.http import service_app
+from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.recognition.api import router
+from services.recognition.handlers import RecognitionPorts
+from services.recognition.settings import RecognitionSettings
+
+SPEC: Final = ServiceSpec[RecognitionEvent](
+    name="recognition",
+    package="services.recognition",
+    topic=TOPIC,
+    codec=recognition_codec,
+    description="Recognition (Anerkennung) of foreign qualifications: counselling, "
+    "Referenzberuf, competent authority, application, Bescheid, ZAB statement, protected "
+    "titles, adaptation qualification, and competence assessments.",
+)
+
+
+def create_app(settings: RecognitionSettings) -> FastAPI:
+    """The recognition HTTP app; its pool lives as long as the app runs."""
+
+    def wire(app: FastAPI, write_side: WriteSide[RecognitionEvent]) -> None:
+        app.state.recognition = RecognitionPorts(store=write_side.store)
+
+    app = service_app(
+        title="Integration Points: recognition",
+        description=SPEC.description,
+        lifespan=write_side_lifespan(SPEC, settings.recognition_database_url, settings, wire),
+        router=router,
+    )
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

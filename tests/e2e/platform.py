@@ -1,0 +1,148 @@
+"""All four services, their outbox relays and their reactions, in this process on fresh
+databases of the real test stack: the harness of the end-to-end scenarios."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from contracts.topics import CODECS
+from deploy.local.devstack import StackInfo
+from services.chassis.relay import OutboxRelay, create_producer
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
+from services.language.app import create_app as language_app
+from services.language.settings import LanguageSettings
+from services.placement.app import create_app as placement_app
+from services.placement.settings import PlacementSettings
+from services.recognition.app import create_app as recognition_app
+from services.recognition.settings import RecognitionSettings
+from tests.conftest import free_port, read_topic
+from tests.e2e.harness import serving
+
+SERVICES = ("intake", "language", "recognition", "placement")
+
+
+class CommandRefusedError(AssertionError):
+    """A scenario step the platform did not accept."""
+
+
+@dataclass
+class Platform:
+    """HTTP clients of the four services, and what their stores and topics hold."""
+
+    stack: StackInfo
+    clients: dict[str, httpx.AsyncClient]
+    dsns: dict[str, str]
+
+    async def command(
+        self,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        agency: str = "AA-MG",
+        expect: int = 201,
+    ) -> dict[str, Any]:
+        """POST a command; fail the scenario with the answer when the status is not ``expect``."""
+        response = await self.clients[service].post(path, json=body, headers={"X-Agency": agency})
+        if response.status_code != expect:
+            raise CommandRefusedError(f"{service} {path}: {response.status_code} {response.text}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def stored_types(self, service: str, case_id: UUID | str) -> list[str]:
+        """The event types in the service's own store for the case, in version order."""
+        conn = await asyncpg.connect(self.dsns[service])
+        try:
+            rows = await conn.fetch(
+                "SELECT type FROM events WHERE stream_id = $1 ORDER BY version", UUID(str(case_id))
+            )
+        finally:
+            await conn.close()
+        return [row["type"] for row in rows]
+
+    async def until_stored(
+        self, service: str, case_id: UUID | str, event_type: str, *, within: float = 90.0
+    ) -> list[str]:
+        """Wait until a reaction appended ``event_type`` to the service's store for the case."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            types = await self.stored_types(service, case_id)
+            if event_type in types:
+                return types
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{service} never stored {event_type} for {case_id}")
+
+    async def published_types(self, topic: str, case_id: UUID | str, count: int) -> list[str]:
+        """The event types the topic carries for the case (its Kafka key), once ``count`` came."""
+
+        def mine(records: list[Any]) -> list[Any]:
+            return [r for r in records if r.key == str(case_id).encode()]
+
+        records = await read_topic(self.stack, topic, lambda rs: len(mine(rs)) >= count)
+        return [CODECS[topic].parse(r.value).type for r in mine(records)]
+
+
+async def _fresh_database(admin_dsn: str) -> str:
+    name = f"t_{uuid4().hex[:16]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_dsn.rsplit("/", 1)[0] + "/" + name
+
+
+def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
+    kafka = stack.kafka_bootstrap
+    return {
+        "intake": intake_app(
+            IntakeSettings(intake_database_url=dsns["intake"], kafka_bootstrap=kafka)
+        ),
+        "language": language_app(
+            LanguageSettings(language_database_url=dsns["language"], kafka_bootstrap=kafka)
+        ),
+        "recognition": recognition_app(
+            RecognitionSettings(recognition_database_url=dsns["recognition"], kafka_bootstrap=kafka)
+        ),
+        "placement": placement_app(
+            PlacementSettings(placement_database_url=dsns["placement"], kafka_bootstrap=kafka)
+        ),
+    }
+
+
+@asynccontextmanager
+async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
+    """Serve the four services on loopback with their relays until the block ends."""
+    dsns = {name: await _fresh_database(stack.admin_dsn) for name in SERVICES}
+    stop = asyncio.Event()
+    async with AsyncExitStack() as exits:
+        clients: dict[str, httpx.AsyncClient] = {}
+        for name, app in _apps(stack, dsns).items():
+            url = await exits.enter_async_context(serving(app, free_port()))
+            clients[name] = await exits.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=30)
+            )
+        relays = []
+        for name in SERVICES:
+            pool = await asyncpg.create_pool(dsns[name], min_size=1, max_size=2)
+            exits.push_async_callback(pool.close)
+            producer = create_producer(stack.kafka_bootstrap)
+            await producer.start()
+            exits.push_async_callback(producer.stop)
+            relays.append(asyncio.create_task(OutboxRelay(pool, producer).run(stop)))
+        try:
+            yield Platform(stack, clients, dsns)
+        finally:
+            stop.set()
+            await asyncio.gather(*relays)
