@@ -14,10 +14,10 @@ from typing import Any
 
 from contracts.envelope import Envelope
 from contracts.intake import IntakeEnvelope
-from services.chassis.service import ServiceSpec, asyncapi_document
 from contracts.language import LanguageEnvelope
 from contracts.placement import PlacementEnvelope
 from contracts.recognition import RecognitionEnvelope
+from services.chassis.service import ServiceSpec, asyncapi_document
 from services.intake.app import SPEC as INTAKE
 from services.language.app import SPEC as LANGUAGE
 from services.placement.app import SPEC as PLACEMENT
