@@ -4,6 +4,7 @@ databases of the real test stack: the harness of the end-to-end scenarios."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -69,6 +70,38 @@ class Platform:
         finally:
             await conn.close()
         return [row["type"] for row in rows]
+
+    async def stored(self, service: str, case_id: UUID | str) -> list[dict[str, Any]]:
+        """The envelopes (as JSON) in the service's store for the case, in version order."""
+        conn = await asyncpg.connect(self.dsns[service])
+        try:
+            rows = await conn.fetch(
+                "SELECT body::text FROM events WHERE stream_id = $1 ORDER BY version",
+                UUID(str(case_id)),
+            )
+        finally:
+            await conn.close()
+        return [json.loads(row["body"]) for row in rows]
+
+    async def until_milestone(self, case_id: UUID | str, kind: str, label: str) -> None:
+        """Wait until intake's reactions learned a milestone of the case."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 90.0
+        conn = await asyncpg.connect(self.dsns["intake"])
+        try:
+            while loop.time() < deadline:
+                if await conn.fetchval(
+                    "SELECT count(*) FROM milestone_facts WHERE case_id = $1 AND kind = $2"
+                    " AND label = $3",
+                    UUID(str(case_id)),
+                    kind,
+                    label,
+                ):
+                    return
+                await asyncio.sleep(0.2)
+        finally:
+            await conn.close()
+        raise AssertionError(f"intake never learned {kind}={label} of {case_id}")
 
     async def until_stored(
         self, service: str, case_id: UUID | str, event_type: str, *, within: float = 90.0
