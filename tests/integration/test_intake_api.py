@@ -171,3 +171,45 @@ async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient) -> None:
 
     assert (anonymous.status_code, stranger.status_code, reader.status_code) == (401, 403, 200)
     assert reader.json()["case_id"] == case_id
+
+
+async def test_blanket_consent_is_422_naming_the_reason(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """A consent without purposes is refused as bad input, and nothing is appended."""
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+
+    response = await api.post(
+        f"/cases/{case_id}/consents",
+        json={
+            "consent_id": "0192f1a0-7c40-7000-8000-000000000001",
+            "purposes": [],
+            "recipients": [{"agency": "AA-MG"}],
+            "data_categories": ["identity"],
+            "notice_version": "2016-01",
+            "notice_language": "ar",
+            "method": "written",
+            "given_on": "2016-02-09",
+        },
+    )
+
+    assert response.status_code == 422
+    assert "blanket consent is not allowed" in response.json()["detail"][0]["reason"]
+    assert await stored(fresh_dsn) == (1, 1, 1)
+
+
+async def test_only_the_responsible_agency_changes_the_case_over_http(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """X-Agency JC-MG on a case of the Agentur answers 409 with the rule; nothing stored."""
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+
+    response = await api.post(
+        f"/cases/{case_id}/first-contact",
+        json={"contacted_on": "2016-02-09"},
+        headers={"X-Agency": "JC-MG"},
+    )
+
+    assert response.status_code == 409
+    assert response.json()["rule"] == "case.only_responsible_agency_changes"
+    assert await stored(fresh_dsn) == (1, 1, 1)
