@@ -118,6 +118,7 @@ class StackConfig:
     kafka_port: int = 19092
     controller_port: int = 19093
     pg_port: int = 15432
+    zipkin_port: int | None = None  # the tracing dashboard, where the stack has one
 
     def __post_init__(self) -> None:
         # Absolute paths: they end up in command lines and are how we recognise our processes.
@@ -148,10 +149,13 @@ class StackInfo:
     admin_dsn: str
     database_dsns: dict[str, str] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
+    zipkin_url: str | None = None
 
     def env(self) -> dict[str, str]:
         """Environment variables for services and tests (``IP_DB_<NAME>`` per database)."""
         out = {"IP_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "IP_ADMIN_DSN": self.admin_dsn}
+        if self.zipkin_url is not None:
+            out["IP_ZIPKIN_ENDPOINT"] = f"{self.zipkin_url}/api/v2/spans"
         for name, dsn in sorted(self.database_dsns.items()):
             out[f"IP_DB_{name.upper()}"] = dsn
         return out
@@ -1187,7 +1191,10 @@ def up(
             ensure_topics(cfg, topics)
             return started
 
-        pg_started, kafka_started = _both(postgres_step, kafka_step)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-zipkin") as side:
+            zipkin_started = side.submit(_zipkin_up, cfg)
+            pg_started, kafka_started = _both(postgres_step, kafka_step)
+            tracing_started = zipkin_started.result()
         passwords = _database_passwords(cfg)
         info = StackInfo(
             kafka_bootstrap=f"{HOST}:{cfg.kafka_port}",
@@ -1195,7 +1202,16 @@ def up(
             database_dsns={
                 name: _dsn(name, pw, cfg.pg_port, name) for name, pw in sorted(passwords.items())
             },
-            started=[n for n, s in (("kafka", kafka_started), ("postgres", pg_started)) if s],
+            started=[
+                name
+                for name, started in (
+                    ("kafka", kafka_started),
+                    ("postgres", pg_started),
+                    ("zipkin", tracing_started),
+                )
+                if started
+            ],
+            zipkin_url=f"http://{HOST}:{cfg.zipkin_port}" if cfg.zipkin_port else None,
         )
         env_file = cfg.state_dir / "stack.env"
         _write_private(env_file, "".join(f"{k}={v}\n" for k, v in info.env().items()))
@@ -1213,7 +1229,23 @@ def down(cfg: StackConfig) -> list[str]:
         return []
     with _file_lock(cfg.state_dir / ".lock"):
         kafka_stopped, pg_stopped = _both(lambda: _kafka_down(cfg), lambda: _pg_down(cfg))
-    return [n for n, s in (("kafka", kafka_stopped), ("postgres", pg_stopped)) if s]
+        tracing_stopped = _zipkin_down(cfg)
+    stopped = (("kafka", kafka_stopped), ("postgres", pg_stopped), ("zipkin", tracing_stopped))
+    return [name for name, was_running in stopped if was_running]
+
+
+def _zipkin_up(cfg: StackConfig) -> bool:
+    if cfg.zipkin_port is None:
+        return False
+    from deploy.local import zipkin  # noqa: PLC0415  # zipkin builds on this module's helpers
+
+    return zipkin.up(cfg.state_dir, cfg.cache_dir, cfg.zipkin_port)
+
+
+def _zipkin_down(cfg: StackConfig) -> bool:
+    from deploy.local import zipkin  # noqa: PLC0415  # zipkin builds on this module's helpers
+
+    return zipkin.down(cfg.state_dir)
 
 
 def running_pids(cfg: StackConfig) -> dict[str, int]:
@@ -1231,7 +1263,12 @@ def running_pids(cfg: StackConfig) -> dict[str, int]:
 def status(cfg: StackConfig) -> dict[str, str]:
     """``{"kafka": "running pid N on 127.0.0.1:P" | "stopped", "postgres": ...}``."""
     pids = running_pids(cfg)
-    out = {"kafka": "stopped", "postgres": "stopped"}
+    from deploy.local import zipkin  # noqa: PLC0415  # zipkin builds on this module's helpers
+
+    out = {"kafka": "stopped", "postgres": "stopped", "zipkin": "stopped"}
+    zipkin_pid = zipkin.running_pid(cfg.state_dir) if cfg.state_dir.exists() else None
+    if zipkin_pid is not None:
+        out["zipkin"] = f"running pid {zipkin_pid}"
     if "kafka" in pids:
         port = _kafka_running_port(cfg) or cfg.kafka_port
         out["kafka"] = f"running pid {pids['kafka']} on {HOST}:{port}"
@@ -1268,6 +1305,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--pg-port", type=int, default=15432, help="PostgreSQL port (default: 15432)"
+    )
+    common.add_argument(
+        "--zipkin-port",
+        type=int,
+        default=None,
+        help="also run the Zipkin tracing dashboard on this port (default: none)",
     )
 
     parser = argparse.ArgumentParser(
@@ -1327,6 +1370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             kafka_port=args.kafka_port,
             controller_port=args.controller_port,
             pg_port=args.pg_port,
+            zipkin_port=args.zipkin_port,
         )
         if args.command == "up":
             started_at = time.monotonic()

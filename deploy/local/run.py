@@ -34,6 +34,11 @@ DEFAULT_PORTS = {
     "recognition": 8003,
     "placement": 8004,
     "view": 8101,
+    # relays serve only /metrics
+    "intake-relay": 9101,
+    "language-relay": 9102,
+    "recognition-relay": 9103,
+    "placement-relay": 9104,
 }
 
 
@@ -42,7 +47,9 @@ class RunConfig:
     """Where a run keeps its state and which loopback ports it uses."""
 
     stack: devstack.StackConfig = field(
-        default_factory=lambda: devstack.StackConfig(state_dir=REPO / ".local" / "dev")
+        default_factory=lambda: devstack.StackConfig(
+            state_dir=REPO / ".local" / "dev", zipkin_port=9411
+        )
     )
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
 
@@ -70,7 +77,7 @@ class Process:
 
 
 def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> list[Process]:
-    common = {**info.env(), "IP_LOG_JSON": "true"}
+    common = {**info.env(), "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
     processes: list[Process] = []
     for service in SERVICES:
         port = cfg.ports[service]
@@ -85,6 +92,7 @@ def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> li
         relay = {
             "IP_RELAY_DATABASE_URL": info.database_dsns[service],
             "IP_RELAY_NAME": f"{service}.relay",
+            "IP_RELAY_METRICS_PORT": str(cfg.ports[f"{service}-relay"]),
         }
         processes.append(Process(f"{service}-relay", "services.chassis.relay", {**common, **relay}))
     view = {
@@ -247,6 +255,7 @@ def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
         },
         ensure_ascii=False,
     )
+    relay_ports = ", ".join(str(cfg.ports[f"{s}-relay"]) for s in SERVICES)
     print(
         f"""
 Ready.
@@ -257,6 +266,9 @@ Ready.
   recognition API           http://127.0.0.1:{cfg.ports["recognition"]}/docs
   placement API             http://127.0.0.1:{cfg.ports["placement"]}/docs
   Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
+  tracing dashboard         {info.zipkin_url or "(none)"}
+  metrics                   /metrics on every API; relays on ports {relay_ports}
+  status                    make status
 
 Try it:
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\
@@ -291,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("kafka-port", defaults.stack.kafka_port, "Kafka broker"),
         ("controller-port", defaults.stack.controller_port, "Kafka KRaft controller"),
         ("pg-port", defaults.stack.pg_port, "PostgreSQL"),
+        ("zipkin-port", defaults.stack.zipkin_port, "the Zipkin tracing dashboard"),
     ):
         parser.add_argument(
             f"--{option}",
@@ -321,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             kafka_port=args.kafka_port,
             controller_port=args.controller_port,
             pg_port=args.pg_port,
+            zipkin_port=args.zipkin_port,
         ),
         ports=ports,
     )

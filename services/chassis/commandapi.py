@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from contracts.envelope import Agency
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.chassis.ids import uuid7
+from services.chassis.metrics import COMMANDS
+from services.chassis.rules import InvalidTransitionError
 
 log = structlog.get_logger("command")
 
@@ -64,9 +66,16 @@ async def _accept(
     command: BaseModel,
     context: CommandContext,
 ) -> CommandAccepted:
+    name = type(command).__name__
     with structlog.contextvars.bound_contextvars(case_id=str(case_id)):
-        result = await execute(request, case_id, command, context)
-        log.info("command.handled", command=type(command).__name__, replayed=result.replayed)
+        try:
+            result = await execute(request, case_id, command, context)
+        except InvalidTransitionError as refusal:
+            COMMANDS.labels(name, "refused").inc()
+            log.info("command.refused", command=name, rule=refusal.rule)
+            raise
+        COMMANDS.labels(name, "replayed" if result.replayed else "accepted").inc()
+        log.info("command.handled", command=name, replayed=result.replayed)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return CommandAccepted(

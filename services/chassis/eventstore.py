@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from contracts.codec import TopicCodec
 from contracts.envelope import Agency, Envelope, TraceContext
 from services.chassis.ids import uuid7
+from services.chassis.metrics import APPEND_SECONDS
 from services.chassis.telemetry import current_trace_context
 
 Payload = TypeVar("Payload", bound=BaseModel)
@@ -113,9 +114,16 @@ class PostgresEventStore(Generic[Payload]):
     ) -> AppendResult:
         """Append after ``expected_version``; events, outbox rows and the command key commit
         together or not at all."""
-        with tracer.start_as_current_span(
-            f"append {self._topic}",
-            attributes={"ip.case_id": str(stream_id), "ip.expected_version": expected_version},
+        with (
+            APPEND_SECONDS.labels(self._topic).time(),
+            tracer.start_as_current_span(
+                f"append {self._topic}",
+                attributes={
+                    "ip.case_id": str(stream_id),
+                    "ip.expected_version": expected_version,
+                    "messaging.destination.name": self._topic,
+                },
+            ),
         ):
             return await self._append(stream_id, expected_version, payloads, context)
 

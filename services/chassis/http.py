@@ -12,7 +12,9 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.chassis.metrics import COMMANDS
 from services.chassis.rules import InvalidTransitionError
 
 
@@ -21,8 +23,10 @@ def _field_name(location: tuple[int | str, ...]) -> str:
     return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path"} else parts)
 
 
-async def _unprocessable(_: Request, error: Exception) -> Response:
+async def _unprocessable(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
+    route = request.scope.get("route")
+    COMMANDS.labels(getattr(route, "name", request.url.path), "invalid").inc()
     problems = [
         {"field": _field_name(tuple(item["loc"])), "reason": item["msg"]} for item in error.errors()
     ]
@@ -51,4 +55,9 @@ def service_app(
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     install_common_handlers(app)
     app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     return app

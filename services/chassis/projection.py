@@ -29,6 +29,7 @@ from opentelemetry import propagate, trace
 from contracts.topics import DEAD_LETTER_TOPIC
 from services.chassis.eventstore import SCHEMA_LOCK
 from services.chassis.ids import uuid7
+from services.chassis.metrics import APPLIED, CONSUMER_LAG, DEAD_LETTERS
 from services.chassis.relay import OutboxRelay, create_producer
 
 log = structlog.get_logger("projection")
@@ -160,6 +161,7 @@ class ProjectionRunner:
                 try:
                     if await self.apply_batch([_consumed(record) for record in records]):
                         await self._dead_letters.publish_pending()
+                    self._measure_lag(records)
                     failures = 0
                 except TRANSIENT_ERRORS as error:
                     failures += 1
@@ -173,6 +175,15 @@ class ProjectionRunner:
         finally:
             await self._consumer.stop()
             await self._dead_letters.stop()
+
+    def _measure_lag(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        last = {TopicPartition(r.topic, r.partition): r.offset for r in records}
+        for partition, offset in last.items():
+            end = self._consumer.highwater(partition)
+            if end is not None:
+                CONSUMER_LAG.labels(self.name, partition.topic, str(partition.partition)).set(
+                    max(end - offset - 1, 0)
+                )
 
     async def apply_batch(self, events: Sequence[ConsumedEvent]) -> int:
         """Apply new events and store the batch's positions, all in one transaction.
@@ -239,6 +250,7 @@ class ProjectionRunner:
         ):
             await self._handler.apply(conn, event)
         self.applied += 1
+        APPLIED.labels(self.name).inc()
 
     async def _park(self, conn: DbConnection, event: ConsumedEvent, reason: str) -> None:
         """Queue the message for the dead-letter topic, with where it came from and why."""
@@ -262,6 +274,7 @@ class ProjectionRunner:
             event.value,
             json.dumps(headers),
         )
+        DEAD_LETTERS.labels(self.name).inc()
         log.warning(
             "projection.parked",
             projection=self.name,

@@ -32,6 +32,7 @@ from contracts.codec import TopicCodec
 from contracts.envelope import Agency, Envelope
 from contracts.topics import DEAD_LETTER_TOPIC
 from services.chassis.eventstore import CommandContext
+from services.chassis.metrics import DEAD_LETTERS
 from services.chassis.projection import TRANSIENT_ERRORS
 
 log = structlog.get_logger("reactions")
@@ -71,7 +72,7 @@ def reaction_context(
 
 
 @contextmanager
-def reaction_span(envelope: Envelope[Any], reaction: str) -> Iterator[None]:
+def reaction_span(envelope: Envelope[Any], reaction: str, topic: str) -> Iterator[None]:
     """A consumer span continuing the trace of the command that caused the event."""
     with tracer.start_as_current_span(
         f"react {reaction}",
@@ -79,6 +80,8 @@ def reaction_span(envelope: Envelope[Any], reaction: str) -> Iterator[None]:
         kind=trace.SpanKind.CONSUMER,
         attributes={
             "ip.reaction": reaction,
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
             "ip.case_id": str(envelope.case_id),
             "ip.event_id": str(envelope.event_id),
             "ip.event_type": envelope.type,
@@ -104,6 +107,7 @@ def dead_letter_parker(producer: AIOKafkaProducer | None) -> Park:
             "dlq.partition": str(record.partition),
             "dlq.offset": str(record.offset),
         }
+        DEAD_LETTERS.labels(consumer).inc()
         await producer.send_and_wait(
             DEAD_LETTER_TOPIC,
             value=record.value,
@@ -147,7 +151,7 @@ def subscribe(
         }
         for envelope in envelopes:
             try:
-                with reaction_span(envelope, reaction.name):
+                with reaction_span(envelope, reaction.name, reaction.topic):
                     await reaction.handle(envelope, ports())
             except TRANSIENT_ERRORS:
                 raise  # the whole batch is read again; reactions are idempotent

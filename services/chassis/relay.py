@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import signal
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
@@ -20,15 +21,17 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
+from prometheus_client import start_http_server
 
 from services.chassis.eventstore import OUTBOX_CHANNEL, install_schema
-from services.chassis.logging import setup_logging
+from services.chassis.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
+from services.chassis.process import observe
 from services.chassis.settings import RelaySettings
-from services.chassis.telemetry import setup_tracing
 
 log = structlog.get_logger("relay")
 tracer = trace.get_tracer("services.chassis.relay")
 
+BACKLOG_INTERVAL = 2.0  # seconds between backlog measurements
 LEADER_LOCK = 0x1F_0B0C  # advisory lock id: "the outbox relay of this database"
 
 
@@ -48,8 +51,14 @@ class OutboxRelay:
     """Moves outbox rows of one service database onto Kafka."""
 
     def __init__(
-        self, pool: asyncpg.Pool, producer: AIOKafkaProducer, *, batch_size: int = 1000
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 1000,
+        name: str = "relay",
     ) -> None:
+        self.name = name
         self._pool = pool
         self._producer = producer
         self._batch_size = batch_size
@@ -76,7 +85,19 @@ class OutboxRelay:
             "UPDATE outbox SET sent_at = now() WHERE position = ANY($1::bigint[])",
             [row["position"] for row in rows],
         )
+        PUBLISHED.labels(self.name).inc(len(rows))
         return len(rows)
+
+    async def measure_backlog(self) -> None:
+        """Set the backlog gauges: how many rows wait, and how long the oldest has waited."""
+        row = await self._pool.fetchrow(
+            "SELECT count(*) AS waiting,"
+            " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
+            " FROM outbox WHERE sent_at IS NULL"
+        )
+        assert row is not None
+        OUTBOX_BACKLOG.labels(self.name).set(row["waiting"])
+        OUTBOX_OLDEST_AGE.labels(self.name).set(float(row["oldest"]))
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[Any]:
         headers: dict[str, str] = json.loads(row["headers"])
@@ -120,10 +141,14 @@ class OutboxRelay:
 
     async def _loop(self, stop: asyncio.Event, idle_poll: float) -> None:
         failures = 0
+        measured = 0.0
         while not stop.is_set():
             self._wake.clear()
             try:
                 sent = await self.publish_pending()
+                if time.monotonic() - measured > BACKLOG_INTERVAL:
+                    await self.measure_backlog()
+                    measured = time.monotonic()
                 failures = 0
             except (OSError, asyncpg.PostgresError, KafkaError) as error:
                 # Rows stay unsent and are published on a later pass: nothing is lost.
@@ -155,7 +180,9 @@ async def _serve(settings: RelaySettings) -> None:
     await producer.start()
     log.info("relay.started", relay=settings.relay_name)
     try:
-        await OutboxRelay(pool, producer).run(stop)
+        if settings.relay_metrics_port is not None:
+            start_http_server(settings.relay_metrics_port, addr="127.0.0.1")
+        await OutboxRelay(pool, producer, name=settings.relay_name).run(stop)
     finally:
         await producer.stop()
         await pool.close()
@@ -170,12 +197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.parse_args(argv)
     settings = RelaySettings()
-    setup_logging(settings.relay_name, level=settings.log_level, json=settings.log_json)
-    setup_tracing(
-        settings.relay_name,
-        exporter=settings.trace_exporter,
-        sample_ratio=settings.trace_sample_ratio,
-    )
+    observe(settings.relay_name, settings)
     asyncio.run(_serve(settings))
 
 

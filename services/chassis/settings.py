@@ -19,7 +19,10 @@ class ProcessSettings(BaseSettings):
     )
 
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="host:port, loopback")
-    trace_exporter: Literal["none", "console"] = "none"
+    trace_exporter: Literal["none", "console", "zipkin"] = Field(
+        default="none", description="none: no tracing at all (the API's no-op, nil overhead)"
+    )
+    zipkin_endpoint: str = "http://127.0.0.1:9411/api/v2/spans"
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool | None = Field(default=None, description="None: JSON unless on a TTY")
@@ -33,3 +36,6 @@ class RelaySettings(ProcessSettings):
 
     relay_database_url: str = Field(description="DSN of the service database with the outbox")
     relay_name: str = Field(default="relay", description="which service's relay, for logs")
+    relay_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="serve /metrics on 127.0.0.1 at this port"
+    )

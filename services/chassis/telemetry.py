@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry import propagate, trace
+from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -16,6 +17,7 @@ def setup_tracing(
     *,
     exporter: str = "none",
     sample_ratio: float = 1.0,
+    zipkin_endpoint: str | None = None,
     extra_processors: tuple[SpanProcessor, ...] = (),
 ) -> TracerProvider | None:
     """Install the process's tracer provider; with exporter "none" and no extra processors,
@@ -28,6 +30,10 @@ def setup_tracing(
     )
     if exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif exporter == "zipkin":
+        provider.add_span_processor(
+            BatchSpanProcessor(ZipkinExporter(endpoint=zipkin_endpoint), schedule_delay_millis=500)
+        )
     for processor in extra_processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)

@@ -43,10 +43,10 @@ def _alive(pid: int) -> bool:
 async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: Path) -> None:
     """The launcher prints its URLs, the README's register-then-read example works against it,
     and SIGINT stops every process it started, broker and database included."""
-    stack_ports = {name: free_port() for name in ("kafka", "controller", "pg")}
-    ports = {
-        name: free_port() for name in ("intake", "language", "recognition", "placement", "view")
-    }
+    stack_ports = {name: free_port() for name in ("kafka", "controller", "pg", "zipkin")}
+    services = ("intake", "language", "recognition", "placement")
+    processes = (*services, "view", *(f"{service}-relay" for service in services))
+    ports = {name: free_port() for name in processes}
     launcher = subprocess.Popen(
         [sys.executable, "-m", "deploy.local.run", "--state-dir", str(state_dir)]
         + [f"--{name}-port={port}" for name, port in stack_ports.items()]
@@ -69,7 +69,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
         assert printed[-1].startswith("Ready."), "".join(printed)
         started = {
             int(path.read_text().split()[0]) for path in (state_dir / "pids").glob("*.pid")
-        } | {int(path.read_text()) for path in state_dir.glob("kafka.pid")}
+        } | {int(path.read_text()) for path in state_dir.glob("*.pid")}
 
         async with httpx.AsyncClient(timeout=10) as client:
             intake = f"http://127.0.0.1:{ports['intake']}"
@@ -95,7 +95,17 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
                 if response.status_code == 200 and response.json()["first_contact_on"]:
                     break
                 await asyncio.sleep(0.1)
+            intake_metrics = (await client.get(f"{intake}/metrics")).text
+            relay_metrics = (
+                await client.get(f"http://127.0.0.1:{ports['intake-relay']}/metrics")
+            ).text
+            zipkin = await client.get(f"http://127.0.0.1:{stack_ports['zipkin']}/health")
         assert response.json()["days_allocation_to_first_contact"] == 8
+        assert 'ip_commands_total{command="RegisterPerson",result="accepted"} 1.0' in (
+            intake_metrics
+        )
+        assert 'ip_relay_published_total{relay="intake.relay"}' in relay_metrics
+        assert zipkin.status_code == 200
     finally:
         launcher.send_signal(signal.SIGINT)
         remaining = await asyncio.to_thread(launcher.stdout.read)  # until the launcher exits
@@ -103,6 +113,6 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
 
     assert launcher.returncode == 0, remaining
     assert f"http://127.0.0.1:{ports['intake']}/docs" in remaining
-    assert len(started) == 10  # 4 services, 4 relays, the view, the broker (postgres aside)
+    assert len(started) == 11  # 4 services, 4 relays, the view, broker, Zipkin (postgres aside)
     assert not [pid for pid in started if _alive(pid)]
     assert not (state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()
