@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STATE := .local/test
 
-.PHONY: help venv run stop test lint unit fmt
+.PHONY: help venv run stop status test lint unit fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ run: $(STAMP) ## start broker, postgres, services and views; Ctrl-C stops everyt
 stop: $(STAMP) ## stop whatever a run or a test session left running (by PID file)
 	@$(PY) -m deploy.local.run --stop
 	@$(PY) -m deploy.local.devstack down --state-dir $(TEST_STATE) --kafka-port 29092 --controller-port 29093 --pg-port 25432
+
+status: $(STAMP) ## health of broker, databases, processes; view lag; outbox backlog
+	@$(PY) -m deploy.local.status
 
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
 	@echo "==> ruff format --check"; $(VENV)/bin/ruff format --check --quiet .

@@ -30,6 +30,7 @@ TEST_STACK = devstack.StackConfig(
     kafka_port=int(os.environ.get("IP_TEST_KAFKA_PORT", "29092")),
     controller_port=int(os.environ.get("IP_TEST_CONTROLLER_PORT", "29093")),
     pg_port=int(os.environ.get("IP_TEST_PG_PORT", "25432")),
+    zipkin_port=int(os.environ.get("IP_TEST_ZIPKIN_PORT", "29411")),
 )
 
 SPANS = InMemorySpanExporter()

@@ -72,11 +72,15 @@ def reaction_context(
 
 
 @contextmanager
-def reaction_span(envelope: Envelope[Any], reaction: str, topic: str) -> Iterator[None]:
-    """A consumer span continuing the trace of the command that caused the event."""
+def reaction_span(
+    envelope: Envelope[Any], reaction: str, topic: str, headers: dict[str, str] | None = None
+) -> Iterator[None]:
+    """A consumer span continuing the trace: after the relay's publish span when the Kafka
+    headers carry it, else after the command that appended the event."""
+    carrier = headers or envelope.trace.model_dump(exclude_none=True)
     with tracer.start_as_current_span(
         f"react {reaction}",
-        context=propagate.extract(envelope.trace.model_dump(exclude_none=True)),
+        context=propagate.extract(carrier),
         kind=trace.SpanKind.CONSUMER,
         attributes={
             "ip.reaction": reaction,
@@ -150,13 +154,14 @@ def subscribe(
             for record in message.raw_message
         }
         for envelope in envelopes:
+            record = records[str(envelope.event_id)]
+            headers = {name: value.decode(errors="replace") for name, value in record.headers}
             try:
-                with reaction_span(envelope, reaction.name, reaction.topic):
+                with reaction_span(envelope, reaction.name, reaction.topic, headers):
                     await reaction.handle(envelope, ports())
             except TRANSIENT_ERRORS:
                 raise  # the whole batch is read again; reactions are idempotent
             except Exception as error:  # noqa: BLE001  # parked with its reason, the rest goes on
-                record = records[str(envelope.event_id)]
                 await park(record, reaction.name, f"{type(error).__name__}: {error}")
 
     # FastStream validates (and documents) the batch against the reaction's own envelope.

@@ -213,3 +213,32 @@ async def test_only_the_responsible_agency_changes_the_case_over_http(
     assert response.status_code == 409
     assert response.json()["rule"] == "case.only_responsible_agency_changes"
     assert await stored(fresh_dsn) == (1, 1, 1)
+
+
+async def test_command_outcomes_are_counted(api: httpx.AsyncClient) -> None:
+    """/metrics counts accepted, refused (409) and invalid (422) commands by name."""
+
+    def count(text: str, command: str, result: str) -> float:
+        prefix = f'ip_commands_total{{command="{command}",result="{result}"}} '
+        lines = [line for line in text.splitlines() if line.startswith(prefix)]
+        return float(lines[0].removeprefix(prefix)) if lines else 0.0
+
+    before = (await api.get("/metrics")).text
+    await api.post("/cases", json=PERSON)
+    await api.post("/cases", json={**PERSON, "site": "XX"})
+    await api.post(
+        "/cases/0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55/first-contact",
+        json={"contacted_on": "2016-02-09"},
+    )
+    after = (await api.get("/metrics")).text
+
+    assert (
+        count(after, "RegisterPerson", "accepted")
+        == count(before, "RegisterPerson", "accepted") + 1
+    )
+    assert (
+        count(after, "RegisterPerson", "invalid") == count(before, "RegisterPerson", "invalid") + 1
+    )
+    assert count(after, "RecordFirstContact", "refused") == (
+        count(before, "RecordFirstContact", "refused") + 1
+    )
