@@ -39,6 +39,7 @@ lint: $(STAMP) ## ruff, mypy --strict, import contracts
 	@echo "==> ruff check"; $(VENV)/bin/ruff check --quiet .
 	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests
 	@echo "==> import contracts"; $(VENV)/bin/lint-imports --no-cache
+	@echo "==> deploy/k8s manifests"; $(PY) -m deploy.k8s.validate --quiet
 
 fmt: $(STAMP) ## format and autofix
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .

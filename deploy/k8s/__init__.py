@@ -1,1 +1,1 @@
-"""Kubernetes manifests of the platform and their offline validation (``python -m deploy.k8s.validate``)."""
+"""The Kubernetes manifests of the platform; ``python -m deploy.k8s.validate`` checks them."""

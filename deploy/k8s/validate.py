@@ -163,7 +163,7 @@ def strimzi_schema_dir(cache_dir: Path) -> Path:
     return cache_dir / f"strimzi-crds-{STRIMZI_VERSION}"
 
 
-def fetch_strimzi_schemas(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
+def fetch_strimzi_schemas(cache_dir: Path = DEFAULT_CACHE_DIR, *, fetch: bool = True) -> Path:
     """The ``openAPIV3Schema`` (API v1) of Strimzi's CRDs as JSON files, one per kind.
 
     Taken from the CRDs the Strimzi build generates into its ``io.strimzi:api`` tests jar on
@@ -172,6 +172,8 @@ def fetch_strimzi_schemas(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
     target = strimzi_schema_dir(cache_dir)
     if all((target / f"{kind}.json").is_file() for kind in STRIMZI_CRDS):
         return target
+    if not fetch:
+        raise FetchError(f"not in {target} yet, and fetching was ruled out")
     mvn = shutil.which("mvn")
     if mvn is None:
         raise FetchError(
@@ -199,7 +201,9 @@ def fetch_strimzi_schemas(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
                 check=False,
             )
         except subprocess.TimeoutExpired as error:
-            raise FetchError(f"fetching {STRIMZI_ARTIFACT} took over {FETCH_TIMEOUT_S:.0f} s") from error
+            raise FetchError(
+                f"fetching {STRIMZI_ARTIFACT} took over {FETCH_TIMEOUT_S:.0f} s"
+            ) from error
         jars = sorted(staging.glob("*.jar"))
         if proc.returncode != 0 or len(jars) != 1:
             raise FetchError(
@@ -214,7 +218,7 @@ def fetch_strimzi_schemas(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
         jars[0].unlink()
         shutil.rmtree(target, ignore_errors=True)
         staging.replace(target)
-    except (KeyError, ValueError, zipfile.BadZipFile) as error:
+    except (KeyError, ValueError, yaml.YAMLError, zipfile.BadZipFile) as error:
         raise FetchError(f"{STRIMZI_ARTIFACT} does not hold the expected CRDs: {error}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -286,19 +290,26 @@ class SchemaSet:
             return [*_metadata_problems(manifest.doc), *_errors(validator, manifest.doc)]
         if manifest.api_version == CNPG_API and manifest.kind == "Cluster":
             validator = self._validator(
-                "cnpg.Cluster", lambda: json.loads(CNPG_SCHEMA.read_text(encoding="utf-8"))
+                "cnpg.Cluster",
+                lambda: json.loads(CNPG_SCHEMA.read_text(encoding="utf-8")),
+                check=True,
             )
             return _errors(validator, manifest.doc)
-        if "." in manifest.api_version.split("/")[0] and not manifest.api_version.startswith(
-            tuple(f"{group}/" for group in _CORE_GROUPS)
-        ):
+        group = manifest.api_version.rpartition("/")[0]
+        if "." in group and group not in _CORE_GROUPS:
             return [f"no schema is known for {manifest.api_version} {manifest.kind}"]
+        return self._core_problems(manifest)
+
+    def _core_problems(self, manifest: Manifest) -> list[str]:
         try:
             kubernetes_validate.validate(manifest.doc, self.kube_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             where = ".".join(str(part) for part in error.path) or "(top)"
             return [f"{where}: {error.message}"]
-        except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as e:
+        except (
+            kubernetes_validate.SchemaNotFoundError,
+            kubernetes_validate.InvalidSchemaError,
+        ) as e:
             return [e.message]
         return []
 
@@ -306,23 +317,23 @@ class SchemaSet:
         assert self.strimzi_dir is not None
         return json.loads((self.strimzi_dir / f"{kind}.json").read_text(encoding="utf-8"))
 
-    def _validator(self, key: str, load: Any) -> jsonschema.protocols.Validator:
+    def _validator(
+        self, key: str, load: Any, *, check: bool = False
+    ) -> jsonschema.protocols.Validator:
+        """A validator built once; ``check`` the schema itself where it is hand-written (the
+        CRDs are the API server's own, and checking the Kafka one costs most of a second)."""
         if key not in self._validators:
             schema = load()
-            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-            cls.check_schema(schema)
+            cls = jsonschema.validators.validator_for(
+                schema, default=jsonschema.Draft202012Validator
+            )
+            if check:
+                cls.check_schema(schema)
             self._validators[key] = cls(schema)
         return self._validators[key]
 
 
-_CORE_GROUPS = (
-    "apps",
-    "policy",
-    "batch",
-    "autoscaling",
-    "networking.k8s.io",
-    "rbac.authorization.k8s.io",
-)
+_CORE_GROUPS = {"networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io"}
 
 
 def _errors(validator: jsonschema.protocols.Validator, doc: Any) -> list[str]:
@@ -381,7 +392,7 @@ def local_processes() -> list[LocalProcess]:
             for name in run.DATABASES
         },
     )
-    processes = run._platform(run.RunConfig(), info, SECRET_SENTINEL)  # noqa: SLF001
+    processes = run._platform(run.RunConfig(), info, SECRET_SENTINEL)
     return [
         LocalProcess(
             p.name,
@@ -406,7 +417,9 @@ def settings_env_names(module: str) -> set[str]:
         classes = [
             value
             for value in namespace.values()
-            if isinstance(value, type) and issubclass(value, BaseSettings) and value is not BaseSettings
+            if isinstance(value, type)
+            and issubclass(value, BaseSettings)
+            and value is not BaseSettings
         ]
         leaves = [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
         if leaves:
@@ -433,7 +446,6 @@ class EnvVar:
     name: str
     value: str | None = None  # a literal value (may hold $(VAR) references)
     secret: tuple[str, str] | None = None  # (Secret name, key)
-    origin: str = "env"  # "env", or "ConfigMap <name>" for envFrom
 
 
 def container_env(
@@ -451,7 +463,7 @@ def container_env(
             problems.append(f"envFrom: ConfigMap {ref} is not in the manifests")
         else:
             data = configmaps[ref].get("data") or {}
-            out.extend(EnvVar(str(k), str(v), origin=f"ConfigMap {ref}") for k, v in data.items())
+            out.extend(EnvVar(str(k), str(v)) for k, v in data.items())
     for item in container.get("env") or []:
         name = str(item.get("name"))
         if "value" in item:
@@ -540,6 +552,7 @@ def counterpart_problems(
                 problems.append(
                     f"{deployment}: runs python -m {module}, which the local stack does not start"
                 )
+    problems.extend(_shared_secret_problems(platform, deployments, processes))
     problems.extend(_kafka_problems(platform, topics))
     problems.extend(_database_problems(platform, databases))
     for deployment in deployments.values():
@@ -566,7 +579,7 @@ def _process_problems(
         readable = settings_env_names(process.module)
     except LookupError as error:
         return [*problems, f"{deployment}: {error}"]
-    required = ({name for name in process.env if name in readable} | set(REQUIRED_EVERYWHERE))
+    required = {name for name in process.env if name in readable} | set(REQUIRED_EVERYWHERE)
     for name in sorted(required):
         if name not in env:
             problems.append(f"{deployment}: {what} needs {name}, the Deployment does not set it")
@@ -591,27 +604,66 @@ def _process_problems(
     return problems
 
 
+def _shared_secret_problems(
+    platform: Platform, deployments: Mapping[str, Manifest], processes: Sequence[LocalProcess]
+) -> list[str]:
+    """A credential the local stack hands to several processes (the view's token for intake's
+    key API, which intake must know too) comes from one and the same Secret key everywhere."""
+    users: dict[tuple[str, str], list[str]] = {}
+    for process in processes:
+        deployment = deployments.get(process.name)
+        containers = [] if deployment is None else _pod(deployment).get("containers", [])
+        for container in containers:
+            if _python_module(container) != process.module:
+                continue
+            env_list, _ = container_env(container, platform.configmaps)
+            env = {var.name: var for var in env_list}
+            for name, local in process.env.items():
+                if SECRET_SENTINEL in local and "://" not in local and name in env:
+                    for ref in _secret_refs(env_list, env[name]):
+                        users.setdefault(ref, []).append(f"{process.name} {name}")
+    if len(users) <= 1:
+        return []
+    return [
+        "one credential of the local stack comes from different Secret keys: "
+        + "; ".join(f"{secret}/{key} for {', '.join(who)}" for (secret, key), who in users.items())
+    ]
+
+
+def _secret_refs(env_list: Sequence[EnvVar], var: EnvVar) -> set[tuple[str, str]]:
+    """The Secret keys a variable's value comes from, directly or through $(VAR)."""
+    if var.secret is not None:
+        return {var.secret}
+    refs = set()
+    for name in VAR_REF.findall(var.value or ""):
+        source = _defined_before(env_list, var, name)
+        if source is not None and source.secret is not None:
+            refs.add(source.secret)
+    return refs
+
+
 def _value_problem(
     platform: Platform, env_list: Sequence[EnvVar], var: EnvVar, local: str | None
 ) -> str | None:
     """Whether the Deployment's value of a variable matches what the local process gets."""
-    value = var.value
     if var.name == "IP_KAFKA_BOOTSTRAP":
-        return None if value in platform.kafka_bootstraps() else (
-            f"{value!r} is no listener of a Kafka in the manifests "
-            f"({', '.join(sorted(platform.kafka_bootstraps())) or 'none'})"
-        )
+        bootstraps = platform.kafka_bootstraps()
+        if var.value in bootstraps:
+            return None
+        return f"{var.value!r} is no listener of the Kafka ({', '.join(sorted(bootstraps))})"
+    problem = None
     if local is None:
-        return None
-    if local.startswith("postgresql://"):
-        return _dsn_problem(platform, env_list, var, urlsplit(local))
-    if local.startswith(("http://", "https://")) or (value or "").startswith("http"):
-        return _url_problem(platform, value, urlsplit(local))
-    if SECRET_SENTINEL in local:
-        return None if _from_secret(env_list, var) else "a credential must come from a Secret"
-    if PLAIN_VALUE.match(local) and value != local:
-        return f"{value!r} differs from the local stack's {local!r}"
-    return None
+        if (var.value or "").startswith(("http://", "https://")):
+            problem = _url_problem(platform, var.value, None)
+    elif local.startswith("postgresql://"):
+        problem = _dsn_problem(platform, env_list, var, urlsplit(local))
+    elif local.startswith(("http://", "https://")):
+        problem = _url_problem(platform, var.value, urlsplit(local))
+    elif SECRET_SENTINEL in local:
+        problem = None if _from_secret(env_list, var) else "a credential must come from a Secret"
+    elif PLAIN_VALUE.match(local) and var.value != local:
+        problem = f"{var.value!r} differs from the local stack's {local!r}"
+    return problem
 
 
 def _dsn_problem(
@@ -641,7 +693,9 @@ def _dsn_problem(
     return None
 
 
-def _url_problem(platform: Platform, value: str | None, local: SplitResult) -> str | None:
+def _url_problem(platform: Platform, value: str | None, local: SplitResult | None) -> str | None:
+    """A URL must name a Service of the manifests and one of its ports (and, where the local
+    stack has the same setting, the same path)."""
     url = urlsplit(value or "")
     service = platform.services.get(url.hostname or "")
     if service is None:
@@ -649,7 +703,7 @@ def _url_problem(platform: Platform, value: str | None, local: SplitResult) -> s
     ports = {p.get("port") for p in service.spec.get("ports", [])}
     if url.port not in ports:
         return f"{value!r}: Service {service.name} has no port {url.port}"
-    if url.path.rstrip("/") != local.path.rstrip("/"):
+    if local is not None and url.path.rstrip("/") != local.path.rstrip("/"):
         return f"path {url.path!r} differs from the local stack's {local.path!r}"
     return None
 
@@ -766,9 +820,11 @@ def _kafka_problems(platform: Platform, topics: Sequence[str]) -> list[str]:
         for key, value in wanted.items()
         if config.get(key) != value
     )
-    for listener in kafka.spec.get("kafka", {}).get("listeners", []):
-        if not listener.get("authentication"):
-            problems.append(f"{kafka}: listener {listener.get('name')} has no authentication")
+    problems.extend(
+        f"{kafka}: listener {listener.get('name')} has no authentication"
+        for listener in kafka.spec.get("kafka", {}).get("listeners", [])
+        if not listener.get("authentication")
+    )
     pools = [p for p in platform.kinds("KafkaNodePool") if _cluster_label(p) == kafka.name]
     for role in ("controller", "broker"):
         count = sum(p.spec.get("replicas", 0) for p in pools if role in p.spec.get("roles", []))
@@ -786,9 +842,11 @@ def _kafka_problems(platform: Platform, topics: Sequence[str]) -> list[str]:
         for name, resource in by_topic.items()
         if name not in topics
     )
-    for user in platform.kinds("KafkaUser"):
-        if _cluster_label(user) != kafka.name:
-            problems.append(f"{user}: label strimzi.io/cluster must name {kafka.name}")
+    problems.extend(
+        f"{user}: label strimzi.io/cluster must name {kafka.name}"
+        for user in platform.kinds("KafkaUser")
+        if _cluster_label(user) != kafka.name
+    )
     return problems
 
 
@@ -845,9 +903,9 @@ def referenced_secrets(manifests: Sequence[Manifest]) -> set[str]:
     names: set[str] = set()
     for m in manifests:
         for path, value in _walk(m.doc):
-            if path[-2:] in {("secretKeyRef", "name"), ("secret", "secretName")}:
-                names.add(str(value))
-            elif m.kind == "Cluster" and path[-3:] == ("initdb", "secret", "name"):
+            by_pod = path[-2:] in {("secretKeyRef", "name"), ("secret", "secretName")}
+            by_cnpg = m.kind == "Cluster" and path[-3:] == ("initdb", "secret", "name")
+            if by_pod or by_cnpg:
                 names.add(str(value))
     return names
 
@@ -857,7 +915,9 @@ def secrets_to_create(manifests: Sequence[Manifest]) -> list[str]:
     return sorted(referenced_secrets(manifests) - Platform(manifests).operator_secrets())
 
 
-def secret_problems(manifests: Sequence[Manifest], readme: Path | None = HERE / "README.md") -> list[str]:
+def secret_problems(
+    manifests: Sequence[Manifest], readme: Path | None = HERE / "README.md"
+) -> list[str]:
     problems: list[str] = []
     platform = Platform(manifests)
     for m in manifests:
@@ -878,7 +938,9 @@ def secret_problems(manifests: Sequence[Manifest], readme: Path | None = HERE / 
             for var in env_list:
                 problem = _credential_problem(env_list, var)
                 if problem:
-                    problems.append(f"{m}: container {container.get('name')}: {var.name}: {problem}")
+                    problems.append(
+                        f"{m}: container {container.get('name')}: {var.name}: {problem}"
+                    )
     if readme is not None:
         text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
         problems.extend(
@@ -913,7 +975,9 @@ def _containers(m: Manifest) -> list[dict[str, Any]]:
     return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
-def _walk(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def _walk(
+    node: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
             yield from _walk(value, (*path, str(key)))
@@ -933,7 +997,7 @@ def unread_settings(manifests: Sequence[Manifest]) -> list[str]:
     """``IP_*`` variables a Deployment sets that its process's settings class does not read
     (a typo, or a setting the code does not have yet). Warnings, not problems."""
     platform = Platform(manifests)
-    warnings = []
+    unread_by: dict[tuple[str, ...], list[str]] = {}
     for deployment in _deployments(manifests).values():
         for container in _pod(deployment).get("containers", []):
             module = _python_module(container)
@@ -944,14 +1008,15 @@ def unread_settings(manifests: Sequence[Manifest]) -> list[str]:
             except LookupError:
                 continue
             env_list, _ = container_env(container, platform.configmaps)
-            unread = sorted(
-                {v.name for v in env_list if v.name.startswith("IP_")} - readable
+            unread = tuple(
+                sorted({v.name for v in env_list if v.name.startswith("IP_")} - readable)
             )
             if unread:
-                warnings.append(
-                    f"{deployment}: python -m {module} does not read {', '.join(unread)}"
-                )
-    return warnings
+                unread_by.setdefault(unread, []).append(deployment.name)
+    return [
+        f"no settings class reads {', '.join(names)} (set for {', '.join(deployments)})"
+        for names, deployments in unread_by.items()
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -978,12 +1043,7 @@ def validate(
     manifests, report.problems = load_manifests(root)
     strimzi: Path | None = None
     try:
-        if fetch:
-            strimzi = fetch_strimzi_schemas(cache_dir)
-        elif all((strimzi_schema_dir(cache_dir) / f"{k}.json").is_file() for k in STRIMZI_CRDS):
-            strimzi = strimzi_schema_dir(cache_dir)
-        else:
-            raise FetchError(f"not in {strimzi_schema_dir(cache_dir)} and --no-fetch was given")
+        strimzi = fetch_strimzi_schemas(cache_dir, fetch=fetch)
     except FetchError as error:
         report.problems.append(f"Strimzi's CRD schemas: {error}")
     schemas = SchemaSet(strimzi, kube_version)
@@ -1000,7 +1060,10 @@ def validate(
     if not counterparts:
         report.validated.extend(
             [
-                *(f"process {p.name} (python -m {p.module}) -> Deployment/{p.name}" for p in processes),
+                *(
+                    f"process {p.name} (python -m {p.module}) -> Deployment/{p.name}"
+                    for p in processes
+                ),
                 *(f"topic {t} -> KafkaTopic" for t in ALL_TOPICS),
                 *(f"database {d} -> CloudNativePG Cluster" for d in run.DATABASES),
             ]
@@ -1058,7 +1121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in report.validated:
             print(f"ok    {line}")
         manifests, _ = load_manifests(args.dir)
-        print("Secrets to create before applying (README.md): " + ", ".join(secrets_to_create(manifests)))
+        print(
+            "Secrets to create before applying (README.md): "
+            + ", ".join(secrets_to_create(manifests))
+        )
     for line in report.warnings:
         print(f"WARN  {line}")
     for line in report.problems:

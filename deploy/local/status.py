@@ -14,10 +14,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from deploy.local import devstack
 from deploy.local.run import DEFAULT_PORTS, REPO, SERVICES
+from services.chassis.offsets import topic_bounds
 
 VIEWS = {"view-aa-mg": "proj_aa_mg"}
 Row = tuple[str, str, str]
@@ -68,17 +69,8 @@ async def _lag(name: str, dsn: str, bootstrap: str) -> Row:
     except (OSError, asyncpg.PostgresError) as error:
         return (f"{name} lag", "DOWN", type(error).__name__)
     stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        topics = {tp.topic for tp in stored} or {"ip.intake.case.v1"}
-        await consumer.topics()
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
+    topics = sorted({tp.topic for tp in stored} or {"ip.intake.case.v1"})
+    ends = {tp: end for tp, (_, end) in (await topic_bounds(bootstrap, topics)).items()}
     lag = sum(max(end - stored.get(tp, -1) - 1, 0) for tp, end in ends.items())
     return (f"{name} lag", "ok" if lag < 1000 else "BEHIND", f"{lag} messages")
 

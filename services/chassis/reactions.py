@@ -149,10 +149,7 @@ def subscribe(
         return valid
 
     async def on_batch(envelopes: list[Any], message: KafkaMessage) -> None:
-        records = {
-            dict(record.headers).get("event_id", b"").decode(): record
-            for record in message.raw_message
-        }
+        records = {_event_id(record): record for record in message.raw_message}
         for envelope in envelopes:
             record = records[str(envelope.event_id)]
             headers = {name: value.decode(errors="replace") for name, value in record.headers}
@@ -178,6 +175,14 @@ def subscribe(
         title=reaction.name,
         description=reaction.description,
     )(on_batch)
+
+
+def _event_id(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The event id a record's body names (its header may be missing; the body parsed)."""
+    try:
+        return str(json.loads(record.value or b"").get("event_id", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def reaction_broker(bootstrap: str, *, description: str) -> KafkaBroker:

@@ -35,7 +35,8 @@ class CaseView(BaseModel):
 
 
 def view_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.pool
+    """The active generation's pool, looked up per request: a swap changes it."""
+    pool: asyncpg.Pool = request.app.state.view.pool
     return pool
 
 

@@ -13,10 +13,10 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.intake import TOPIC
 from deploy.local.devstack import StackInfo
+from services.chassis.offsets import topic_bounds
 from tests.conftest import free_port
 from tests.e2e.harness import ChildProcess, wait_for
 
@@ -116,15 +116,9 @@ async def until(condition: Callable[[], Awaitable[bool]], what: str, within: flo
 
 
 async def topic_ends(stack: StackInfo) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap)
-    await consumer.start()
-    try:
-        await consumer.topics()  # loads the cluster metadata
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or []]
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {tp.partition: offset for tp, offset in ends.items()}
+    bounds = await topic_bounds(stack.kafka_bootstrap, [TOPIC])
+    assert bounds, "the intake topic has partitions"
+    return {tp.partition: end for tp, (_, end) in bounds.items()}
 
 
 async def test_view_is_exact_after_sigkill_and_restart(

@@ -1,0 +1,158 @@
+"""Rebuilding the Agentur view from the topics: progress, equality with the live view, and a
+swap while reads keep answering; afterwards the live process projects into the new one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import pytest
+
+from deploy.local.devstack import StackInfo
+from services.chassis.rebuild import compare
+from tests.conftest import free_port
+from tests.e2e.harness import REPO, ChildProcess, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+TOKEN = "rebuild-test-token"  # throwaway secret of a loopback test
+PERSONS = 40
+
+
+@pytest.fixture
+async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """intake, its relay and the Agentur view on a fresh view database."""
+    admin = await asyncpg.connect(stack.admin_dsn)
+    view_db = f"t_{uuid4().hex[:16]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{view_db}"')
+    finally:
+        await admin.close()
+    ports = {"intake": free_port(), "view": free_port()}
+    env = {
+        **stack.env(),
+        "IP_REACTIONS": "false",
+        "IP_INTAKE_PORT": str(ports["intake"]),
+        "IP_INTAKE_KEY_READERS": json.dumps({"proj_aa_mg": TOKEN}),
+        "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
+        "IP_DB_PROJ_AA_MG": stack.admin_dsn.rsplit("/", 1)[0] + "/" + view_db,
+        "IP_VIEW_CONSUMER_GROUP": f"test.rebuild.{view_db}",
+        "IP_VIEW_PORT": str(ports["view"]),
+        "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
+        "IP_KEY_READER_TOKEN": TOKEN,
+    }
+    children = [
+        ChildProcess(module, env, tmp_path)
+        for module in ("services.intake", "services.chassis.relay", "services.projections")
+    ]
+    for child in children:
+        child.start()
+    await wait_for(f"http://127.0.0.1:{ports['intake']}/health")
+    await wait_for(f"http://127.0.0.1:{ports['view']}/health")
+    yield {"ports": ports, "env": env}
+    for child in children:
+        child.stop()
+
+
+async def register_with_contact(intake: httpx.AsyncClient, n: int) -> str:
+    person = {
+        "given_name": f"Person{n}",
+        "family_name": "Rebuild",
+        "date_of_birth": "1995-05-05",
+        "nationality": "ERI",
+        "site": "NE",
+        "town": "Dormagen",
+        "allocated_on": "2016-05-02",
+    }
+    case: str = (await intake.post("/cases", json=person)).json()["case_id"]
+    await intake.post(f"/cases/{case}/first-contact", json={"contacted_on": "2016-05-12"})
+    return case
+
+
+async def until_visible(view: httpx.AsyncClient, case: str) -> dict[str, Any]:
+    for _ in range(600):
+        answer = await view.get(f"/cases/{case}")
+        if answer.status_code == 200 and answer.json()["first_contact_on"]:
+            body: dict[str, Any] = answer.json()
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{case} never became visible")
+
+
+async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
+    platform: dict[str, Any],
+) -> None:
+    """40 cases projected; the rebuild reaches 100 %, equals the live view, swaps; reads
+    during the swap all answer 200 with the same data; a new case lands in the new one."""
+    ports, env = platform["ports"], platform["env"]
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['intake']}", timeout=10) as intake,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['view']}", timeout=10) as view,
+    ):
+        cases = [await register_with_contact(intake, n) for n in range(PERSONS)]
+        before = {case: await until_visible(view, case) for case in cases}
+
+        reads: list[tuple[int, Any]] = []
+        stop_reading = asyncio.Event()
+
+        async def keep_reading() -> None:
+            while not stop_reading.is_set():
+                for case in cases[:5]:
+                    answer = await view.get(f"/cases/{case}")
+                    reads.append((answer.status_code, answer.json().get("first_contact_on")))
+                await asyncio.sleep(0.02)
+
+        reader = asyncio.create_task(keep_reading())
+        rebuild = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.projections.rebuild"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+        generation = rebuild.stdout.split("swapped: the view now reads and projects into ")[1]
+        generation = generation.split()[0]
+        for _ in range(100):  # the live process follows the pointer within a second
+            if (await view.get("/health")).json().get("generation") == generation:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        stop_reading.set()
+        await reader
+
+        after = {case: (await view.get(f"/cases/{case}")).json() for case in cases}
+        newcomer = await register_with_contact(intake, PERSONS)
+        landed = await until_visible(view, newcomer)
+
+    assert "100%" in rebuild.stdout
+    assert "equals the live generation public" in rebuild.stdout
+    assert (await view_health(ports))["generation"] == generation
+    assert reads
+    assert {status for status, _ in reads} == {200}
+    assert {first for _, first in reads} == {"2016-05-12"}
+    assert after == before
+    assert landed["given_name"] == f"Person{PERSONS}"
+    # Since the swap only the new generation takes events: it holds the newcomer, the old not.
+    differences = await compare(env["IP_DB_PROJ_AA_MG"], "public", generation, ["aa_mg_cases"])
+    assert [(d.only_live, d.only_rebuilt) for d in differences] == [(0, 1)]
+
+
+async def view_health(ports: dict[str, int]) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        health: dict[str, Any] = (
+            await client.get(f"http://127.0.0.1:{ports['view']}/health")
+        ).json()
+        return health
