@@ -212,6 +212,7 @@ def run(cfg: RunConfig) -> int:
         topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
     )
     processes = _platform(cfg, info, _reader_token(cfg))
+    (cfg.state / "ports.json").write_text(json.dumps(cfg.ports, indent=2))  # for `make status`
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,9 +84,11 @@ async def gather_rows(state_dir: Path) -> list[Row]:
         for component, state in devstack.status(cfg).items()
     ]
     env = _env(state_dir)
+    ports_file = state_dir / "ports.json"
+    ports = json.loads(ports_file.read_text()) if ports_file.is_file() else DEFAULT_PORTS
     checks = [
         _http(name, f"http://127.0.0.1:{port}/{'metrics' if name.endswith('-relay') else 'health'}")
-        for name, port in DEFAULT_PORTS.items()
+        for name, port in ports.items()
     ]
     checks += [_outbox(s, env[f"IP_DB_{s.upper()}"]) for s in SERVICES]
     checks += [

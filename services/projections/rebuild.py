@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 import httpx
+from prometheus_client import start_http_server
 
 from services.chassis import generations
 from services.chassis.process import observe
@@ -83,9 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-swap", action="store_true", help="build and compare only; keep the live generation"
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics (ip_rebuild_progress_ratio) on 127.0.0.1 at this port while running",
+    )
     args = parser.parse_args(argv)
     settings = AgenturViewSettings()
     observe("projection.aa_mg.rebuild", settings)
+    if args.metrics_port is not None:
+        start_http_server(args.metrics_port, addr="127.0.0.1")
     return asyncio.run(_run(settings, swap=not args.no_swap))
 
 

@@ -100,12 +100,24 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
                 await client.get(f"http://127.0.0.1:{ports['intake-relay']}/metrics")
             ).text
             zipkin = await client.get(f"http://127.0.0.1:{stack_ports['zipkin']}/health")
+        status = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "deploy.local.status", "--state-dir", str(state_dir)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert response.json()["days_allocation_to_first_contact"] == 8
         assert 'ip_commands_total{command="RegisterPerson",result="accepted"} 1.0' in (
             intake_metrics
         )
         assert 'ip_relay_published_total{relay="intake.relay"}' in relay_metrics
         assert zipkin.status_code == 200
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "view-aa-mg lag" in status.stdout
+        assert "intake-relay" in status.stdout
     finally:
         launcher.send_signal(signal.SIGINT)
         remaining = await asyncio.to_thread(launcher.stdout.read)  # until the launcher exits
