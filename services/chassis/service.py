@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
 from services.chassis.eventstore import PostgresEventStore, install_schema
+from services.chassis.http import service_app
 from services.chassis.reactions import Reaction, dead_letter_parker, reaction_broker, subscribe
 from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
@@ -114,3 +115,28 @@ def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]])
 
 def _not_running() -> WriteSide[Any]:
     raise RuntimeError("the document's broker never consumes")
+
+
+def service_http_app(
+    spec: ServiceSpec[Payload],
+    *,
+    title: str,
+    database_url: str,
+    settings: ProcessSettings,
+    router: APIRouter,
+    wire: Callable[[FastAPI, WriteSide[Payload]], None],
+) -> FastAPI:
+    """A service's HTTP app: its write side for as long as the app runs, its command routes,
+    OpenAPI, /metrics and /health."""
+    app = service_app(
+        title=title,
+        description=spec.description,
+        lifespan=write_side_lifespan(spec, database_url, settings, wire),
+        router=router,
+    )
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

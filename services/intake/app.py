@@ -7,8 +7,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.intake import TOPIC, IntakeEvent, intake_codec
-from services.chassis.http import service_app
-from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.intake.api import router
 from services.intake.handlers import IntakePorts
 from services.intake.keys import PostgresKeyStore
@@ -38,15 +37,11 @@ def create_app(settings: IntakeSettings) -> FastAPI:
             key_readers=settings.intake_key_readers,
         )
 
-    app = service_app(
+    return service_http_app(
+        SPEC,
         title="Integration Points: intake",
-        description=SPEC.description,
-        lifespan=write_side_lifespan(SPEC, settings.intake_database_url, settings, wire),
+        database_url=settings.intake_database_url,
+        settings=settings,
         router=router,
+        wire=wire,
     )
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app

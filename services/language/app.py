@@ -7,8 +7,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.language import TOPIC, LanguageEvent, language_codec
-from services.chassis.http import service_app
-from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.language.api import router
 from services.language.handlers import LanguagePorts
 from services.language.reactions import HAND_OVER
@@ -32,15 +31,11 @@ def create_app(settings: LanguageSettings) -> FastAPI:
     def wire(app: FastAPI, write_side: WriteSide[LanguageEvent]) -> None:
         app.state.language = LanguagePorts(store=write_side.store)
 
-    app = service_app(
+    return service_http_app(
+        SPEC,
         title="Integration Points: language",
-        description=SPEC.description,
-        lifespan=write_side_lifespan(SPEC, settings.language_database_url, settings, wire),
+        database_url=settings.language_database_url,
+        settings=settings,
         router=router,
+        wire=wire,
     )
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app

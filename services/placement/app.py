@@ -7,8 +7,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.placement import TOPIC, PlacementEvent, placement_codec
-from services.chassis.http import service_app
-from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.placement.api import router
 from services.placement.handlers import PlacementPorts
 from services.placement.reactions import RESIDENCE_FACTS
@@ -31,15 +30,11 @@ def create_app(settings: PlacementSettings) -> FastAPI:
     def wire(app: FastAPI, write_side: WriteSide[PlacementEvent]) -> None:
         app.state.placement = PlacementPorts(store=write_side.store)
 
-    app = service_app(
+    return service_http_app(
+        SPEC,
         title="Integration Points: placement",
-        description=SPEC.description,
-        lifespan=write_side_lifespan(SPEC, settings.placement_database_url, settings, wire),
+        database_url=settings.placement_database_url,
+        settings=settings,
         router=router,
+        wire=wire,
     )
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app

@@ -7,8 +7,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.recognition import TOPIC, RecognitionEvent, recognition_codec
-from services.chassis.http import service_app
-from services.chassis.service import ServiceSpec, WriteSide, write_side_lifespan
+from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.recognition.api import router
 from services.recognition.handlers import RecognitionPorts
 from services.recognition.settings import RecognitionSettings
@@ -30,15 +29,11 @@ def create_app(settings: RecognitionSettings) -> FastAPI:
     def wire(app: FastAPI, write_side: WriteSide[RecognitionEvent]) -> None:
         app.state.recognition = RecognitionPorts(store=write_side.store)
 
-    app = service_app(
+    return service_http_app(
+        SPEC,
         title="Integration Points: recognition",
-        description=SPEC.description,
-        lifespan=write_side_lifespan(SPEC, settings.recognition_database_url, settings, wire),
+        database_url=settings.recognition_database_url,
+        settings=settings,
         router=router,
+        wire=wire,
     )
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import UUID
 
 import pytest
 from pydantic import ValidationError
@@ -14,27 +13,7 @@ from contracts.intake import FirstContactMade, PersonRegistered
 from services.chassis.rules import InvalidTransitionError
 from services.intake.commands import RecordFirstContact, RegisterPerson
 from services.intake.domain import decide, fold
-
-CASE = UUID("0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55")
-
-
-def register(**overrides: object) -> RegisterPerson:
-    fields: dict[str, object] = {
-        "given_name": "Amina",
-        "family_name": "Haddad",
-        "date_of_birth": date(1989, 3, 14),
-        "nationality": "SYR",
-        "languages": ("ar",),
-        "site": Site.MG,
-        "town": "Mönchengladbach",
-        "allocated_on": date(2016, 2, 1),
-    }
-    fields.update(overrides)
-    return RegisterPerson.model_validate(fields)
-
-
-def registered_case() -> object:
-    return fold(CASE, decide(None, register()))
+from tests.unit.intake_builders import CASE, register
 
 
 def test_registration_opens_a_case_under_the_agentur() -> None:

@@ -4,9 +4,7 @@ entitlements to the receiving agency, once; the enrolment runs on; other events 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -18,7 +16,7 @@ from contracts.envelope import Agency, Envelope
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import IntakeEvent, intake_codec
 from contracts.language import IssuerChanged, LanguageEvent, language_codec
-from services.chassis.eventstore import AppendResult, CommandContext, VersionConflictError
+from services.chassis.eventstore import CommandContext
 from services.chassis.reactions import dead_letter_parker, subscribe
 from services.chassis.service import WriteSide
 from services.language.commands import (
@@ -30,6 +28,7 @@ from services.language.commands import (
 from services.language.domain import fold
 from services.language.handlers import LanguagePorts, handle
 from services.language.reactions import HAND_OVER, REACTION, follow_hand_over
+from tests.fakes import MemoryStore
 
 CASE = UUID("0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55")
 ENTITLEMENT = UUID("0192f1a0-9a00-7000-8000-00000000e001")
@@ -38,63 +37,19 @@ HANDOVER = UUID("0192f1a0-9a00-7000-8000-00000000a001")
 INTAKE_SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples" / INTAKE_TOPIC
 
 
-class MemoryStore:
-    """The event store port in memory: streams, idempotency keys, optimistic versions."""
-
-    def __init__(self) -> None:
-        self.streams: dict[UUID, list[Envelope[LanguageEvent]]] = {}
-        self.keys: dict[str, AppendResult] = {}
-
-    async def load(self, stream_id: UUID) -> list[Envelope[LanguageEvent]]:
-        return list(self.streams.get(stream_id, []))
-
-    async def handled(self, idempotency_key: str) -> AppendResult | None:
-        earlier = self.keys.get(idempotency_key)
-        return None if earlier is None else replace(earlier, replayed=True)
-
-    async def append(
-        self,
-        stream_id: UUID,
-        expected_version: int,
-        payloads: Sequence[LanguageEvent],
-        context: CommandContext,
-    ) -> AppendResult:
-        if (earlier := await self.handled(context.idempotency_key)) is not None:
-            return earlier
-        stream = self.streams.setdefault(stream_id, [])
-        if len(stream) != expected_version:
-            raise VersionConflictError(stream_id, expected_version)
-        for payload in payloads:
-            stream.append(
-                language_codec.adapter.validate_python(
-                    {
-                        "event_id": uuid4(),
-                        "case_id": stream_id,
-                        "stream_version": len(stream) + 1,
-                        "type": payload.type,
-                        "schema_version": payload.schema_version,
-                        "occurred_at": datetime(2016, 11, 15, tzinfo=UTC),
-                        "agency": context.agency,
-                        "correlation_id": context.correlation_id,
-                        "causation_id": context.causation_id,
-                        "data": payload,
-                    }
-                )
-            )
-        result = AppendResult(stream_id, expected_version + 1, len(stream), False)
-        self.keys[context.idempotency_key] = result
-        return result
+def memory_store() -> MemoryStore[LanguageEvent]:
+    return MemoryStore(language_codec)
 
 
-async def seeded(*commands: LanguageCommand) -> MemoryStore:
-    store = MemoryStore()
+async def seeded(*commands: LanguageCommand) -> MemoryStore[LanguageEvent]:
+    store = memory_store()
     for command in commands:
         context = CommandContext(str(uuid4()), Agency.AA_MG, uuid4())
         await handle(CASE, command, context, LanguagePorts(store))
     return store
 
 
-async def agentur_berufssprachkurs_running() -> MemoryStore:
+async def agentur_berufssprachkurs_running() -> MemoryStore[LanguageEvent]:
     """A person at B1 in a Basismodul B2 on the Agentur's entitlement."""
     return await seeded(
         RecordPlacementTest.model_validate({"level": "B1", "taken_on": "2016-08-15"}),
@@ -198,7 +153,7 @@ async def test_a_replayed_key_appends_nothing_even_if_the_state_would_allow_it()
 
 async def test_unknown_case_is_ignored() -> None:
     """A hand-over of a person the language service never saw leaves no trace."""
-    store = MemoryStore()
+    store = memory_store()
 
     assert await follow_hand_over(hand_over_accepted(uuid4()), store) is None
     assert (store.streams, store.keys) == ({}, {})
@@ -216,7 +171,7 @@ async def test_other_intake_events_are_ignored() -> None:
     assert await store.load(CASE) == before
 
 
-def wired(store: MemoryStore) -> KafkaBroker:
+def wired(store: MemoryStore[LanguageEvent]) -> KafkaBroker:
     broker = KafkaBroker()
     write_side = cast("WriteSide[Any]", SimpleNamespace(store=store))
     subscribe(broker, HAND_OVER, lambda: write_side, dead_letter_parker(None))
@@ -238,7 +193,7 @@ async def test_subscriber_on_intakes_topic_follows_the_hand_over() -> None:
 
 async def test_subscriber_reads_old_intake_versions_through_the_upcaster() -> None:
     """A v1 registration arrives, is upcast, parsed and ignored without an error."""
-    store = MemoryStore()
+    store = memory_store()
     broker = wired(store)
     v1 = json.loads((INTAKE_SAMPLES / "intake.person_registered.v1.json").read_text())
 

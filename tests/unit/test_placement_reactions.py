@@ -4,18 +4,15 @@ and the wiring through FastStream (upcasting, idempotency, unknown cases, skippe
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts.common import Site
-from contracts.envelope import Envelope
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import ResidenceStatus, intake_codec
 from contracts.placement import (
@@ -24,7 +21,6 @@ from contracts.placement import (
     ResidenceFactsNoted,
     placement_codec,
 )
-from services.chassis.eventstore import AppendResult, CommandContext, VersionConflictError
 from services.chassis.reactions import dead_letter_parker, subscribe
 from services.chassis.service import WriteSide
 from services.placement.commands import (
@@ -33,6 +29,7 @@ from services.placement.commands import (
     ResidenceDocument,
 )
 from services.placement.reactions import REACTION, RESIDENCE_FACTS, command_for
+from tests.fakes import MemoryStore
 
 INTAKE_SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples" / INTAKE_TOPIC
 
@@ -131,53 +128,11 @@ def test_events_placement_needs_nothing_from_give_no_command(name: str) -> None:
 # --- the wiring -----------------------------------------------------------------------------
 
 
-class MemoryStore:
-    """The event store port in memory: streams, idempotency keys, optimistic versions."""
-
-    def __init__(self) -> None:
-        self.streams: dict[UUID, list[Envelope[PlacementEvent]]] = {}
-        self.keys: dict[str, AppendResult] = {}
-
-    async def load(self, stream_id: UUID) -> list[Envelope[PlacementEvent]]:
-        return list(self.streams.get(stream_id, []))
-
-    async def handled(self, idempotency_key: str) -> AppendResult | None:
-        earlier = self.keys.get(idempotency_key)
-        return None if earlier is None else replace(earlier, replayed=True)
-
-    async def append(
-        self,
-        stream_id: UUID,
-        expected_version: int,
-        payloads: Sequence[PlacementEvent],
-        context: CommandContext,
-    ) -> AppendResult:
-        stream = self.streams.setdefault(stream_id, [])
-        if len(stream) != expected_version:
-            raise VersionConflictError(stream_id, expected_version)
-        for payload in payloads:
-            stream.append(
-                placement_codec.adapter.validate_python(
-                    {
-                        "event_id": uuid4(),
-                        "case_id": stream_id,
-                        "stream_version": len(stream) + 1,
-                        "type": payload.type,
-                        "schema_version": payload.schema_version,
-                        "occurred_at": datetime(2016, 9, 1, tzinfo=UTC),
-                        "agency": context.agency,
-                        "correlation_id": context.correlation_id,
-                        "causation_id": context.causation_id,
-                        "data": payload,
-                    }
-                )
-            )
-        result = AppendResult(stream_id, expected_version + 1, len(stream), False)
-        self.keys[context.idempotency_key] = result
-        return result
+def memory_store() -> MemoryStore[PlacementEvent]:
+    return MemoryStore(placement_codec)
 
 
-async def deliver(store: MemoryStore, *messages: dict[str, Any]) -> None:
+async def deliver(store: MemoryStore[PlacementEvent], *messages: dict[str, Any]) -> None:
     """Publish intake messages to a placement reaction wired on an in-memory broker."""
     broker = KafkaBroker()
     write_side = WriteSide(pool=cast(Any, None), store=cast(Any, store))
@@ -189,7 +144,7 @@ async def deliver(store: MemoryStore, *messages: dict[str, Any]) -> None:
 
 async def test_residence_status_first_opens_the_case_and_a_redelivery_changes_nothing() -> None:
     """A status before anything else is noted, with its causation; delivered twice, once."""
-    store = MemoryStore()
+    store = memory_store()
     raw = sample("residence_status_recorded.v1")
     case_id = UUID(raw["case_id"])
 
@@ -204,7 +159,7 @@ async def test_residence_status_first_opens_the_case_and_a_redelivery_changes_no
 
 async def test_old_intake_versions_are_upcast_and_facts_merge_across_events() -> None:
     """A v1 registration is read through intake's upcaster; later events merge into it."""
-    store = MemoryStore()
+    store = memory_store()
     registered = sample("person_registered.v1")
     case_id = UUID(registered["case_id"])
 
