@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 STACK_DATABASES = ("intake", "language", "recognition", "placement", "proj_aa_mg")
 
 TEST_STACK = devstack.StackConfig(
-    state_dir=REPO / ".local" / "test",
+    state_dir=Path(os.environ.get("IP_TEST_STATE_DIR", REPO / ".local" / "test")),
     cache_dir=REPO / ".local" / "cache",
     kafka_port=int(os.environ.get("IP_TEST_KAFKA_PORT", "29092")),
     controller_port=int(os.environ.get("IP_TEST_CONTROLLER_PORT", "29093")),

@@ -75,6 +75,9 @@ class ConsumedEvent:
 class ProjectionHandler(Protocol):
     """Turns one event into view rows, inside the runner's transaction."""
 
+    async def start_batch(self, conn: DbConnection) -> None:
+        """Called in each batch's transaction before its first event (also on a retry)."""
+
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None: ...
 
 
@@ -204,6 +207,7 @@ class ProjectionRunner:
         positions: dict[tuple[str, int], int] = {}
         parked = 0
         async with self._pool.acquire() as conn, conn.transaction():
+            await self._handler.start_batch(conn)
             fresh = await _claim_event_ids(conn, [e.event_id for e in events if e.event_id])
             for event in events:
                 positions[(event.topic, event.partition)] = event.offset

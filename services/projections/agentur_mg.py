@@ -33,6 +33,9 @@ class AgenturView:
     def __init__(self, keys: KeySource) -> None:
         self._keys = keys
 
+    async def start_batch(self, conn: DbConnection) -> None:
+        """Nothing to prepare: every event is applied on its own."""
+
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         if event.topic != INTAKE_TOPIC:
             return

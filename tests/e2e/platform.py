@@ -43,6 +43,7 @@ class Platform:
     stack: StackInfo
     clients: dict[str, httpx.AsyncClient]
     dsns: dict[str, str]
+    urls: dict[str, str]
 
     async def command(
         self,
@@ -136,11 +137,18 @@ async def _fresh_database(admin_dsn: str) -> str:
     return admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
+KEY_TOKEN = "platform-views-token"  # throwaway secret of a loopback test
+
+
 def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
     kafka = stack.kafka_bootstrap
     return {
         "intake": intake_app(
-            IntakeSettings(intake_database_url=dsns["intake"], kafka_bootstrap=kafka)
+            IntakeSettings(
+                intake_database_url=dsns["intake"],
+                kafka_bootstrap=kafka,
+                intake_key_readers={"views": KEY_TOKEN},
+            )
         ),
         "language": language_app(
             LanguageSettings(language_database_url=dsns["language"], kafka_bootstrap=kafka)
@@ -161,8 +169,9 @@ async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
     stop = asyncio.Event()
     async with AsyncExitStack() as exits:
         clients: dict[str, httpx.AsyncClient] = {}
+        urls: dict[str, str] = {}
         for name, app in _apps(stack, dsns).items():
-            url = await exits.enter_async_context(serving(app, free_port()))
+            url = urls[name] = await exits.enter_async_context(serving(app, free_port()))
             clients[name] = await exits.enter_async_context(
                 httpx.AsyncClient(base_url=url, timeout=30)
             )
@@ -175,7 +184,7 @@ async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
             exits.push_async_callback(producer.stop)
             relays.append(asyncio.create_task(OutboxRelay(pool, producer).run(stop)))
         try:
-            yield Platform(stack, clients, dsns)
+            yield Platform(stack, clients, dsns, urls)
         finally:
             stop.set()
             await asyncio.gather(*relays)

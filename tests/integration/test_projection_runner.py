@@ -29,6 +29,9 @@ SEEN_SQL = "CREATE TABLE IF NOT EXISTS seen (event_id uuid, body text)"
 class Recorder:
     """Records each applied event; refuses the body ``poison`` as a broken handler would."""
 
+    async def start_batch(self, conn: DbConnection) -> None:
+        """Nothing to prepare."""
+
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         await conn.execute("INSERT INTO seen VALUES ($1, $2)", event.event_id, event.value.decode())
         if event.value == b"poison":

@@ -1,0 +1,286 @@
+"""One agency's view, built through the purpose rules: it holds only what they grant.
+
+Events of all four topics arrive; the facts the rules need are folded per case. When an
+event may change what the view may see (a hand-over accepted, a consent given, withdrawn or
+expired, a residence assignment, a first registration), the case is judged again as a whole:
+its history is read back from the topics (one partition per topic, up to the positions the
+view has passed), and the view's rows for it are replaced. So a Jobcenter receives the
+history of a handed-over case, and a partner's rows go with the consent that allowed them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any, Final, Protocol
+from uuid import UUID
+
+import structlog
+from aiokafka import TopicPartition
+from pydantic import BaseModel
+
+from contracts.common import Site
+from contracts.envelope import Agency, Envelope
+from contracts.intake import (
+    ConsentExpired,
+    ConsentGiven,
+    ConsentWithdrawn,
+    DataCategory,
+    HandOverAccepted,
+    Partner,
+    PersonRegistered,
+    Purpose,
+    WohnsitzauflageImposed,
+)
+from contracts.personal import Sealed, personal_fields
+from contracts.topics import CODECS, DOMAIN_TOPICS
+from services.chassis.crypto import PersonKey, unseal
+from services.chassis.projection import ConsumedEvent, DbConnection
+from services.projections.purpose import (
+    CaseFacts,
+    ConsentFacts,
+    Grant,
+    Responsibility,
+    ViewId,
+    case_facts,
+    disclosure,
+    evolve,
+)
+
+log = structlog.get_logger("projection.agency")
+
+# Events after which what a view may see of the whole case can change.
+REJUDGING: Final = (
+    PersonRegistered,
+    HandOverAccepted,
+    ConsentGiven,
+    ConsentWithdrawn,
+    ConsentExpired,
+    WohnsitzauflageImposed,
+)
+
+History = Callable[[UUID, Mapping[TopicPartition, int]], Awaitable[list[Envelope[Any]]]]
+
+
+class KeySource(Protocol):
+    async def find(self, case_id: UUID) -> PersonKey | None: ...
+
+
+class AgencyView:
+    """The projection handler of one ``ViewId``."""
+
+    def __init__(self, view: ViewId, keys: KeySource, history: History) -> None:
+        self.view = view
+        self._keys = keys
+        self._history = history
+        self._stored: dict[TopicPartition, int] = {}
+        self._in_batch: dict[UUID, list[Envelope[Any]]] = {}
+
+    async def start_batch(self, conn: DbConnection) -> None:
+        rows = await conn.fetch('SELECT topic, "partition", "offset" FROM projection_positions')
+        self._stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
+        self._in_batch = {}
+
+    async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
+        if event.topic not in DOMAIN_TOPICS:
+            return
+        envelope = CODECS[event.topic].parse(event.value)
+        self._in_batch.setdefault(envelope.case_id, []).append(envelope)
+        row = await conn.fetchrow(
+            "SELECT facts::text, last_day FROM case_facts WHERE case_id = $1", envelope.case_id
+        )
+        if isinstance(envelope.data, REJUDGING):
+            await self._judge_case(
+                conn,
+                envelope.case_id,
+                read_back=row is not None or not isinstance(envelope.data, PersonRegistered),
+            )
+            return
+        if row is None:
+            return  # nothing of this case is the view's to hold (yet)
+        facts = evolve(_facts(row["facts"]), _recorded(envelope))
+        now = max(row["last_day"], envelope.occurred_at)
+        await _save_facts(conn, envelope.case_id, facts, now)
+        grant = disclosure(self.view, envelope.data, facts, now, recorded_on=envelope.occurred_at)
+        if grant is not None:
+            await self._hold(conn, envelope, grant)
+
+    async def _judge_case(self, conn: DbConnection, case_id: UUID, *, read_back: bool) -> None:
+        """Judge every event of the case with the facts as they stand now."""
+        bounds = {tp: offset + 1 for tp, offset in self._stored.items()}
+        earlier = await self._history(case_id, bounds) if read_back else []
+        seen = {e.event_id for e in earlier}
+        events = sorted(
+            [*earlier, *(e for e in self._in_batch.get(case_id, []) if e.event_id not in seen)],
+            key=lambda e: (e.occurred_at, e.stream_version),
+        )
+        facts = case_facts(_recorded(e) for e in events)
+        now = max(e.occurred_at for e in events)
+        await conn.execute("DELETE FROM case_events WHERE case_id = $1", case_id)
+        grants = [
+            (e, g)
+            for e in events
+            if (g := disclosure(self.view, e.data, facts, now, recorded_on=e.occurred_at))
+        ]
+        if not grants:
+            await conn.execute("DELETE FROM case_facts WHERE case_id = $1", case_id)
+            return
+        await _save_facts(conn, case_id, facts, now)
+        for envelope, grant in grants:
+            await self._hold(conn, envelope, grant)
+        log.info(
+            "view.case_judged",
+            view=self.view.value,
+            case_id=str(case_id),
+            events=len(events),
+            held=len(grants),
+        )
+
+    async def _hold(self, conn: DbConnection, envelope: Envelope[Any], grant: Grant) -> None:
+        data = await self._readable(envelope)
+        if grant.fields is not None:
+            data = {k: v for k, v in data.items() if k in grant.fields or k == "type"}
+        await conn.execute(
+            "INSERT INTO case_events (event_id, case_id, type, category, occurred_at, read_only,"
+            " data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (event_id) DO UPDATE"
+            " SET data = excluded.data, read_only = excluded.read_only",
+            envelope.event_id,
+            envelope.case_id,
+            envelope.type,
+            grant.category.value if grant.category else None,
+            envelope.occurred_at,
+            grant.read_only,
+            _json(data),
+        )
+        await conn.execute(
+            "INSERT INTO disclosures (event_id, case_id, from_agency, to_view, category,"
+            " legal_basis, consent_id, disclosed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (event_id, to_view) DO NOTHING",
+            envelope.event_id,
+            envelope.case_id,
+            envelope.agency.value,
+            self.view.value,
+            grant.category.value if grant.category else None,
+            grant.basis.value if grant.basis else None,
+            grant.consent_id,
+            envelope.occurred_at,
+        )
+
+    async def _readable(self, envelope: Envelope[Any]) -> dict[str, Any]:
+        """The payload with personal fields opened (or left out when the key is gone)."""
+        payload: BaseModel = envelope.data
+        if _has_sealed(payload):
+            key = await self._keys.find(envelope.case_id)
+            if key is not None:
+                payload = unseal(payload, key)
+        opened: dict[str, Any] = _without_sealed(payload.model_dump(mode="json"))
+        return opened
+
+
+def _recorded(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact
+    """The payload with the dates the rules compare put on the recording clock.
+
+    The rules ask whether an event was recorded before responsibility passed, or while a
+    consent held. Business dates may be back-dated and are only days; the view judges on one
+    clock, the instant each event was recorded (aware datetimes compare like the dates the
+    rules expect). A consent's ``valid_until`` stays a calendar limit, from its midnight.
+    """
+    data, at = envelope.data, envelope.occurred_at
+    match data:
+        case PersonRegistered():
+            return data.model_copy(update={"allocated_on": at})
+        case HandOverAccepted():
+            return data.model_copy(update={"accepted_on": at})
+        case WohnsitzauflageImposed():
+            return data.model_copy(update={"effective_from": at})
+        case ConsentGiven():
+            until = data.valid_until
+            limit = datetime.combine(until, time.min, UTC) if until is not None else None
+            return data.model_copy(update={"given_on": at, "valid_until": limit})
+        case ConsentWithdrawn():
+            return data.model_copy(update={"withdrawn_on": at})
+        case ConsentExpired():
+            return data.model_copy(update={"expired_on": at})
+    return data
+
+
+def _has_sealed(model: BaseModel) -> bool:
+    return bool(personal_fields(type(model))) or any(
+        isinstance(v, tuple) and any(isinstance(i, BaseModel) for i in v)
+        for v in model.__dict__.values()
+    )
+
+
+def _without_sealed(value: Any) -> Any:
+    """Drop anything still sealed: a view never stores ciphertext it cannot read."""
+    if isinstance(value, dict):
+        if set(value) == set(Sealed.model_fields):
+            return None
+        return {k: _without_sealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_sealed(v) for v in value]
+    return value
+
+
+async def _save_facts(conn: DbConnection, case_id: UUID, facts: CaseFacts, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO case_facts (case_id, facts, last_day) VALUES ($1, $2, $3)"
+        " ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts, last_day = excluded.last_day",
+        case_id,
+        _facts_json(facts),
+        now,
+    )
+
+
+def _facts_json(facts: CaseFacts) -> str:
+    """The facts as JSON, their instants on the recording clock as ISO strings."""
+
+    def encode(value: object) -> object:
+        if isinstance(value, datetime | date | UUID | StrEnum):
+            return str(value) if not isinstance(value, date) else value.isoformat()
+        if isinstance(value, frozenset | set):
+            return sorted(value, key=str)
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(asdict(facts), default=encode)
+
+
+def _instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _facts(stored: str) -> CaseFacts:
+    """The facts back from JSON (built directly: they hold instants where the rules'
+    dataclasses declare dates, which a validating parser would refuse)."""
+    raw = json.loads(stored)
+    return CaseFacts(
+        site=Site(raw["site"]) if raw["site"] else None,
+        responsibility=tuple(
+            Responsibility(Agency(r["agency"]), _instant(r["since"]))  # type: ignore[arg-type]
+            for r in raw["responsibility"]
+        ),
+        rechtskreiswechsel_on=_instant(raw["rechtskreiswechsel_on"]),
+        wohnsitzauflage_from=_instant(raw["wohnsitzauflage_from"]),
+        abh_obligations=frozenset((UUID(e), Agency(a)) for e, a in raw["abh_obligations"]),
+        enrolments=frozenset((UUID(n), UUID(e)) for n, e in raw["enrolments"]),
+        consents=tuple(
+            ConsentFacts(
+                consent_id=UUID(c["consent_id"]),
+                purposes=frozenset(Purpose(p) for p in c["purposes"]),
+                agencies=frozenset(Agency(a) for a in c["agencies"]),
+                partners=frozenset(Partner(p) for p in c["partners"]),
+                data_categories=frozenset(DataCategory(d) for d in c["data_categories"]),
+                given_on=_instant(c["given_on"]),  # type: ignore[arg-type]
+                valid_until=_instant(c["valid_until"]),
+                ended_on=_instant(c["ended_on"]),
+            )
+            for c in raw["consents"]
+        ),
+    )
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)

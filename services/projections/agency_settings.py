@@ -1,0 +1,22 @@
+"""An agency view process's settings: the only place it reads the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.chassis.settings import ProcessSettings
+from services.projections.purpose import ViewId
+
+
+class AgencyViewSettings(ProcessSettings):
+    """Which view this process is, its own database, its listener and its key token."""
+
+    agency_view: ViewId = Field(description="which agency's view (e.g. jc_mg, partner_iq)")
+    agency_database_url: str = Field(validation_alias="IP_DB_VIEW")
+    agency_host: str = "127.0.0.1"
+    agency_port: int = Field(default=8102, ge=1, le=65535)
+    agency_consumer_group: str | None = Field(default=None, description="default projection.<view>")
+    agency_max_batch: int = Field(default=500, ge=1, le=10_000)
+    topic_partitions: int = Field(default=6, ge=1, description="partitions of the domain topics")
+    intake_url: str = Field(default="http://127.0.0.1:8001", description="where keys are served")
+    key_reader_token: str = Field(default="", description="bearer token for intake's key API")

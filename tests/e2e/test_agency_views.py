@@ -1,0 +1,278 @@
+"""The agency views on the real broker and databases: after a fixed scenario, the raw tables
+of every view's database hold what its agency may see and nothing it may not; a hand-over
+brings the history to the Jobcenter; a withdrawn consent takes the partner's rows away; every
+row held is in the disclosure log with its legal basis or consent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+
+from contracts.topics import DOMAIN_TOPICS
+from deploy.local.devstack import StackInfo
+from services.chassis.offsets import topic_bounds
+from services.projections.agency_app import create_app
+from services.projections.agency_settings import AgencyViewSettings
+from services.projections.purpose import ViewId
+from tests.conftest import free_port
+from tests.e2e.harness import serving
+from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+VIEWS = (
+    ViewId.AA_MG,
+    ViewId.JC_MG,
+    ViewId.JC_RKN,
+    ViewId.ABH_MG,
+    ViewId.SOZIALAMT_MG,
+    ViewId.PARTNER_IQ,
+    ViewId.PARTNER_JBA,
+)
+NAME, OCCUPATION = "Iman", "Bauingenieurin"
+
+
+@pytest.fixture(scope="module")
+async def views(stack: StackInfo) -> AsyncIterator[tuple[Platform, dict[ViewId, str]]]:
+    """The four services, and one view per agency on a fresh database each."""
+    async with running_platform(stack) as platform, AsyncExitStack() as exits:
+        dsns: dict[ViewId, str] = {}
+        admin = await asyncpg.connect(stack.admin_dsn)
+        try:
+            for view in VIEWS:
+                name = f"t_{uuid4().hex[:16]}"
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                dsns[view] = stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
+        finally:
+            await admin.close()
+        for view in VIEWS:
+            settings = AgencyViewSettings(
+                agency_view=view,
+                agency_database_url=dsns[view],
+                agency_consumer_group=f"test.{view.value}.{uuid4().hex[:8]}",
+                kafka_bootstrap=stack.kafka_bootstrap,
+                intake_url=platform.urls["intake"],
+                key_reader_token=KEY_TOKEN,
+            )
+            await exits.enter_async_context(serving(create_app(settings), free_port()))
+        yield platform, dsns
+
+
+async def held(dsn: str, case_id: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT type, category, read_only, data::text AS data FROM case_events"
+            " WHERE case_id = $1 ORDER BY occurred_at",
+            UUID(case_id),
+        )
+    finally:
+        await conn.close()
+    return [dict(row) for row in rows]
+
+
+async def everything(dsn: str) -> str:
+    """Every table of a view database, as text: what an attacker with the database sees."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        parts = [
+            str(await conn.fetch(f"SELECT * FROM {table}"))  # noqa: S608  # fixed table names
+            for table in ("case_events", "case_facts", "disclosures")
+        ]
+    finally:
+        await conn.close()
+    return "\n".join(parts)
+
+
+async def caught_up(platform: Platform, dsns: dict[ViewId, str]) -> None:
+    """Until every view stored a position at the end of every partition of the topics."""
+    ends = await topic_bounds(platform.stack.kafka_bootstrap, DOMAIN_TOPICS)
+
+    async def all_at_end() -> bool:
+        for dsn in dsns.values():
+            conn = await asyncpg.connect(dsn)
+            try:
+                rows = await conn.fetch(
+                    'SELECT topic, "partition", "offset" FROM projection_positions'
+                )
+            finally:
+                await conn.close()
+            stored = {(r["topic"], r["partition"]): r["offset"] for r in rows}
+            if any(
+                end > 0 and stored.get((tp.topic, tp.partition), -1) < end - 1
+                for tp, (_, end) in ends.items()
+            ):
+                return False
+        return True
+
+    await until(all_at_end, "a view did not catch up with the topics")
+
+
+async def until(predicate: Any, what: str) -> None:
+    for _ in range(600):
+        if await predicate():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(what)
+
+
+async def test_each_view_holds_what_its_agency_may_see(
+    views: tuple[Platform, dict[ViewId, str]],
+) -> None:
+    """A registration in MG with consent for IQ, profile, language, recognition, then the
+    Rechtskreiswechsel to JC-MG: each view database is inspected row by row."""
+    platform, dsns = views
+    case = (
+        await platform.command(
+            "intake",
+            "/cases",
+            {
+                "given_name": NAME,
+                "family_name": "Darwish",
+                "date_of_birth": "1990-02-02",
+                "nationality": "SYR",
+                "site": "MG",
+                "town": "Mönchengladbach",
+                "allocated_on": "2016-02-01",
+            },
+        )
+    )["case_id"]
+    base = f"/cases/{case}"
+    consent = str(uuid4())
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("intake", "identifiers", {"kind": "bamf_file_number", "value": "7012345-423"}),
+        (
+            "intake",
+            "residence-status",
+            {
+                "status": "aufenthaltsgestattung",
+                "valid_from": "2016-02-01",
+                "stay_since": "2016-01-20",
+            },
+        ),
+        (
+            "intake",
+            "consents",
+            {
+                "consent_id": consent,
+                "purposes": ["recognition"],
+                "recipients": [{"partner": "iq_counselling"}],
+                "data_categories": ["recognition"],
+                "notice_version": "2016-01",
+                "notice_language": "ar",
+                "method": "written",
+                "given_on": "2016-02-10",
+            },
+        ),
+        (
+            "intake",
+            "profile",
+            {
+                "work_history": [
+                    {"country": "SYR", "occupation": OCCUPATION, "kldb": "31104", "from_year": 2012}
+                ]
+            },
+        ),
+        ("language", "placement-tests", {"level": "A2", "taken_on": "2016-02-20"}),
+        (
+            "recognition",
+            "counselling",
+            {
+                "procedure_id": str(uuid4()),
+                "qualification_kind": "hochschulabschluss",
+                "qualification_title": "Bauingenieurwesen",
+                "country": "SYR",
+                "counselled_by": "iq_beratung",
+                "held_on": "2016-03-01",
+            },
+        ),
+        (
+            "intake",
+            "asylum-decision",
+            {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-06-01"},
+        ),
+        ("intake", "sgb2-application", {"applied_on": "2016-06-10"}),
+    ]
+    for service, path, body in steps:
+        await platform.command(service, f"{base}/{path}", body)
+    requested = [
+        e
+        for e in await platform.stored("intake", case)
+        if e["type"] == "intake.hand_over_requested"
+    ][-1]["data"]
+    await platform.command(
+        "intake",
+        f"{base}/hand-overs/acceptance",
+        {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
+        agency="JC-MG",
+    )
+
+    async def jobcenter_has_history() -> bool:
+        types = {row["type"] for row in await held(dsns[ViewId.JC_MG], case)}
+        return {"intake.person_registered", "intake.profile_recorded"} <= types
+
+    async def iq_has_recognition() -> bool:
+        return any(
+            r["category"] == "recognition" for r in await held(dsns[ViewId.PARTNER_IQ], case)
+        )
+
+    async def sozialamt_has_the_date() -> bool:
+        return any(
+            r["type"] == "intake.hand_over_accepted"
+            for r in await held(dsns[ViewId.SOZIALAMT_MG], case)
+        )
+
+    await until(jobcenter_has_history, "the Jobcenter never received the history")
+    await until(iq_has_recognition, "IQ never received the consented recognition data")
+    await until(sozialamt_has_the_date, "the Sozialamt never learned the Rechtskreiswechsel")
+    await caught_up(platform, dsns)
+
+    categories = {view: {row["category"] for row in await held(dsns[view], case)} for view in VIEWS}
+    dumps = {view: await everything(dsns[view]) for view in VIEWS}
+    aa_rows = await held(dsns[ViewId.AA_MG], case)
+
+    assert {"identity", "profile", "language", "recognition", "residence"} <= categories[
+        ViewId.AA_MG
+    ]
+    assert any(r["read_only"] for r in aa_rows), "the Agentur keeps read-only history"
+    assert {"identity", "profile", "language", "recognition"} <= categories[ViewId.JC_MG]
+    assert NAME in dumps[ViewId.JC_MG]
+    assert OCCUPATION in dumps[ViewId.JC_MG]
+    assert categories[ViewId.ABH_MG] <= {"identity", "residence", None}
+    assert OCCUPATION not in dumps[ViewId.ABH_MG]
+    assert categories[ViewId.SOZIALAMT_MG] <= {"identity", None}
+    assert OCCUPATION not in dumps[ViewId.SOZIALAMT_MG]
+    assert categories[ViewId.PARTNER_IQ] == {"recognition"}
+    assert NAME not in dumps[ViewId.PARTNER_IQ]
+    assert OCCUPATION not in dumps[ViewId.PARTNER_IQ]
+    for nothing in (ViewId.JC_RKN, ViewId.PARTNER_JBA):
+        assert case not in dumps[nothing], f"{nothing} holds something of the case"
+
+    # The consent goes: IQ's rows for the person go with it, its log stays.
+    await platform.command(
+        "intake",
+        f"{base}/consents/withdrawal",
+        {"consent_id": consent, "withdrawn_on": "2016-07-01"},
+        agency="JC-MG",
+    )
+
+    async def iq_forgot() -> bool:
+        return await held(dsns[ViewId.PARTNER_IQ], case) == []
+
+    await until(iq_forgot, "the partner kept rows after the consent was withdrawn")
+    await caught_up(platform, dsns)
+    conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
+    try:
+        logged = await conn.fetch(
+            "SELECT consent_id, legal_basis FROM disclosures WHERE case_id = $1", UUID(case)
+        )
+    finally:
+        await conn.close()
+    assert logged
+    assert {(str(r["consent_id"]), r["legal_basis"]) for r in logged} == {(consent, None)}
