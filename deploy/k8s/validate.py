@@ -76,6 +76,7 @@ CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|KEY_READERS|CREDENT
 CREDENTIAL_KEY = re.compile(r"(password|passwd|token|secret|apikey|api_key|credentials?)$", re.I)
 VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # RFC 1035: what a Service is named
 PLAIN_VALUE = re.compile(r"^[\w.\-]+$")
 
 
@@ -311,7 +312,7 @@ class SchemaSet:
             kubernetes_validate.InvalidSchemaError,
         ) as e:
             return [e.message]
-        return []
+        return _name_problems(manifest)
 
     def _strimzi_schema(self, kind: str) -> Any:
         assert self.strimzi_dir is not None
@@ -342,6 +343,19 @@ def _errors(validator: jsonschema.protocols.Validator, doc: Any) -> list[str]:
         f"{'.'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
         for error in found
     ]
+
+
+def _name_problems(manifest: Manifest) -> list[str]:
+    """The schemas take any string as a name; the API server does not: a Service (whose name
+    becomes a DNS label) needs an RFC 1035 label, everything else a DNS subdomain name."""
+    name = manifest.name
+    if manifest.kind == "Service":
+        if DNS_LABEL.match(name) and len(name) <= 63:
+            return []
+        return [f"metadata.name: {name!r} is not a DNS label (RFC 1035), as a Service needs"]
+    if DNS_SUBDOMAIN.match(name) and len(name) <= 253:
+        return []
+    return [f"metadata.name: {name!r} is not a DNS subdomain name"]
 
 
 def _metadata_problems(doc: Mapping[str, Any]) -> list[str]:
@@ -379,6 +393,12 @@ class LocalProcess:
     module: str
     env: dict[str, str]
     http_port: int | None
+
+
+def kube_name(process: str) -> str:
+    """The name of a local process's Deployment (and Service): Kubernetes names take no
+    ``_``, so ``view-jc_mg`` runs as ``view-jc-mg``."""
+    return process.replace("_", "-")
 
 
 def local_processes() -> list[LocalProcess]:
@@ -543,8 +563,9 @@ def counterpart_problems(
     problems: list[str] = []
     deployments = _deployments(manifests)
     for process in processes:
-        problems.extend(_process_problems(platform, deployments.get(process.name), process))
-    known = {p.name for p in processes}
+        deployment = deployments.get(kube_name(process.name))
+        problems.extend(_process_problems(platform, deployment, process))
+    known = {kube_name(p.name) for p in processes}
     for name, deployment in deployments.items():
         for container in _pod(deployment).get("containers", []):
             module = _python_module(container)
@@ -554,6 +575,7 @@ def counterpart_problems(
                 )
     problems.extend(_shared_secret_problems(platform, deployments, processes))
     problems.extend(_kafka_problems(platform, topics))
+    problems.extend(_partition_problems(platform, deployments, processes))
     problems.extend(_database_problems(platform, databases))
     for deployment in deployments.values():
         problems.extend(_selector_problems(platform, deployment))
@@ -564,8 +586,11 @@ def _process_problems(
     platform: Platform, deployment: Manifest | None, process: LocalProcess
 ) -> list[str]:
     what = f"process {process.name} (python -m {process.module})"
+    name = kube_name(process.name)
+    if not DNS_LABEL.match(name) or len(name) > 63:
+        return [f"{what}: {name!r} cannot name a Deployment and its Service (RFC 1035 label)"]
     if deployment is None:
-        return [f"{what}: the local stack runs it, but no Deployment named {process.name} exists"]
+        return [f"{what}: the local stack runs it, but no Deployment named {name} exists"]
     containers = [
         c for c in _pod(deployment).get("containers", []) if _python_module(c) == process.module
     ]
@@ -589,9 +614,15 @@ def _process_problems(
             problems.append(f"{deployment}: {name}: {problem}")
     if "IP_TRACE_EXPORTER" in env and env["IP_TRACE_EXPORTER"].value != "zipkin":
         problems.append(f"{deployment}: IP_TRACE_EXPORTER must be zipkin")
-    for name in sorted(readable & set(env)):
-        if name.endswith("_HOST") and env[name].value not in {"0.0.0.0", "::"}:  # noqa: S104
+    for name in sorted(readable):
+        if not name.endswith("_HOST"):
+            continue
+        if name in env and env[name].value not in {"0.0.0.0", "::"}:  # noqa: S104
             problems.append(f"{deployment}: {name} must be 0.0.0.0 to be reachable in the pod")
+        elif name not in env and process.http_port is not None:
+            problems.append(
+                f"{deployment}: {name} must be set to 0.0.0.0 (the default listens on loopback)"
+            )
     problems.extend(_kafka_auth_problems(platform, deployment, env))
     if process.module == RELAY_MODULE and deployment.spec.get("replicas") != 1:
         problems.append(

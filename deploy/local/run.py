@@ -24,16 +24,20 @@ from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
+from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "language", "recognition", "placement")
-DATABASES = (*SERVICES, "proj_aa_mg")
+# The agencies' views on the purpose rules (the Agentur's own view runs as view-aa-mg).
+AGENCY_VIEWS = tuple(v.value for v in ViewId if v not in {ViewId.AA_MG, ViewId.STEERING})
+DATABASES = (*SERVICES, "proj_aa_mg", *(f"proj_{view}" for view in AGENCY_VIEWS))
 DEFAULT_PORTS = {
     "intake": 8001,
     "language": 8002,
     "recognition": 8003,
     "placement": 8004,
     "view": 8101,
+    **{f"view-{view}": 8102 + n for n, view in enumerate(AGENCY_VIEWS)},
     # relays serve only /metrics
     "intake-relay": 9101,
     "language-relay": 9102,
@@ -78,12 +82,15 @@ class Process:
 
 def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> list[Process]:
     common = {**info.env(), "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
+    # One key-reader token per view, derived from the run's secret: each view is its own
+    # principal at intake's key API.
+    tokens = {view: f"{reader_token}.{view}" for view in AGENCY_VIEWS}
     processes: list[Process] = []
     for service in SERVICES:
         port = cfg.ports[service]
         own = {f"IP_{service.upper()}_PORT": str(port)}
         if service == "intake":
-            own["IP_INTAKE_KEY_READERS"] = json.dumps({"proj_aa_mg": reader_token})
+            own["IP_INTAKE_KEY_READERS"] = json.dumps({"proj_aa_mg": reader_token, **tokens})
         processes.append(
             Process(
                 service, f"services.{service}", {**common, **own}, f"http://127.0.0.1:{port}/health"
@@ -108,6 +115,23 @@ def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> li
             f"http://127.0.0.1:{cfg.view_port}/health",
         )
     )
+    for agency_view in AGENCY_VIEWS:
+        port = cfg.ports[f"view-{agency_view}"]
+        settings = {
+            "IP_AGENCY_VIEW": agency_view,
+            "IP_DB_VIEW": info.database_dsns[f"proj_{agency_view}"],
+            "IP_AGENCY_PORT": str(port),
+            "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
+            "IP_KEY_READER_TOKEN": tokens[agency_view],
+        }
+        processes.append(
+            Process(
+                f"view-{agency_view}",
+                "services.projections.agency_main",
+                {**common, **settings},
+                f"http://127.0.0.1:{port}/health",
+            )
+        )
     return processes
 
 

@@ -101,7 +101,7 @@ class AgencyView:
             return
         if row is None:
             return  # nothing of this case is the view's to hold (yet)
-        facts = evolve(_facts(row["facts"]), _recorded(envelope))
+        facts = evolve(facts_from_json(row["facts"]), recorded_payload(envelope))
         now = max(row["last_day"], envelope.occurred_at)
         await _save_facts(conn, envelope.case_id, facts, now)
         grant = disclosure(self.view, envelope.data, facts, now, recorded_on=envelope.occurred_at)
@@ -117,7 +117,7 @@ class AgencyView:
             [*earlier, *(e for e in self._in_batch.get(case_id, []) if e.event_id not in seen)],
             key=lambda e: (e.occurred_at, e.stream_version),
         )
-        facts = case_facts(_recorded(e) for e in events)
+        facts = case_facts(recorded_payload(e) for e in events)
         now = max(e.occurred_at for e in events)
         await conn.execute("DELETE FROM case_events WHERE case_id = $1", case_id)
         grants = [
@@ -176,11 +176,11 @@ class AgencyView:
             key = await self._keys.find(envelope.case_id)
             if key is not None:
                 payload = unseal(payload, key)
-        opened: dict[str, Any] = _without_sealed(payload.model_dump(mode="json"))
+        opened: dict[str, Any] = without_sealed(payload.model_dump(mode="json"))
         return opened
 
 
-def _recorded(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact
+def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact
     """The payload with the dates the rules compare put on the recording clock.
 
     The rules ask whether an event was recorded before responsibility passed, or while a
@@ -214,14 +214,14 @@ def _has_sealed(model: BaseModel) -> bool:
     )
 
 
-def _without_sealed(value: Any) -> Any:
+def without_sealed(value: Any) -> Any:
     """Drop anything still sealed: a view never stores ciphertext it cannot read."""
     if isinstance(value, dict):
         if set(value) == set(Sealed.model_fields):
             return None
-        return {k: _without_sealed(v) for k, v in value.items()}
+        return {k: without_sealed(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_sealed(v) for v in value]
+        return [without_sealed(v) for v in value]
     return value
 
 
@@ -230,12 +230,12 @@ async def _save_facts(conn: DbConnection, case_id: UUID, facts: CaseFacts, now: 
         "INSERT INTO case_facts (case_id, facts, last_day) VALUES ($1, $2, $3)"
         " ON CONFLICT (case_id) DO UPDATE SET facts = excluded.facts, last_day = excluded.last_day",
         case_id,
-        _facts_json(facts),
+        facts_to_json(facts),
         now,
     )
 
 
-def _facts_json(facts: CaseFacts) -> str:
+def facts_to_json(facts: CaseFacts) -> str:
     """The facts as JSON, their instants on the recording clock as ISO strings."""
 
     def encode(value: object) -> object:
@@ -252,7 +252,7 @@ def _instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _facts(stored: str) -> CaseFacts:
+def facts_from_json(stored: str) -> CaseFacts:
     """The facts back from JSON (built directly: they hold instants where the rules'
     dataclasses declare dates, which a validating parser would refuse)."""
     raw = json.loads(stored)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.local.run import AGENCY_VIEWS
 from tests.conftest import free_port
 from tests.e2e.harness import REPO
 
@@ -45,7 +46,8 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
     and SIGINT stops every process it started, broker and database included."""
     stack_ports = {name: free_port() for name in ("kafka", "controller", "pg", "zipkin")}
     services = ("intake", "language", "recognition", "placement")
-    processes = (*services, "view", *(f"{service}-relay" for service in services))
+    views = tuple(f"view-{view}" for view in AGENCY_VIEWS)
+    processes = (*services, "view", *views, *(f"{service}-relay" for service in services))
     ports = {name: free_port() for name in processes}
     launcher = subprocess.Popen(
         [sys.executable, "-m", "deploy.local.run", "--state-dir", str(state_dir)]
@@ -125,6 +127,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
 
     assert launcher.returncode == 0, remaining
     assert f"http://127.0.0.1:{ports['intake']}/docs" in remaining
-    assert len(started) == 11  # 4 services, 4 relays, the view, broker, Zipkin (postgres aside)
+    # 4 services, 4 relays, the Agentur's view, the agencies' views, broker, Zipkin
+    assert len(started) == 11 + len(AGENCY_VIEWS)
     assert not [pid for pid in started if _alive(pid)]
     assert not (state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()

@@ -1,0 +1,72 @@
+"""The agency view's bookkeeping: facts survive the database on the recording clock, and
+nothing sealed is ever stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contracts.envelope import Envelope
+from contracts.intake import ConsentGiven, HandOverAccepted, intake_codec
+from services.projections.agency import (
+    facts_from_json,
+    facts_to_json,
+    recorded_payload,
+    without_sealed,
+)
+from services.projections.purpose import case_facts
+
+SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples" / "ip.intake.case.v1"
+
+
+def sample(name: str) -> Envelope[Any]:
+    return intake_codec.parse((SAMPLES / f"{name}.json").read_bytes())
+
+
+def test_rule_dates_move_to_the_recording_clock() -> None:
+    """A hand-over and a consent are judged by when they were recorded, not back-dated days;
+    a consent's valid_until stays a calendar limit from its midnight."""
+    accepted = sample("intake.hand_over_accepted.v1")
+    given = sample("intake.consent_given.v1")
+
+    timed_accept = recorded_payload(accepted)
+    timed_consent = recorded_payload(given)
+
+    assert isinstance(timed_accept, HandOverAccepted)
+    assert timed_accept.accepted_on == accepted.occurred_at
+    assert isinstance(timed_consent, ConsentGiven)
+    assert timed_consent.given_on == given.occurred_at
+    assert timed_consent.valid_until == datetime(2018, 2, 9, tzinfo=UTC)
+
+
+def test_facts_round_trip_through_json() -> None:
+    """The facts stored per case come back equal, instants and all."""
+    events = [
+        sample(n)
+        for n in (
+            "intake.person_registered.v2",
+            "intake.consent_given.v1",
+            "intake.hand_over_accepted.v1",
+        )
+    ]
+    facts = case_facts(recorded_payload(e) for e in events)
+
+    stored = facts_to_json(facts)
+
+    assert facts_from_json(stored) == facts
+    assert "Haddad" not in stored
+    assert json.loads(stored)["site"] == "MG"
+
+
+def test_sealed_values_are_dropped_not_stored() -> None:
+    """A personal field still sealed (no key) becomes null; plain values stay."""
+    sealed = {"key_id": "k", "nonce": "n", "ciphertext": "c"}
+    payload = {"given_name": sealed, "site": "MG", "recipients": [{"named_person": sealed}]}
+
+    assert without_sealed(payload) == {
+        "given_name": None,
+        "site": "MG",
+        "recipients": [{"named_person": None}],
+    }
