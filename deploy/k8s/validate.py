@@ -42,6 +42,7 @@ import jsonschema
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type information
 import yaml
 from pydantic import AliasChoices
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
@@ -78,6 +79,9 @@ VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # RFC 1035: what a Service is named
 PLAIN_VALUE = re.compile(r"^[\w.\-]+$")
+# A process that computes a case's partition itself (to read a case's history back from one
+# partition per topic) must count as many partitions as the domain topics have.
+PARTITIONS_SETTING = "IP_TOPIC_PARTITIONS"
 
 
 class FetchError(Exception):
@@ -427,6 +431,11 @@ def local_processes() -> list[LocalProcess]:
 def settings_env_names(module: str) -> set[str]:
     """The environment variables the settings class of ``python -m module`` reads: from
     ``<module>.settings`` for a service package, else from the module itself."""
+    return set(settings_fields(module))
+
+
+def settings_fields(module: str) -> dict[str, FieldInfo]:
+    """:func:`settings_env_names`, each with the field it sets (its default, its type)."""
     for candidate in (f"{module}.settings", module):
         try:
             namespace = vars(importlib.import_module(candidate))
@@ -443,20 +452,23 @@ def settings_env_names(module: str) -> set[str]:
         ]
         leaves = [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
         if leaves:
-            return {name for cls in leaves for name in _env_names(cls)}
+            return {
+                name: info
+                for cls in leaves
+                for field_name, info in cls.model_fields.items()
+                for name in _env_names(cls, field_name, info)
+            }
     raise LookupError(f"no settings class found for python -m {module}")
 
 
-def _env_names(cls: type[BaseSettings]) -> Iterator[str]:
-    prefix = str(cls.model_config.get("env_prefix") or "")
-    for name, info in cls.model_fields.items():
-        alias = info.validation_alias
-        if isinstance(alias, str):
-            yield alias.upper()
-        elif isinstance(alias, AliasChoices):
-            yield from (choice.upper() for choice in alias.choices if isinstance(choice, str))
-        else:
-            yield f"{prefix}{name}".upper()
+def _env_names(cls: type[BaseSettings], name: str, info: FieldInfo) -> Iterator[str]:
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        yield alias.upper()
+    elif isinstance(alias, AliasChoices):
+        yield from (choice.upper() for choice in alias.choices if isinstance(choice, str))
+    else:
+        yield f"{cls.model_config.get('env_prefix') or ''}{name}".upper()
 
 
 @dataclass(frozen=True)
@@ -614,15 +626,7 @@ def _process_problems(
             problems.append(f"{deployment}: {name}: {problem}")
     if "IP_TRACE_EXPORTER" in env and env["IP_TRACE_EXPORTER"].value != "zipkin":
         problems.append(f"{deployment}: IP_TRACE_EXPORTER must be zipkin")
-    for name in sorted(readable):
-        if not name.endswith("_HOST"):
-            continue
-        if name in env and env[name].value not in {"0.0.0.0", "::"}:  # noqa: S104
-            problems.append(f"{deployment}: {name} must be 0.0.0.0 to be reachable in the pod")
-        elif name not in env and process.http_port is not None:
-            problems.append(
-                f"{deployment}: {name} must be set to 0.0.0.0 (the default listens on loopback)"
-            )
+    problems.extend(f"{deployment}: {p}" for p in _host_problems(readable, env, process))
     problems.extend(_kafka_auth_problems(platform, deployment, env))
     if process.module == RELAY_MODULE and deployment.spec.get("replicas") != 1:
         problems.append(
@@ -635,14 +639,66 @@ def _process_problems(
     return problems
 
 
+def _host_problems(
+    readable: set[str], env: Mapping[str, EnvVar], process: LocalProcess
+) -> list[str]:
+    """A listener's host is the pod's address: set where it serves HTTP (the settings'
+    defaults listen on loopback), never loopback where it is set."""
+    problems = []
+    for name in sorted(n for n in readable if n.endswith("_HOST")):
+        if name in env and env[name].value not in {"0.0.0.0", "::"}:  # noqa: S104
+            problems.append(f"{name} must be 0.0.0.0 to be reachable in the pod")
+        elif name not in env and process.http_port is not None:
+            problems.append(f"{name} must be set to 0.0.0.0 (its default listens on loopback)")
+    return problems
+
+
+def _partition_problems(
+    platform: Platform, deployments: Mapping[str, Manifest], processes: Sequence[LocalProcess]
+) -> list[str]:
+    """A process that reads back a case's history from one partition per domain topic
+    computes that partition itself: it must count the partitions the domain topics have."""
+    by_topic = {str(t.spec.get("topicName", t.name)): t for t in platform.kinds("KafkaTopic")}
+    counts = {by_topic[t].spec.get("partitions") for t in DOMAIN_TOPICS if t in by_topic}
+    problems = []
+    for process in processes:
+        deployment = deployments.get(kube_name(process.name))
+        try:
+            setting = settings_fields(process.module).get(PARTITIONS_SETTING)
+        except LookupError:
+            continue
+        if deployment is None or setting is None:
+            continue
+        for container in _pod(deployment).get("containers", []):
+            if _python_module(container) != process.module:
+                continue
+            env_list, _ = container_env(container, platform.configmaps)
+            value = next(
+                (v.value for v in reversed(env_list) if v.name == PARTITIONS_SETTING),
+                str(setting.default),
+            )
+            if not (value or "").isdigit() or counts != {int(value or 0)}:
+                have = sorted(counts, key=lambda c: f"{c!s:>12}")  # numbers in order
+                problems.append(
+                    f"{deployment}: {PARTITIONS_SETTING} is {value!r}, but the domain topics "
+                    f"have {have} partitions: it would read a case's history from the wrong "
+                    "partition"
+                )
+    return problems
+
+
 def _shared_secret_problems(
     platform: Platform, deployments: Mapping[str, Manifest], processes: Sequence[LocalProcess]
 ) -> list[str]:
-    """A credential the local stack hands to several processes (the view's token for intake's
-    key API, which intake must know too) comes from one and the same Secret key everywhere."""
-    users: dict[tuple[str, str], list[str]] = {}
+    """Each credential the local stack hands out comes from one and the same Secret key in
+    every process that gets it (a view's token for intake's key API, which intake knows too),
+    and two different credentials never from the same key (each view is its own reader). A
+    JSON object of credentials (intake's key readers) is compared entry by entry, and must
+    have the local stack's entries."""
+    problems: list[str] = []
+    keys_of: dict[str, dict[tuple[str, str], list[str]]] = {}  # local credential -> its keys
     for process in processes:
-        deployment = deployments.get(process.name)
+        deployment = deployments.get(kube_name(process.name))
         containers = [] if deployment is None else _pod(deployment).get("containers", [])
         for container in containers:
             if _python_module(container) != process.module:
@@ -650,15 +706,70 @@ def _shared_secret_problems(
             env_list, _ = container_env(container, platform.configmaps)
             env = {var.name: var for var in env_list}
             for name, local in process.env.items():
-                if SECRET_SENTINEL in local and "://" not in local and name in env:
-                    for ref in _secret_refs(env_list, env[name]):
-                        users.setdefault(ref, []).append(f"{process.name} {name}")
-    if len(users) <= 1:
-        return []
-    return [
+                if SECRET_SENTINEL not in local or "://" in local or name not in env:
+                    continue
+                leaves, missing = _credential_leaves(env_list, env[name], local)
+                problems.extend(f"{deployment}: {name}: {problem}" for problem in missing)
+                for entry, (credential, secret_keys) in leaves.items():
+                    for ref in secret_keys:
+                        who = f"{process.name} {name}{entry}"
+                        keys_of.setdefault(credential, {}).setdefault(ref, []).append(who)
+    problems.extend(
         "one credential of the local stack comes from different Secret keys: "
-        + "; ".join(f"{secret}/{key} for {', '.join(who)}" for (secret, key), who in users.items())
+        + "; ".join(f"{secret}/{key} for {', '.join(who)}" for (secret, key), who in refs.items())
+        for refs in keys_of.values()
+        if len(refs) > 1
+    )
+    credentials_of: dict[tuple[str, str], list[str]] = {}
+    for by_key in keys_of.values():
+        for ref, users in by_key.items():
+            credentials_of.setdefault(ref, []).append(", ".join(users))
+    problems.extend(
+        f"different credentials of the local stack come from one Secret key {secret}/{key}: "
+        + "; ".join(who)
+        for (secret, key), who in credentials_of.items()
+        if len(who) > 1
+    )
+    return problems
+
+
+def _credential_leaves(
+    env_list: Sequence[EnvVar], var: EnvVar, local: str
+) -> tuple[dict[str, tuple[str, set[tuple[str, str]]]], list[str]]:
+    """The credentials a variable carries, each with the Secret keys its value comes from:
+    one, or one per entry where the local value is a JSON object; and the entries the
+    Deployment's object lacks or has beyond the local one."""
+    try:
+        local_object = json.loads(local)
+    except ValueError:
+        local_object = None
+    if not isinstance(local_object, dict):
+        return {"": (local, _secret_refs(env_list, var))}, []
+    try:
+        ours = json.loads(var.value or "")
+    except ValueError:
+        ours = None
+    if not isinstance(ours, dict):
+        return {}, ["must be a JSON object, as the local stack's is"]
+    leaves: dict[str, tuple[str, set[tuple[str, str]]]] = {}
+    for entry, credential in local_object.items():
+        if entry not in ours:
+            continue
+        ref = VAR_REF.fullmatch(str(ours[entry]))
+        source = _defined_before(env_list, var, ref.group(1)) if ref else None
+        secret = {source.secret} if source is not None and source.secret is not None else set()
+        leaves[f"[{entry}]"] = (str(credential), secret)
+    missing = [
+        f"entry {entry!r} of the local stack is missing"
+        for entry in local_object
+        if entry not in ours
     ]
+    missing.extend(
+        f"entry {entry!r} is not in the local stack's"
+        for entry in ours
+        if entry not in local_object
+    )
+    return leaves, missing
 
 
 def _secret_refs(env_list: Sequence[EnvVar], var: EnvVar) -> set[tuple[str, str]]:
@@ -1092,7 +1203,7 @@ def validate(
         report.validated.extend(
             [
                 *(
-                    f"process {p.name} (python -m {p.module}) -> Deployment/{p.name}"
+                    f"process {p.name} (python -m {p.module}) -> Deployment/{kube_name(p.name)}"
                     for p in processes
                 ),
                 *(f"topic {t} -> KafkaTopic" for t in ALL_TOPICS),

@@ -7,6 +7,7 @@ The Strimzi CRD schemas are fetched once from Maven Central into .local/cache/ (
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from deploy.k8s import validate as v
+from deploy.local import run
 
 Doc = dict[str, Any]
 
@@ -63,6 +65,18 @@ def container(doc: Doc, index: int = 0) -> Doc:
 
 def env_item(doc: Doc, name: str) -> Doc:
     return next(item for item in container(doc)["env"] if item["name"] == name)
+
+
+def key_readers(change: Callable[[dict[str, str]], object]) -> Callable[[Doc], None]:
+    """A change of intake's IP_INTAKE_KEY_READERS, as the JSON object it is."""
+
+    def apply(doc: Doc) -> None:
+        item = env_item(doc, "IP_INTAKE_KEY_READERS")
+        readers = json.loads(item["value"])
+        change(readers)
+        item["value"] = json.dumps(readers)
+
+    return apply
 
 
 def test_the_whole_validation_passes() -> None:
@@ -129,7 +143,11 @@ def test_a_schema_refuses_what_its_kind_does_not_have(
 def test_every_process_topic_and_database_has_its_counterpart(
     manifests: list[v.Manifest], processes: list[v.LocalProcess]
 ) -> None:
-    assert {p.module for p in processes} >= {"services.chassis.relay", "services.projections"}
+    assert {p.module for p in processes} >= {
+        "services.chassis.relay",
+        "services.projections",
+        "services.projections.agency_main",
+    }
     assert v.counterpart_problems(manifests, processes) == []
     assert v.secret_problems(manifests) == []
 
@@ -141,6 +159,19 @@ def test_every_process_topic_and_database_has_its_counterpart(
         ("Deployment", "view-aa-mg", "process view-aa-mg (python -m services.projections)"),
         ("KafkaTopic", "ip.deadletter.v1", "topic ip.deadletter.v1 (contracts.topics."),
         ("Cluster", "ip-pg-proj-aa-mg", "database proj_aa_mg (deploy.local.run.DATABASES)"),
+        (
+            "Deployment",
+            "view-jc-mg",
+            "process view-jc_mg (python -m services.projections.agency_main): the local stack "
+            "runs it, but no Deployment named view-jc-mg exists",
+        ),
+        (
+            "Cluster",
+            "ip-pg-proj-partner-course-provider",
+            "database proj_partner_course_provider (deploy.local.run.DATABASES)",
+        ),
+        ("Service", "view-sozialamt-rkn", "no Service selects its pods on port 8107"),
+        ("KafkaUser", "ip-view-abh-mg", "IP_KAFKA_SASL_USERNAME 'ip-view-abh-mg' is no KafkaUser"),
         ("Service", "placement", "no Service selects its pods on port 8004"),
         ("KafkaUser", "ip-language", "IP_KAFKA_SASL_USERNAME 'ip-language' is no KafkaUser"),
         ("Service", "zipkin", "IP_ZIPKIN_ENDPOINT: 'http://zipkin:9411/api/v2/spans' names no"),
@@ -206,6 +237,57 @@ def test_a_missing_counterpart_is_reported(
             ),
             "one credential of the local stack comes from different Secret keys",
         ),
+        (
+            "view-jc-mg",
+            lambda d: env_item(d, "IP_AGENCY_VIEW").update(value="jc_rkn"),
+            "IP_AGENCY_VIEW: 'jc_rkn' differs from the local stack's 'jc_mg'",
+        ),
+        (
+            "view-jc-mg",
+            lambda d: container(d)["env"].remove(env_item(d, "IP_AGENCY_HOST")),
+            "IP_AGENCY_HOST must be set to 0.0.0.0 (its default listens on loopback)",
+        ),
+        (
+            "view-partner-iq",
+            lambda d: env_item(d, "IP_AGENCY_PORT").update(value="8102"),
+            "IP_AGENCY_PORT: '8102' differs from the local stack's '8108'",
+        ),
+        (
+            "view-jc-rkn",
+            lambda d: env_item(d, "IP_DB_VIEW").update(
+                value=env_item(d, "IP_DB_VIEW")["value"].replace("jc-rkn", "jc-mg")
+            ),
+            "host 'ip-pg-proj-jc-mg-rw', but postgres/clusters.yaml: Cluster/ip-pg-proj-jc-rkn",
+        ),
+        (
+            "view-abh-mg",
+            lambda d: env_item(d, "IP_KEY_READER_TOKEN")["valueFrom"]["secretKeyRef"].update(
+                name="ip-key-reader-abh-rkn"
+            ),
+            "different credentials of the local stack come from one Secret key "
+            "ip-key-reader-abh-rkn/token",
+        ),
+        (
+            "intake",
+            key_readers(lambda r: r.update(jc_mg="$(KEY_READER_TOKEN_JC_RKN)")),
+            "different credentials of the local stack come from one Secret key "
+            "ip-key-reader-jc-rkn/token",
+        ),
+        (
+            "intake",
+            key_readers(lambda r: r.pop("partner_iq")),
+            "IP_INTAKE_KEY_READERS: entry 'partner_iq' of the local stack is missing",
+        ),
+        (
+            "intake",
+            key_readers(lambda r: r.update(proj_jc_mg=r.pop("jc_mg"))),
+            "IP_INTAKE_KEY_READERS: entry 'proj_jc_mg' is not in the local stack's",
+        ),
+        (
+            "view-sozialamt-mg",
+            lambda d: env_item(d, "IP_TOPIC_PARTITIONS").update(value="12"),
+            "IP_TOPIC_PARTITIONS is '12', but the domain topics have [6] partitions",
+        ),
     ],
 )
 def test_a_wrong_counterpart_is_reported(
@@ -217,6 +299,37 @@ def test_a_wrong_counterpart_is_reported(
 ) -> None:
     problems = v.counterpart_problems(changed(manifests, "Deployment", name, change), processes)
     assert any(expected in p for p in problems), problems
+
+
+def test_a_view_counts_the_partitions_the_domain_topics_have(
+    manifests: list[v.Manifest], processes: list[v.LocalProcess]
+) -> None:
+    more = changed(
+        manifests, "KafkaTopic", "ip.language.path.v1", lambda d: d["spec"].update(partitions=12)
+    )
+    problems = v.counterpart_problems(more, processes)
+    wrong = [p for p in problems if "IP_TOPIC_PARTITIONS is '6'" in p]
+    assert len(wrong) == len(run.AGENCY_VIEWS), problems
+    assert "the domain topics have [6, 12] partitions" in wrong[0]
+
+
+def test_a_process_name_becomes_a_kubernetes_name(
+    manifests: list[v.Manifest], processes: list[v.LocalProcess], schemas: v.SchemaSet
+) -> None:
+    assert v.kube_name("view-partner_course_provider") == "view-partner-course-provider"
+    names = {m.name for m in manifests if m.kind in {"Deployment", "Service"}}
+    assert {v.kube_name(p.name) for p in processes if p.http_port is not None} <= names
+    as_is = [
+        v.Manifest(m.file, {**m.doc, "metadata": {**m.doc["metadata"], "name": "view-jc_mg"}})
+        for m in manifests
+        if m.kind in {"Deployment", "Service"} and m.name == "view-jc-mg"
+    ]
+    problems = v.schema_problems(as_is, schemas)
+    assert len(problems) == 2, problems
+    assert (
+        "Deployment/view-jc_mg: metadata.name: 'view-jc_mg' is not a DNS subdomain" in problems[0]
+    )
+    assert "Service/view-jc_mg: metadata.name: 'view-jc_mg' is not a DNS label" in problems[1]
 
 
 def test_something_the_local_stack_lacks_is_reported(
