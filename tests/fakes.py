@@ -3,7 +3,9 @@ has its own suite against PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -27,7 +29,13 @@ class MemoryStore(Generic[Payload]):
         self.streams: dict[UUID, list[Envelope[Payload]]] = {}
         self.keys: dict[str, AppendResult] = {}
         self._codec = codec
+        self._locks: dict[UUID, asyncio.Lock] = {}
         self._occurred_at = occurred_at
+
+    @asynccontextmanager
+    async def exclusive(self, stream_id: UUID) -> AsyncIterator[None]:
+        async with self._locks.setdefault(stream_id, asyncio.Lock()):
+            yield
 
     async def load(self, stream_id: UUID) -> list[Envelope[Payload]]:
         return list(self.streams.get(stream_id, []))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -24,6 +25,10 @@ class EventStore(Protocol[Payload]):
     async def load(self, stream_id: UUID) -> list[Envelope[Payload]]: ...
 
     async def handled(self, idempotency_key: str) -> AppendResult | None: ...
+
+    def exclusive(self, stream_id: UUID) -> AbstractAsyncContextManager[None]:
+        """Writers of ``stream_id`` that hold this take turns (after a conflict)."""
+        ...
 
     async def append(
         self,
@@ -48,12 +53,20 @@ async def run_command(
     earlier = await store.handled(context.idempotency_key)
     if earlier is not None:
         return earlier
-    for _ in range(MAX_ATTEMPTS):
-        history = await store.load(stream_id)
-        try:
-            return await store.append(stream_id, len(history), decide(history), context)
-        except VersionConflictError:
-            continue
+    history = await store.load(stream_id)
+    try:
+        return await store.append(stream_id, len(history), decide(history), context)
+    except VersionConflictError:
+        pass
+    # Contended: queue up behind the stream's other writers instead of racing them again.
+    # Optimistic first tries of others can still win, so a few attempts remain.
+    async with store.exclusive(stream_id):
+        for _ in range(MAX_ATTEMPTS):
+            history = await store.load(stream_id)
+            try:
+                return await store.append(stream_id, len(history), decide(history), context)
+            except VersionConflictError:
+                continue
     raise VersionConflictError(stream_id, -1)
 
 

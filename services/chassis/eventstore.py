@@ -4,7 +4,8 @@ the outbox written in the same transaction as the events."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -93,6 +94,18 @@ class PostgresEventStore(Generic[Payload]):
             "SELECT body FROM events WHERE stream_id = $1 ORDER BY version", stream_id
         )
         return [self._codec.parse(row["body"]) for row in rows]
+
+    @asynccontextmanager
+    async def exclusive(self, stream_id: UUID) -> AsyncIterator[None]:
+        """Take turns with the stream's other contended writers: a session advisory lock
+        keyed by the stream, held on its own connection for the load-decide-append."""
+        key = int.from_bytes(stream_id.bytes[:8], "big", signed=True)
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
     async def handled(self, idempotency_key: str) -> AppendResult | None:
         """The earlier outcome of a command with this key, if there was one."""

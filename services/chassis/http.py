@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.chassis.metrics import COMMANDS
 from services.chassis.rules import InvalidTransitionError
@@ -28,7 +30,12 @@ async def _unprocessable(request: Request, error: Exception) -> Response:
     route = request.scope.get("route")
     COMMANDS.labels(getattr(route, "name", request.url.path), "invalid").inc()
     problems = [
-        {"field": _field_name(tuple(item["loc"])), "reason": item["msg"]} for item in error.errors()
+        {
+            # A body that is not JSON is located by its character offset: name the body.
+            "field": "body" if item["type"] == "json_invalid" else _field_name(tuple(item["loc"])),
+            "reason": item["msg"],
+        }
+        for item in error.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": problems})
 
@@ -38,10 +45,22 @@ async def _conflict(_: Request, error: Exception) -> Response:
     return JSONResponse(status_code=409, content={"rule": error.rule, "detail": error.detail})
 
 
+async def _unreadable_body(request: Request, error: Exception) -> Response:
+    """A body that is not JSON at all is bad input like any other: 422 naming the body."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code != status.HTTP_400_BAD_REQUEST:
+        return await http_exception_handler(request, error)
+    route = request.scope.get("route")
+    COMMANDS.labels(getattr(route, "name", request.url.path), "invalid").inc()
+    problem = {"field": "body", "reason": f"the body could not be read as JSON ({error.detail})"}
+    return JSONResponse(status_code=422, content={"detail": [problem]})
+
+
 def install_common_handlers(app: FastAPI) -> None:
     """422 with field and reason for bad input; 409 with the rule that refused."""
     app.add_exception_handler(RequestValidationError, _unprocessable)
     app.add_exception_handler(InvalidTransitionError, _conflict)
+    app.add_exception_handler(StarletteHTTPException, _unreadable_body)
 
 
 def service_app(

@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
@@ -63,6 +64,9 @@ class CountingStore:
 
     async def handled(self, idempotency_key: str) -> AppendResult | None:
         return await self.inner.handled(idempotency_key)
+
+    def exclusive(self, stream_id: UUID) -> AbstractAsyncContextManager[None]:
+        return self.inner.exclusive(stream_id)
 
     async def append(
         self,
@@ -135,46 +139,46 @@ async def test_sixteen_writers_on_one_case_lose_no_command(fresh_pool: asyncpg.P
     lost: list[str] = []
     writers = [asyncio.create_task(writer(number)) for number in range(WRITERS)]
     start.set()
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(180):
         results = [result for done in await asyncio.gather(*writers) for result in done]
 
     commands = WRITERS * COMMANDS_PER_WRITER
-    total = len(opening) + commands
-    contact_keys = {f"contact-{serial:04d}" for serial in range(commands)}
-    conflicts = sum(store.conflicts[key] for key in contact_keys)
+    conflicts = sum(store.conflicts[f"contact-{serial:04d}"] for serial in range(commands))
     print(  # noqa: T201 - the measurement the issue asks for
         f"\n{WRITERS} writers x {COMMANDS_PER_WRITER} commands: {conflicts} conflicts,"
         f" {conflicts / commands:.2f} per command,"
         f" max {max(store.conflicts.values(), default=0)} per command,"
         f" max {max(store.attempts.values())} attempts, {len(lost)} commands lost"
     )
-    assert not lost, f"{len(lost)} commands gave up after {MAX_ATTEMPTS} attempts: {lost[:5]}..."
-    assert not any(result.replayed for result in results)
     assert conflicts > 0, "the writers never collided: the test proved nothing"
+    assert not any(result.replayed for result in results)
 
+    # What landed is whole and gap-free, even if some commands gave up (checked last).
+    landed = sorted({f"contact-{serial:04d}" for serial in range(commands)} - set(lost))
+    total = len(opening) + len(landed)
     history = await store.load(case_id)
     assert [envelope.stream_version for envelope in history] == list(range(1, total + 1))
     contacts = [e.data for e in history if isinstance(e.data, ContactRecorded)]
     assert sorted(c.contacted_on for c in contacts) == [
-        FIRST_CONTACT + timedelta(days=serial + 1) for serial in range(commands)
+        FIRST_CONTACT + timedelta(days=int(key.removeprefix("contact-")) + 1) for key in landed
     ]
-
     handled = await fresh_pool.fetch(
         "SELECT idempotency_key, first_version, last_version FROM handled_commands"
         " ORDER BY first_version"
     )
     assert Counter(row["idempotency_key"] for row in handled) == Counter(
-        ["register", "first-contact", *contact_keys]
+        ["register", "first-contact", *landed]
     )
     assert [(row["first_version"], row["last_version"]) for row in handled] == [
         (version, version) for version in range(1, total + 1)
     ]
     assert {r.last_version for r in results} == set(range(len(opening) + 1, total + 1))
-
     events = await fresh_pool.fetch("SELECT event_id FROM events")
     outbox = await fresh_pool.fetch("SELECT event_id FROM outbox")
     assert len(events) == len(outbox) == total
     assert {row["event_id"] for row in outbox} == {row["event_id"] for row in events}
+
+    assert not lost, f"{len(lost)} commands gave up after {MAX_ATTEMPTS} attempts: {lost[:5]}..."
 
 
 INSERT_ROW = (
@@ -239,11 +243,11 @@ async def test_relay_skips_nothing_among_interleaved_long_and_short_transactions
     await producer.start()
     relay = OutboxRelay(fresh_pool, producer, batch_size=25)
     passes: list[int] = []
+    writers = asyncio.gather(
+        short_transactions(), *(long_transaction(n) for n in range(LONG_TRANSACTIONS))
+    )
     try:
         async with asyncio.timeout(60):
-            writers = asyncio.gather(
-                short_transactions(), *(long_transaction(n) for n in range(LONG_TRANSACTIONS))
-            )
             while not writers.done():
                 passes.append(await relay.publish_pending())
                 await asyncio.sleep(0.005)
@@ -251,6 +255,7 @@ async def test_relay_skips_nothing_among_interleaved_long_and_short_transactions
             while sent := await relay.publish_pending():
                 passes.append(sent)
     finally:
+        writers.cancel()  # only on a timeout: no transaction outlives the test
         await producer.stop()
 
     expected = LONG_TRANSACTIONS * ROWS_PER_LONG_TRANSACTION + SHORT_TRANSACTIONS

@@ -242,3 +242,16 @@ async def test_command_outcomes_are_counted(api: httpx.AsyncClient) -> None:
     assert count(after, "RecordFirstContact", "refused") == (
         count(before, "RecordFirstContact", "refused") + 1
     )
+
+
+async def test_a_body_that_is_not_json_is_422_naming_the_body(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """Unreadable bytes are bad input like any other: 422 with field "body"; nothing stored."""
+    response = await api.post(
+        "/cases", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "body"
+    assert await stored(fresh_dsn) == (0, 0, 0)
