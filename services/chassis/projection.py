@@ -49,7 +49,9 @@ TRANSIENT_ERRORS = (
     KafkaError,
 )
 
-KAFKA_COMMIT_INTERVAL = 5.0  # seconds; Kafka offsets only feed the lag gauge
+KAFKA_COMMIT_INTERVAL = 5.0
+POISON_ATTEMPTS = 3  # tries of an event that keeps failing before it is parked
+POISON_BACKOFF = 0.05  # seconds, doubled per try  # seconds; Kafka offsets only feed the lag gauge
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,7 @@ class ProjectionRunner:
         async with self._pool.acquire() as conn, conn.transaction():
             await self._handler.start_batch(conn)
             fresh = await _claim_event_ids(conn, [e.event_id for e in events if e.event_id])
+            blocked = await _parked_keys(conn, {e.key for e in events})
             for event in events:
                 positions[(event.topic, event.partition)] = event.offset
                 if event.event_id is None:
@@ -218,16 +221,23 @@ class ProjectionRunner:
                 if event.event_id not in fresh:
                     continue
                 fresh.discard(event.event_id)  # a duplicate within the batch applies once
+                if event.key in blocked and not await _releases(conn, event, blocked):
+                    await self._park(conn, event, f"behind parked {blocked[event.key]}")
+                    parked += 1
+                    continue
                 if not isolate:
                     await self._apply_one(conn, event)
                     continue
-                try:
-                    async with conn.transaction():  # a savepoint: the poison leaves no rows
-                        await self._apply_one(conn, event)
-                except TRANSIENT_ERRORS:
-                    raise
-                except Exception as error:  # noqa: BLE001  # parked with its reason
-                    await self._park(conn, event, f"{type(error).__name__}: {error}")
+                reason = await self._apply_with_retries(conn, event)
+                if reason is not None:
+                    await self._park(conn, event, reason)
+                    await conn.execute(
+                        "INSERT INTO parked_keys (key, first_event_id) VALUES ($1, $2)"
+                        " ON CONFLICT (key) DO NOTHING",
+                        event.key,
+                        event.event_id,
+                    )
+                    blocked.setdefault(event.key, str(event.event_id))
                     parked += 1
             await conn.executemany(
                 'INSERT INTO projection_positions (topic, "partition", "offset")'
@@ -237,6 +247,23 @@ class ProjectionRunner:
             )
         self.parked += parked
         return parked
+
+    async def _apply_with_retries(self, conn: DbConnection, event: ConsumedEvent) -> str | None:
+        """Try a failing event a bounded number of times, with backoff, each in a savepoint;
+        the reason of the last failure when it never succeeds."""
+        reason = ""
+        for attempt in range(POISON_ATTEMPTS):
+            try:
+                async with conn.transaction():  # a savepoint: a failed try leaves no rows
+                    await self._apply_one(conn, event)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:  # noqa: BLE001  # retried, then parked with its reason
+                reason = f"{type(error).__name__}: {error}"
+                await asyncio.sleep(POISON_BACKOFF * 2**attempt)
+                continue
+            return None
+        return f"{reason} (after {POISON_ATTEMPTS} attempts)"
 
     async def _apply_one(self, conn: DbConnection, event: ConsumedEvent) -> None:
         with tracer.start_as_current_span(
@@ -287,6 +314,22 @@ class ProjectionRunner:
             offset=event.offset,
             reason=reason[:200],
         )
+
+
+async def _parked_keys(conn: DbConnection, keys: set[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT key, first_event_id FROM parked_keys WHERE key = ANY($1::text[])", list(keys)
+    )
+    return {row["key"]: str(row["first_event_id"]) for row in rows}
+
+
+async def _releases(conn: DbConnection, event: ConsumedEvent, blocked: dict[str, str]) -> bool:
+    """A replay of the message that parked its case releases the case (True)."""
+    if event.headers.get("dlq.replayed_from") is None or str(event.event_id) != blocked[event.key]:
+        return False
+    await conn.execute("DELETE FROM parked_keys WHERE key = $1", event.key)
+    del blocked[event.key]
+    return True
 
 
 async def _claim_event_ids(conn: DbConnection, event_ids: list[UUID]) -> set[UUID]:

@@ -13,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from contracts.topics import DEAD_LETTER_TOPIC
 from deploy.local.devstack import StackInfo
+from services.chassis import deadletters
 from services.chassis.projection import (
     ConsumedEvent,
     DbConnection,
@@ -44,7 +45,9 @@ async def produce(stack: StackInfo, topic: str, messages: list[tuple[str | None,
     try:
         for event_id, body in messages:
             headers = [("event_id", event_id.encode())] if event_id else []
-            await producer.send_and_wait(topic, body, key=b"case-1", headers=headers)
+            # Each message its own case: a parked case holds back only its own later events.
+            key = (event_id or "no-id").encode()
+            await producer.send_and_wait(topic, body, key=key, headers=headers)
     finally:
         await producer.stop()
 
@@ -124,7 +127,9 @@ async def test_poison_is_parked_with_reason_and_the_rest_applies_once(
     parked = await dead_letters_for(stack, topic, expected=2)
     by_body = {letter["body"]: letter for letter in parked}
     assert set(by_body) == {"poison", "no id"}
-    assert by_body["poison"]["dlq.reason"] == "ValueError: cannot project this body"
+    assert (
+        by_body["poison"]["dlq.reason"] == "ValueError: cannot project this body (after 3 attempts)"
+    )
     assert by_body["poison"]["dlq.offset"] == "2"
     assert by_body["poison"]["event_id"] == poison_id
     assert by_body["no id"]["dlq.reason"] == "no valid event_id header"
@@ -156,3 +161,72 @@ async def test_restart_resumes_from_the_stored_position(
 
     bodies = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen ORDER BY body")]
     assert bodies == ["first", "second"]
+
+
+class FlakyRecorder(Recorder):
+    """Fails on the body ``poison`` until it is mended, as a handler with a bug would."""
+
+    def __init__(self) -> None:
+        self.broken = True
+
+    async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
+        if self.broken and event.value == b"poison":
+            raise ValueError("cannot project this body yet")
+        await conn.execute("INSERT INTO seen VALUES ($1, $2)", event.event_id, event.value.decode())
+
+
+async def test_a_parked_case_waits_behind_its_poison_and_replays_in_order(
+    stack: StackInfo, fresh_pool: asyncpg.Pool
+) -> None:
+    """After a poison, the case's later events are parked behind it while other cases flow;
+    a replay of the poison (once the handler is mended) releases the case, in order."""
+    topic = await create_topic(stack, f"test.runner.{uuid4().hex[:8]}", partitions=1)
+    await install_projection_schema(fresh_pool, SEEN_SQL)
+    consumer = f"test-replay-{uuid4().hex[:6]}"
+    ids = [str(uuid4()) for _ in range(4)]
+    case, other = f"case-{uuid4().hex[:6]}", f"case-{uuid4().hex[:6]}"
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event_id, key, body in (
+            (ids[0], case, b"a"),
+            (ids[1], case, b"poison"),
+            (ids[2], case, b"b"),
+            (ids[3], other, b"c"),
+        ):
+            await producer.send_and_wait(
+                topic, body, key=key.encode(), headers=[("event_id", event_id.encode())]
+            )
+    finally:
+        await producer.stop()
+    handler = FlakyRecorder()
+
+    def runner() -> ProjectionRunner:
+        return ProjectionRunner(
+            name=consumer,
+            pool=fresh_pool,
+            bootstrap=stack.kafka_bootstrap,
+            topics=[topic],
+            group_id=f"test.{uuid4().hex[:8]}",
+            handler=handler,
+        )
+
+    await run_until_applied(runner(), fresh_pool, count=2)
+    before_replay = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen")]
+    letters = [
+        letter
+        for letter in await deadletters.parked(stack.kafka_bootstrap)
+        if letter.headers.get("dlq.consumer") == consumer
+    ]
+    handler.broken = False
+    replayed = await deadletters.replay(stack.kafka_bootstrap, letters[0])
+    await run_until_applied(runner(), fresh_pool, count=4)
+    after_replay = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen")]
+
+    assert sorted(before_replay) == ["a", "c"]
+    assert [letter.value for letter in letters] == [b"poison", b"b"]
+    assert letters[0].headers["dlq.reason"].endswith("(after 3 attempts)")
+    assert letters[1].headers["dlq.reason"] == f"behind parked {ids[1]}"
+    assert [letter.value for letter in replayed] == [b"poison", b"b"]
+    assert after_replay[2:] == ["poison", "b"]
+    assert await fresh_pool.fetchval("SELECT count(*) FROM parked_keys") == 0
