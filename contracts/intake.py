@@ -431,6 +431,20 @@ class CaseClosed(EventPayload):
     closed_on: date
 
 
+# --- erasure -------------------------------------------------------------------------------
+
+
+class PersonErased(EventPayload):
+    """DSGVO Art. 17: the person's key was deleted, so every sealed copy is unreadable; the
+    controller and its reason (after the legal check) are kept, no personal data."""
+
+    type: Literal["intake.person_erased"] = "intake.person_erased"
+    schema_version: Literal[1] = 1
+    controller: Agency
+    reason: ShortText
+    erased_on: date
+
+
 EVENT_TYPES: Final = (
     PersonRegistered,
     IdentifierLinked,
@@ -453,6 +467,7 @@ EVENT_TYPES: Final = (
     HandOverAccepted,
     HandOverRejected,
     CaseClosed,
+    PersonErased,
 )
 
 IntakeEvent = Annotated[
@@ -476,7 +491,8 @@ IntakeEvent = Annotated[
     | HandOverRequested
     | HandOverAccepted
     | HandOverRejected
-    | CaseClosed,
+    | CaseClosed
+    | PersonErased,
     Field(discriminator="type"),
 ]
 

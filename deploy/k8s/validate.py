@@ -416,7 +416,7 @@ def local_processes() -> list[LocalProcess]:
             for name in run.DATABASES
         },
     )
-    processes = run._platform(run.RunConfig(), info, SECRET_SENTINEL)
+    processes = run._platform(run.RunConfig(), info, SECRET_SENTINEL, f"{SECRET_SENTINEL}-signing")
     return [
         LocalProcess(
             p.name,

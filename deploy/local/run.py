@@ -80,7 +80,9 @@ class Process:
     health_url: str | None = None
 
 
-def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> list[Process]:
+def _platform(
+    cfg: RunConfig, info: devstack.StackInfo, reader_token: str, token_secret: str
+) -> list[Process]:
     common = {**info.env(), "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
     # One key-reader token per view, derived from the run's secret: each view is its own
     # principal at intake's key API.
@@ -123,6 +125,9 @@ def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> li
             "IP_AGENCY_PORT": str(port),
             "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
             "IP_KEY_READER_TOKEN": tokens[agency_view],
+            # One signing secret for all views: the issuer signs for any agency, each view
+            # checks the agency in the token.
+            "IP_TOKEN_SECRET": token_secret,
         }
         processes.append(
             Process(
@@ -137,7 +142,12 @@ def _platform(cfg: RunConfig, info: devstack.StackInfo, reader_token: str) -> li
 
 def _reader_token(cfg: RunConfig) -> str:
     """The view's token for intake's key API: generated once per machine, never committed."""
-    path = cfg.state / "reader-token"
+    return _secret(cfg, "reader-token")
+
+
+def _secret(cfg: RunConfig, name: str) -> str:
+    """A secret of this run's state dir: generated once per machine, never committed."""
+    path = cfg.state / name
     if not path.exists():
         cfg.state.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32))
@@ -235,7 +245,7 @@ def run(cfg: RunConfig) -> int:
         databases=DATABASES,
         topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
     )
-    processes = _platform(cfg, info, _reader_token(cfg))
+    processes = _platform(cfg, info, _reader_token(cfg), _secret(cfg, "token-secret"))
     (cfg.state / "ports.json").write_text(json.dumps(cfg.ports, indent=2))  # for `make status`
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -294,6 +304,9 @@ Ready.
   tracing dashboard         {info.zipkin_url or "(none)"}
   metrics                   /metrics on every API; relays on ports {relay_ports}
   status                    make status
+  a read token              python -m services.chassis.auth issue --secret-file \\
+                              {cfg.state}/token-secret --agency JC-MG --role case_worker \\
+                              --user anna --purpose counselling
 
 Try it:
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\

@@ -17,6 +17,7 @@ from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
     CloseCase,
+    ErasePerson,
     ExpireConsent,
     GiveConsent,
     ImposeWohnsitzauflage,
@@ -75,6 +76,7 @@ for path, command_type in (
     ("hand-overs/acceptance", AcceptHandOver),
     ("hand-overs/rejection", RejectHandOver),
     ("closing", CloseCase),
+    ("erasure", ErasePerson),
 ):
     add_command(router, f"/cases/{{case_id}}/{path}", command_type, execute)
 

@@ -93,6 +93,7 @@ class Case:
     pending: PendingHandOver | None = None
     jba_route: bool = False
     closed_on: date | None = None
+    erased_on: date | None = None
     # Set by the handler before deciding, never folded from events:
     acting: Agency = Agency.AA_MG
     milestones: Milestones = field(default_factory=Milestones)

@@ -253,6 +253,13 @@ class CloseCase(_Command):
     closed_on: date
 
 
+class ErasePerson(_Command):
+    """Erase the person (DSGVO Art. 17) after the legal check: their key is deleted."""
+
+    reason: ShortText
+    erased_on: date
+
+
 IntakeCommand = (
     RegisterPerson
     | LinkIdentifier
@@ -275,4 +282,5 @@ IntakeCommand = (
     | AcceptHandOver
     | RejectHandOver
     | CloseCase
+    | ErasePerson
 )

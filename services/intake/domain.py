@@ -22,6 +22,7 @@ from contracts.intake import (
     InterpreterNoShow,
     InterpreterRequested,
     InterpreterSessionHeld,
+    PersonErased,
     PersonRegistered,
     ProfileRecorded,
     ResidenceStatusRecorded,
@@ -35,6 +36,7 @@ from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
     CloseCase,
+    ErasePerson,
     ExpireConsent,
     GiveConsent,
     ImposeWohnsitzauflage,
@@ -76,6 +78,15 @@ def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
         return [PersonRegistered(**command.model_dump())]
     if case is None:
         raise InvalidTransitionError("case.must_be_registered", "no registered case")
+    if case.erased_on is not None:
+        raise InvalidTransitionError("case.erased", f"the person was erased on {case.erased_on}")
+    if isinstance(command, ErasePerson):
+        # The responsible agency erases (also a closed case: retention ends there); every
+        # other copy follows the erasure event.
+        _require_may_act(case, command)
+        return [
+            PersonErased(controller=case.acting, reason=command.reason, erased_on=command.erased_on)
+        ]
     if case.closed_on is not None:
         raise InvalidTransitionError("case.closed", f"the case was closed on {case.closed_on}")
     _require_may_act(case, command)

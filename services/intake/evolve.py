@@ -25,6 +25,7 @@ from contracts.intake import (
     InterpreterNoShow,
     InterpreterRequested,
     InterpreterSessionHeld,
+    PersonErased,
     PersonRegistered,
     ProfileRecorded,
     ReferredToPartner,
@@ -106,6 +107,8 @@ def evolve(case: Case | None, case_id: UUID, event: IntakeEvent) -> Case:  # noq
             return replace(case, pending=None)
         case CaseClosed():
             return replace(case, closed_on=event.closed_on)
+        case PersonErased():
+            return replace(case, erased_on=event.erased_on)
     raise AssertionError(f"unhandled event {event.type}")  # pragma: no cover
 
 

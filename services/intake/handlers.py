@@ -13,7 +13,7 @@ from services.chassis.commands import EventStore, decide_and_append
 from services.chassis.crypto import PersonKey, seal, unseal
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.intake.case import Case, Milestones
-from services.intake.commands import IntakeCommand, RegisterPerson
+from services.intake.commands import ErasePerson, IntakeCommand, RegisterPerson
 from services.intake.domain import decide, fold
 
 
@@ -25,6 +25,8 @@ class KeyStore(Protocol):
     async def find(self, case_id: UUID) -> PersonKey | None: ...
 
     async def lookup_for_reader(self, reader: str, case_id: UUID) -> PersonKey | None: ...
+
+    async def erase(self, case_id: UUID) -> None: ...
 
 
 class MilestoneStore(Protocol):
@@ -68,6 +70,11 @@ async def handle(
             raise LookupError(f"no key to seal the personal data of case {case_id}")
         return events
 
-    return await decide_and_append(
+    result = await decide_and_append(
         ports.store, case_id, command, context, decide=decide, fold=opened_case, finish=sealed
     )
+    if isinstance(command, ErasePerson):
+        # After the event is stored (a refusal must not erase); repeated on a replay, so a
+        # crash between the two leaves nothing half done.
+        await ports.keys.erase(case_id)
+    return result

@@ -38,6 +38,14 @@ class PostgresKeyStore:
         )
         return None if row is None else PersonKey(case_id, row["key_id"], bytes(row["secret"]))
 
+    async def erase(self, case_id: UUID) -> None:
+        """Delete the person's key: every sealed copy of their data becomes unreadable."""
+        await self._pool.execute(
+            "UPDATE person_keys SET secret = NULL, erased_at = coalesce(erased_at, now())"
+            " WHERE case_id = $1",
+            case_id,
+        )
+
     async def lookup_for_reader(self, reader: str, case_id: UUID) -> PersonKey | None:
         """A key handed to an authenticated reader; the access is recorded either way."""
         key = await self.find(case_id)

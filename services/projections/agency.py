@@ -31,6 +31,7 @@ from contracts.intake import (
     DataCategory,
     HandOverAccepted,
     Partner,
+    PersonErased,
     PersonRegistered,
     Purpose,
     WohnsitzauflageImposed,
@@ -60,6 +61,7 @@ REJUDGING: Final = (
     ConsentWithdrawn,
     ConsentExpired,
     WohnsitzauflageImposed,
+    PersonErased,  # the key is gone: re-judged, no personal field can be opened any more
 )
 
 History = Callable[[UUID, Mapping[TopicPartition, int]], Awaitable[list[Envelope[Any]]]]
@@ -67,6 +69,8 @@ History = Callable[[UUID, Mapping[TopicPartition, int]], Awaitable[list[Envelope
 
 class KeySource(Protocol):
     async def find(self, case_id: UUID) -> PersonKey | None: ...
+
+    def forget(self, case_id: UUID) -> None: ...
 
 
 class AgencyView:
@@ -92,6 +96,8 @@ class AgencyView:
         row = await conn.fetchrow(
             "SELECT facts::text, last_day FROM case_facts WHERE case_id = $1", envelope.case_id
         )
+        if isinstance(envelope.data, PersonErased):
+            self._keys.forget(envelope.case_id)  # a cached key must not outlive the erasure
         if isinstance(envelope.data, REJUDGING):
             await self._judge_case(
                 conn,

@@ -20,7 +20,7 @@ from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.liveview import LiveView
 from services.chassis.projection import ProjectionRunner, install_projection_schema
 from services.projections.agency import AgencyView
-from services.projections.agency_api import router
+from services.projections.agency_api import configure_access, router
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.history import case_history
 
@@ -75,10 +75,12 @@ def create_app(settings: AgencyViewSettings) -> FastAPI:
 
     app = service_app(
         title=f"Integration Points: view {settings.agency_view.value}",
-        description="What this agency may see under the purpose rules, and the disclosure log.",
+        description="What this agency may see under the purpose rules, the disclosure log and the"
+        " access log; every read needs a signed token of the agency (Authorization: Bearer).",
         lifespan=lifespan,
         router=router,
     )
+    configure_access(app, settings.agency_view, settings.token_secret)
 
     @app.get("/health")
     async def health(response: Response) -> dict[str, str]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
 from services.chassis.settings import ProcessSettings
 from services.projections.purpose import ViewId
 
+MIN_SECRET_CHARS = 16
+
 
 class AgencyViewSettings(ProcessSettings):
-    """Which view this process is, its own database, its listener and its key token."""
+    """Which view this process is, its own database, its listener, its key token and the
+    secret its readers' tokens are signed with."""
 
     agency_view: ViewId = Field(description="which agency's view (e.g. jc_mg, partner_iq)")
     agency_database_url: str = Field(validation_alias="IP_DB_VIEW")
@@ -20,3 +23,17 @@ class AgencyViewSettings(ProcessSettings):
     topic_partitions: int = Field(default=6, ge=1, description="partitions of the domain topics")
     intake_url: str = Field(default="http://127.0.0.1:8001", description="where keys are served")
     key_reader_token: str = Field(default="", description="bearer token for intake's key API")
+    token_secret: SecretStr = Field(
+        validation_alias="IP_TOKEN_SECRET",
+        description="HMAC secret the read API's bearer tokens are signed with (required)",
+    )
+
+    @field_validator("token_secret")
+    @classmethod
+    def _token_secret_set(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().strip()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"IP_TOKEN_SECRET is empty or shorter than {MIN_SECRET_CHARS} characters: the"
+                " view refuses to serve reads it cannot authenticate (make run generates one)"
+            )
+        return value

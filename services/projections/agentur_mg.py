@@ -12,7 +12,7 @@ from uuid import UUID
 import structlog
 
 from contracts.intake import TOPIC as INTAKE_TOPIC
-from contracts.intake import FirstContactMade, PersonRegistered, intake_codec
+from contracts.intake import FirstContactMade, PersonErased, PersonRegistered, intake_codec
 from contracts.personal import Sealed
 from services.chassis.crypto import PersonKey, unseal
 from services.chassis.projection import ConsumedEvent, DbConnection
@@ -25,6 +25,8 @@ TOPICS: Final = (INTAKE_TOPIC,)
 
 class KeySource(Protocol):
     async def find(self, case_id: UUID) -> PersonKey | None: ...
+
+    def forget(self, case_id: UUID) -> None: ...
 
 
 class AgenturView:
@@ -68,6 +70,14 @@ class AgenturView:
                         person.allocated_on,
                         envelope.stream_version,
                         envelope.occurred_at,
+                    )
+                case PersonErased():
+                    # The key is gone; so go the names and birth date this view opened.
+                    self._keys.forget(envelope.case_id)
+                    await conn.execute(
+                        "UPDATE aa_mg_cases SET given_name = NULL, family_name = NULL,"
+                        " date_of_birth = NULL WHERE case_id = $1",
+                        envelope.case_id,
                     )
                 case FirstContactMade():
                     await conn.execute(

@@ -222,6 +222,7 @@ CATEGORY_OF: Final[dict[str, DataCategory | None]] = {
     "intake.hand_over_accepted": None,
     "intake.hand_over_rejected": None,
     "intake.case_closed": None,
+    "intake.person_erased": None,  # the erasure itself names no personal data
     # language
     "language.entitlement_issued": DataCategory.LANGUAGE,
     "language.issuer_changed": DataCategory.LANGUAGE,

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from contracts.topics import DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
@@ -25,6 +26,8 @@ from tests.e2e.harness import serving
 from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+VIEW_TOKEN_SECRET = "test-views-signing-secret-0123456789abcdef"  # throwaway, loopback test
 
 VIEWS = (
     ViewId.AA_MG,
@@ -59,6 +62,7 @@ async def views(stack: StackInfo) -> AsyncIterator[tuple[Platform, dict[ViewId, 
                 kafka_bootstrap=stack.kafka_bootstrap,
                 intake_url=platform.urls["intake"],
                 key_reader_token=KEY_TOKEN,
+                token_secret=SecretStr(VIEW_TOKEN_SECRET),
             )
             await exits.enter_async_context(serving(create_app(settings), free_port()))
         yield platform, dsns

@@ -31,6 +31,7 @@ from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
     CloseCase,
+    ErasePerson,
     ExpireConsent,
     ImposeWohnsitzauflage,
     LinkIdentifier,
@@ -445,3 +446,27 @@ def test_closing_waits_for_a_pending_hand_over() -> None:
     assert refused(story, CloseCase(reason=ClosingReason.WORK, closed_on=date(2016, 7, 1))) == (
         "case.hand_over_pending"
     )
+
+
+# --- erasure -------------------------------------------------------------------------------
+
+
+def test_after_erasure_the_case_takes_no_command() -> None:
+    """Once erased, every further command is refused by the erasure rule."""
+    story = Story()
+    story.then(ErasePerson(reason="Art. 17 DSGVO, geprüft", erased_on=date(2016, 5, 1)))
+
+    assert refused(story, RecordFirstContact(contacted_on=date(2016, 5, 2))) == "case.erased"
+    assert refused(story, ErasePerson(reason="again", erased_on=date(2016, 5, 2))) == (
+        "case.erased"
+    )
+
+
+def test_only_the_responsible_agency_erases_even_a_closed_case() -> None:
+    """A closed case can still be erased (retention ends there), by the responsible agency."""
+    story = Story()
+    story.then(CloseCase(reason=ClosingReason.LEFT_GERMANY, closed_on=date(2016, 4, 1)))
+    erase = ErasePerson(reason="Aufbewahrungsfrist abgelaufen", erased_on=date(2021, 4, 1))
+
+    assert refused(story, erase, acting=Agency.JC_MG) == "case.only_responsible_agency_changes"
+    assert story.then(erase)[0].type == "intake.person_erased"

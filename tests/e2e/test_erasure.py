@@ -1,0 +1,240 @@
+"""Erasure (DSGVO Art. 17) end to end: after the key is deleted, none of the person's
+personal data is readable in any service or view database, on any topic (raw bytes, the
+dead-letter topic included), in the logs of the run, nor in a view rebuilt from the topics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from contracts.topics import ALL_TOPICS
+from deploy.local.devstack import StackInfo
+from services.chassis.offsets import topic_bounds
+from services.chassis.rebuild import rebuild
+from services.projections import agentur_mg
+from services.projections.agency_app import create_app as agency_app
+from services.projections.agency_settings import AgencyViewSettings
+from services.projections.app import create_app as agentur_app
+from services.projections.app import install, runner_factory
+from services.projections.purpose import ViewId
+from services.projections.settings import AgenturViewSettings
+from tests.conftest import free_port, read_topic
+from tests.e2e.harness import serving
+from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+VIEW_TOKEN_SECRET = "test-views-signing-secret-0123456789abcdef"  # throwaway, loopback test
+
+SECRETS = ("Zeynep", "Kayalioglu", "1992-07-19", "8123456-789", "Herr Brandt")
+
+
+async def fresh_db(stack: StackInfo) -> str:
+    name = f"t_{uuid4().hex[:16]}"
+    admin = await asyncpg.connect(stack.admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
+    """The four services, the Agentur's view and the Jobcenter MG's view."""
+    async with running_platform(stack) as platform, AsyncExitStack() as exits:
+        aa_dsn, jc_dsn = await fresh_db(stack), await fresh_db(stack)
+        aa = AgenturViewSettings(
+            view_database_url=aa_dsn,
+            kafka_bootstrap=stack.kafka_bootstrap,
+            view_consumer_group=f"test.erasure.aa.{uuid4().hex[:8]}",
+            intake_url=platform.urls["intake"],
+            key_reader_token=KEY_TOKEN,
+        )
+        jc = AgencyViewSettings(
+            agency_view=ViewId.JC_MG,
+            agency_database_url=jc_dsn,
+            agency_consumer_group=f"test.erasure.jc.{uuid4().hex[:8]}",
+            kafka_bootstrap=stack.kafka_bootstrap,
+            intake_url=platform.urls["intake"],
+            key_reader_token=KEY_TOKEN,
+            token_secret=SecretStr(VIEW_TOKEN_SECRET),
+        )
+        aa_url = await exits.enter_async_context(serving(agentur_app(aa), free_port()))
+        await exits.enter_async_context(serving(agency_app(jc), free_port()))
+        yield {"platform": platform, "aa": aa, "aa_url": aa_url, "views": [aa_dsn, jc_dsn]}
+
+
+async def database_text(dsn: str) -> str:
+    """Every row of every table of a database, as text (bytea decoded)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
+        parts = []
+        for t in tables:
+            rows = await conn.fetch(f'SELECT * FROM "{t["table_schema"]}"."{t["table_name"]}"')  # noqa: S608  # names from the catalogue
+            parts += [" ".join(_text(value) for value in row.values()) for row in rows]
+        return "\n".join(parts)
+    finally:
+        await conn.close()
+
+
+def _text(value: object) -> str:
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+async def topic_bytes(stack: StackInfo, topic: str) -> bytes:
+    """Every record of ``topic``: values and header values, raw."""
+    total = sum(
+        end - begin for begin, end in (await topic_bounds(stack.kafka_bootstrap, [topic])).values()
+    )
+
+    def complete(records: list[Any]) -> bool:
+        return len(records) >= total
+
+    records = await read_topic(stack, topic, complete) if total else []
+    return b"".join((r.value or b"") + b"".join(v for _, v in r.headers) for r in records)
+
+
+async def test_erasure_leaves_nothing_readable(
+    world: dict[str, Any], stack: StackInfo, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Registered, consented, profiled, handed over, then erased: a scan of every store,
+    topic and log line finds no name, birth date, identifier or named person."""
+    platform: Platform = world["platform"]
+    case = (
+        await platform.command(
+            "intake",
+            "/cases",
+            {
+                "given_name": SECRETS[0],
+                "family_name": SECRETS[1],
+                "date_of_birth": SECRETS[2],
+                "nationality": "TUR",
+                "site": "MG",
+                "town": "Mönchengladbach",
+                "allocated_on": "2016-02-01",
+            },
+        )
+    )["case_id"]
+    base = f"/cases/{case}"
+    for path, body in (
+        ("identifiers", {"kind": "bamf_file_number", "value": SECRETS[3]}),
+        (
+            "residence-status",
+            {
+                "status": "aufenthaltsgestattung",
+                "valid_from": "2016-02-01",
+                "stay_since": "2016-01-10",
+            },
+        ),
+        (
+            "consents",
+            {
+                "consent_id": str(uuid4()),
+                "purposes": ["recognition"],
+                "recipients": [{"partner": "iq_counselling", "named_person": SECRETS[4]}],
+                "data_categories": ["identity"],
+                "notice_version": "2016-01",
+                "notice_language": "tr",
+                "method": "written",
+                "given_on": "2016-02-09",
+            },
+        ),
+        ("asylum-decision", {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-06-01"}),
+        ("sgb2-application", {"applied_on": "2016-06-10"}),
+    ):
+        await platform.command("intake", f"{base}/{path}", body)
+    requested = [
+        e
+        for e in await platform.stored("intake", case)
+        if e["type"] == "intake.hand_over_requested"
+    ][-1]["data"]
+    await platform.command(
+        "intake",
+        f"{base}/hand-overs/acceptance",
+        {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
+        agency="JC-MG",
+    )
+    async with httpx.AsyncClient(base_url=world["aa_url"]) as aa:
+        await until(lambda: _named(aa, case, SECRETS[0]), "the Agentur view never showed the name")
+        await platform.command(
+            "intake",
+            f"{base}/erasure",
+            {"reason": "Antrag nach Art. 17 DSGVO, rechtlich geprüft", "erased_on": "2016-09-01"},
+            agency="JC-MG",
+        )
+        await until(lambda: _named(aa, case, None), "the Agentur view kept the name")
+    await until(lambda: _jc_erased(world["views"][1], case), "the Jobcenter view kept names")
+
+    stores = [await database_text(dsn) for dsn in (*platform.dsns.values(), *world["views"])]
+    raw = b"".join([await topic_bytes(stack, topic) for topic in ALL_TOPICS])
+    key = await httpx.AsyncClient(base_url=platform.urls["intake"]).get(
+        f"/internal/person-keys/{case}", headers={"Authorization": f"Bearer {KEY_TOKEN}"}
+    )
+    rebuilt = await _rebuilt_agentur_view(world["aa"])
+    logs = capfd.readouterr()
+
+    assert key.status_code == 404
+    for secret in SECRETS:
+        assert not any(secret in text for text in stores), f"{secret} in a database"
+        assert secret.encode() not in raw, f"{secret} on a topic"
+        assert secret not in logs.out + logs.err, f"{secret} in the logs"
+        assert secret not in rebuilt, f"{secret} in a rebuilt view"
+    assert UUID(case).hex  # the case itself remains: non-personal facts are kept
+
+
+async def _named(aa: httpx.AsyncClient, case: str, name: str | None) -> bool:
+    answer = await aa.get(f"/cases/{case}")
+    return answer.status_code == 200 and answer.json()["given_name"] == name
+
+
+async def _jc_erased(dsn: str, case: str) -> bool:
+    text = await database_text(dsn)
+    return case in text and SECRETS[0] not in text
+
+
+async def _rebuilt_agentur_view(settings: AgenturViewSettings) -> str:
+    async with httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http:
+        generation = await rebuild(
+            view=agentur_mg.NAME,
+            dsn=settings.view_database_url,
+            bootstrap=settings.kafka_bootstrap,
+            topics=agentur_mg.TOPICS,
+            install=install,
+            make_runner=lambda pool, group: runner_factory(settings, keys_http, group_id=group)(
+                pool
+            ),
+            progress=_quiet,
+        )
+    conn = await asyncpg.connect(settings.view_database_url)
+    try:
+        rows = await conn.fetch(f"SELECT * FROM {generation}.aa_mg_cases")  # noqa: S608  # checked name
+    finally:
+        await conn.close()
+    return "\n".join(str(dict(row)) for row in rows)
+
+
+def _quiet(done: int, total: int) -> None:
+    """No progress bar inside a test."""
+
+
+async def until(predicate: Any, what: str) -> None:
+    for _ in range(600):
+        if await predicate():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(what)

@@ -1,0 +1,365 @@
+"""The agency views' read APIs behind signed tokens, on the real broker and databases: no token
+is 401; another agency's token, a role that may not read, or a case the view does not hold is
+403 and logged; a granted read is logged with the token's purpose; the person's access report
+gathers the reads and the disclosures of every view database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from deploy.local.devstack import StackInfo
+from services.chassis.auth import Claims, issue
+from services.projections import access_report
+from services.projections.agency_app import create_app
+from services.projections.agency_settings import AgencyViewSettings
+from services.projections.purpose import ViewId
+from tests.conftest import free_port
+from tests.e2e.harness import serving
+from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+VIEWS = (ViewId.JC_MG, ViewId.JC_RKN, ViewId.PARTNER_IQ)
+SECRET = "e2e-view-token-secret-0123456789"  # throwaway secret of a loopback test
+
+
+@dataclass
+class Views:
+    platform: Platform
+    dsns: dict[ViewId, str]
+    urls: dict[ViewId, str]
+    case_id: str = ""
+    consent_id: str = ""
+
+
+def token(
+    agency: str, role: str = "case_worker", *, user: str = "anna", purpose: str = "counselling"
+) -> str:
+    now = datetime.now(UTC).replace(microsecond=0)
+    claims = Claims(agency, role, user, purpose, now, now + timedelta(hours=1))
+    return issue(SECRET, claims)
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+async def get(views: Views, view: ViewId, path: str, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=views.urls[view], timeout=30) as client:
+        return await client.get(path, headers=headers)
+
+
+async def logged(views: Views, view: ViewId) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(views.dsns[view])
+    try:
+        rows = await conn.fetch("SELECT * FROM public.access_log ORDER BY id")
+    finally:
+        await conn.close()
+    return [dict(row) for row in rows]
+
+
+async def until(predicate: Any, what: str) -> None:
+    for _ in range(600):
+        if await predicate():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(what)
+
+
+async def held_categories(dsn: str, case_id: str) -> set[str | None]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT DISTINCT category FROM case_events WHERE case_id = $1", UUID(case_id)
+        )
+    finally:
+        await conn.close()
+    return {row["category"] for row in rows}
+
+
+async def handed_over_case(platform: Platform) -> tuple[str, str]:
+    """A case registered in MG, consented to IQ for recognition, handed over to JC-MG."""
+    case = (
+        await platform.command(
+            "intake",
+            "/cases",
+            {
+                "given_name": "Iman",
+                "family_name": "Darwish",
+                "date_of_birth": "1990-02-02",
+                "nationality": "SYR",
+                "site": "MG",
+                "town": "Mönchengladbach",
+                "allocated_on": "2016-02-01",
+            },
+        )
+    )["case_id"]
+    base = f"/cases/{case}"
+    consent = str(uuid4())
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("intake", "identifiers", {"kind": "bamf_file_number", "value": "7012345-423"}),
+        (
+            "intake",
+            "residence-status",
+            {
+                "status": "aufenthaltsgestattung",
+                "valid_from": "2016-02-01",
+                "stay_since": "2016-01-20",
+            },
+        ),
+        (
+            "intake",
+            "consents",
+            {
+                "consent_id": consent,
+                "purposes": ["recognition"],
+                "recipients": [{"partner": "iq_counselling"}],
+                "data_categories": ["recognition"],
+                "notice_version": "2016-01",
+                "notice_language": "ar",
+                "method": "written",
+                "given_on": "2016-02-10",
+            },
+        ),
+        (
+            "intake",
+            "profile",
+            {
+                "work_history": [
+                    {
+                        "country": "SYR",
+                        "occupation": "Bauingenieurin",
+                        "kldb": "31104",
+                        "from_year": 2012,
+                    }
+                ]
+            },
+        ),
+        ("language", "placement-tests", {"level": "A2", "taken_on": "2016-02-20"}),
+        (
+            "recognition",
+            "counselling",
+            {
+                "procedure_id": str(uuid4()),
+                "qualification_kind": "hochschulabschluss",
+                "qualification_title": "Bauingenieurwesen",
+                "country": "SYR",
+                "counselled_by": "iq_beratung",
+                "held_on": "2016-03-01",
+            },
+        ),
+        (
+            "intake",
+            "asylum-decision",
+            {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-06-01"},
+        ),
+        ("intake", "sgb2-application", {"applied_on": "2016-06-10"}),
+    ]
+    for service, path, body in steps:
+        await platform.command(service, f"{base}/{path}", body)
+    requested = [
+        e
+        for e in await platform.stored("intake", case)
+        if e["type"] == "intake.hand_over_requested"
+    ][-1]["data"]
+    await platform.command(
+        "intake",
+        f"{base}/hand-overs/acceptance",
+        {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
+        agency="JC-MG",
+    )
+    return case, consent
+
+
+@pytest.fixture(scope="module")
+async def views(stack: StackInfo) -> AsyncIterator[Views]:
+    """The four services, three views with a token secret, and a case handed over to JC-MG."""
+    async with running_platform(stack) as platform, AsyncExitStack() as exits:
+        dsns: dict[ViewId, str] = {}
+        urls: dict[ViewId, str] = {}
+        admin = await asyncpg.connect(stack.admin_dsn)
+        try:
+            for view in VIEWS:
+                name = f"t_{uuid4().hex[:16]}"
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                dsns[view] = stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
+        finally:
+            await admin.close()
+        for view in VIEWS:
+            settings = AgencyViewSettings(
+                agency_view=view,
+                agency_database_url=dsns[view],
+                agency_consumer_group=f"test.{view.value}.{uuid4().hex[:8]}",
+                kafka_bootstrap=stack.kafka_bootstrap,
+                intake_url=platform.urls["intake"],
+                key_reader_token=KEY_TOKEN,
+                token_secret=SecretStr(SECRET),
+            )
+            urls[view] = await exits.enter_async_context(serving(create_app(settings), free_port()))
+        case, consent = await handed_over_case(platform)
+
+        async def jobcenter_holds_it() -> bool:
+            return {"identity", "profile"} <= await held_categories(dsns[ViewId.JC_MG], case)
+
+        async def iq_holds_recognition() -> bool:
+            return "recognition" in await held_categories(dsns[ViewId.PARTNER_IQ], case)
+
+        await until(jobcenter_holds_it, "the Jobcenter never received the handed-over case")
+        await until(iq_holds_recognition, "IQ never received the consented recognition data")
+        yield Views(platform, dsns, urls, case, consent)
+
+
+def test_settings_refuse_an_empty_token_secret() -> None:
+    """A view without a token secret does not start: the settings say IP_TOKEN_SECRET."""
+    with pytest.raises(ValueError, match="IP_TOKEN_SECRET"):
+        AgencyViewSettings(
+            agency_view=ViewId.JC_MG,
+            agency_database_url="postgresql://x/y",
+            token_secret=SecretStr(""),
+        )
+
+
+async def test_no_token_is_401(views: Views) -> None:
+    """Without a bearer token, or with a forged one, every read is 401 with WWW-Authenticate."""
+    now = datetime.now(UTC)
+    claims = Claims("JC-MG", "case_worker", "anna", "counselling", now, now + timedelta(hours=1))
+    forged = issue("not-the-views-secret-0123456789", claims)
+    for path in ("/cases", f"/cases/{views.case_id}", f"/disclosures?case_id={views.case_id}"):
+        for headers in ({}, bearer(forged)):
+            response = await get(views, ViewId.JC_MG, path, headers)
+            assert response.status_code == 401, (path, response.text)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_other_jobcenters_token_is_refused_and_logged(views: Views) -> None:
+    """A JC-MG token on the JC-RKN view: 403 with the reason, and a refused row in its log."""
+    response = await get(
+        views, ViewId.JC_RKN, f"/cases/{views.case_id}", bearer(token("JC-MG", user="mallory"))
+    )
+    assert response.status_code == 403
+    assert "serves JC-RKN" in response.json()["detail"]
+    rows = [r for r in await logged(views, ViewId.JC_RKN) if r["user_name"] == "mallory"]
+    assert len(rows) == 1
+    assert rows[0]["granted"] is False
+    assert rows[0]["agency"] == "JC-MG"
+    assert rows[0]["case_id"] == UUID(views.case_id)
+    assert rows[0]["path"] == f"/cases/{views.case_id}"
+    assert rows[0]["purpose"] == "counselling"
+
+
+async def test_own_jobcenter_reads_the_handed_over_case_and_it_is_logged(views: Views) -> None:
+    """JC-MG reads its handed-over case: 200, logged with purpose, categories and listed ids."""
+    headers = bearer(token("JC-MG", user="anna", purpose="placement"))
+    timeline = await get(views, ViewId.JC_MG, f"/cases/{views.case_id}", headers)
+    assert timeline.status_code == 200, timeline.text
+    types = {e["type"] for e in timeline.json()["events"]}
+    assert {"intake.person_registered", "intake.profile_recorded"} <= types
+    caseload = await get(views, ViewId.JC_MG, "/cases", headers)
+    assert caseload.status_code == 200
+    assert views.case_id in caseload.json()
+    rows = [r for r in await logged(views, ViewId.JC_MG) if r["user_name"] == "anna"]
+    read = next(r for r in rows if r["case_id"] == UUID(views.case_id))
+    assert read["granted"] is True
+    assert (read["agency"], read["role"], read["purpose"]) == ("JC-MG", "case_worker", "placement")
+    assert {"identity", "profile"} <= set(read["categories"])
+    listing = next(r for r in rows if r["path"] == "/cases")
+    assert listing["granted"] is True
+    assert UUID(views.case_id) in listing["listed"]
+
+
+async def test_case_the_view_does_not_hold_is_403_and_logged(views: Views) -> None:
+    """JC-MG's case and an unknown id on the JC-RKN view: 403 "not visible", both logged."""
+    unknown = str(uuid4())
+    headers = bearer(token("JC-RKN", user="ralf"))
+    for case in (views.case_id, unknown):
+        response = await get(views, ViewId.JC_RKN, f"/cases/{case}", headers)
+        assert response.status_code == 403
+        assert response.json()["detail"] == "not visible to this agency"
+    rows = [r for r in await logged(views, ViewId.JC_RKN) if r["user_name"] == "ralf"]
+    assert {(r["case_id"], r["granted"], r["reason"]) for r in rows} == {
+        (UUID(views.case_id), False, "not visible to this agency"),
+        (UUID(unknown), False, "not visible to this agency"),
+    }
+
+
+async def test_roles_and_partner_purposes_are_enforced(views: Views) -> None:
+    """A data protection token cannot read a timeline; IQ reads only for its purposes."""
+    dpo = bearer(token("JC-MG", "data_protection", user="dora", purpose="audit"))
+    assert (await get(views, ViewId.JC_MG, f"/cases/{views.case_id}", dpo)).status_code == 403
+    path = f"/cases/{views.case_id}"
+    iq = "iq_counselling"
+    wrong = await get(views, ViewId.PARTNER_IQ, path, bearer(token(iq, purpose="placement")))
+    assert wrong.status_code == 403
+    right = await get(
+        views, ViewId.PARTNER_IQ, path, bearer(token(iq, user="ina", purpose="recognition"))
+    )
+    assert right.status_code == 200
+    assert {e["category"] for e in right.json()["events"]} == {"recognition"}
+
+
+async def test_access_log_is_read_by_data_protection(views: Views) -> None:
+    """GET /access-log answers the data protection officer and refuses a case worker."""
+    await get(views, ViewId.JC_MG, f"/cases/{views.case_id}", bearer(token("JC-MG", user="bea")))
+    query = f"/access-log?case_id={views.case_id}"
+    refused = await get(views, ViewId.JC_MG, query, bearer(token("JC-MG", user="bea")))
+    assert refused.status_code == 403
+    dpo = bearer(token("JC-MG", "data_protection", user="dora", purpose="art15_request"))
+    response = await get(views, ViewId.JC_MG, query, dpo)
+    assert response.status_code == 200
+    entries = response.json()
+    assert any(e["user_name"] == "bea" and e["granted"] and not e["listed"] for e in entries)
+    assert any(e["user_name"] == "bea" and not e["granted"] for e in entries)
+
+
+async def test_access_report_lists_reads_and_disclosures(views: Views) -> None:
+    """The Art. 15 report lists granted and refused reads and every disclosure with its ground."""
+    await get(
+        views,
+        ViewId.JC_MG,
+        f"/cases/{views.case_id}",
+        bearer(token("JC-MG", user="carla", purpose="counselling")),
+    )
+    dsns = {view.value: dsn for view, dsn in views.dsns.items()}
+    report = await access_report.access_report(UUID(views.case_id), dsns)
+    assert report.complete
+    carla = [a for a in report.reads if a.user == "carla"]
+    assert len(carla) == 1
+    assert (carla[0].view, carla[0].agency, carla[0].purpose) == ("jc_mg", "JC-MG", "counselling")
+    assert carla[0].granted
+    assert "profile" in carla[0].categories
+    assert any(a.user == "mallory" and not a.granted for a in report.reads)
+    to_jobcenter = [d for d in report.disclosures if d.to_view == "jc_mg"]
+    assert to_jobcenter
+    assert all(d.legal_basis for d in to_jobcenter)
+    assert any(d.from_agency == "AA-MG" and d.legal_basis == "sgb_ii_50" for d in to_jobcenter)
+    to_iq = [d for d in report.disclosures if d.to_view == "partner_iq"]
+    assert to_iq
+    assert {str(d.consent_id) for d in to_iq} == {views.consent_id}
+
+    argv = [views.case_id, *(f"--dsn={view}={dsn}" for view, dsn in dsns.items())]
+    text, code = await asyncio.to_thread(_run_cli, argv)
+    assert code == 0
+    assert "JC-MG / carla (case_worker) in view jc_mg" in text
+    assert "purpose: counselling" in text
+    assert f"consent {views.consent_id}" in text
+    assert "legal basis sgb_ii_50" in text
+
+
+def _run_cli(argv: list[str]) -> tuple[str, int]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = access_report.main(argv)
+    return out.getvalue(), code
