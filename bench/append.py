@@ -14,13 +14,15 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from importlib.metadata import version
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import asyncpg
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 from pydantic import BaseModel
 
 from bench.core import Context, Sample, benchmark, split
@@ -65,23 +67,28 @@ def _streams(clients: int, commands: int) -> list[list[UUID]]:
 
 
 async def ours(ctx: Context, service: str, clients: int) -> Sample:
+    async with ctx.database() as dsn:
+        return await append_on(ctx, dsn, service, clients)
+
+
+async def append_on(ctx: Context, dsn: str, service: str, clients: int) -> Sample:
+    """Our append workload on the event store in ``dsn`` (installed here if need be)."""
     topic = SERVICES[service]
     payloads = sample_payloads(topic)
-    async with ctx.database() as dsn:
-        pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
-        try:
-            await install_schema(pool)
-            store = PostgresEventStore[Any](pool, topic, CODECS[topic])
-            streams = _streams(clients, ctx.sizes.commands)
+    pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
+    try:
+        await install_schema(pool)
+        store = PostgresEventStore[Any](pool, topic, CODECS[topic])
+        streams = _streams(clients, ctx.sizes.commands)
 
-            async def command(client: int, index: int) -> None:
-                context = CommandContext(str(uuid4()), Agency.AA_MG, uuid4())
-                payload = payloads[(client + index) % len(payloads)]
-                await store.append(streams[client][index // 2], index % 2, [payload], context)
+        async def command(client: int, index: int) -> None:
+            context = CommandContext(str(uuid4()), Agency.AA_MG, uuid4())
+            payload = payloads[(client + index) % len(payloads)]
+            await store.append(streams[client][index // 2], index % 2, [payload], context)
 
-            return await drive(ctx, clients, command)
-        finally:
-            await pool.close()
+        return await drive(ctx, clients, command)
+    finally:
+        await pool.close()
 
 
 def _body(stream: UUID, version: int, payload: BaseModel) -> tuple[UUID, str, str]:
@@ -179,7 +186,7 @@ class Case(Aggregate):
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
 
-    @Aggregate.event("Recorded")
+    @event("Recorded")
     def record(self, data: dict[str, Any]) -> None:
         self.data = data
 
@@ -250,26 +257,20 @@ def _register() -> None:
             "calibration",
             f"the event store's SQL, raw asyncpg, {clients} client(s)",
             "commands",
-        )(lambda ctx, c=clients: raw(ctx, c))
+        )(partial(raw, clients=clients))
         benchmark(
             f"append.eventsourcing.c{clients}",
             "peer",
-            f"eventsourcing {_peer_version()} Application.save, {clients} client(s)",
+            f"eventsourcing {version('eventsourcing')} Application.save, {clients} client(s)",
             "commands",
-        )(lambda ctx, c=clients: peer(ctx, c))
+        )(partial(peer, clients=clients))
         for service in SERVICES:
             benchmark(
                 f"append.{service}.c{clients}",
                 "ours",
                 f"PostgresEventStore.append, {service} events, {clients} client(s)",
                 "commands",
-            )(lambda ctx, s=service, c=clients: ours(ctx, s, c))
-
-
-def _peer_version() -> str:
-    from importlib.metadata import version  # noqa: PLC0415
-
-    return version("eventsourcing")
+            )(partial(ours, service=service, clients=clients))
 
 
 _register()

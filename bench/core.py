@@ -24,8 +24,12 @@ class Sizes:
     commands: int  # commands per append run (split over the clients)
     live_events: int  # events through the relay and the live projection per run
     events: int  # the big size: produce, consume, consume + COPY, rebuild
-    growth: tuple[int, ...]  # stored events before the growth measurements
+    growth: tuple[int, ...]  # events stored before the growth measurements
     time_cap: float  # seconds one measurement may take before it is called failed
+    rates: tuple[int, ...] = ()  # end to end: the open-loop steps, commands per second
+    step_seconds: float = 10.0  # how long each step sends
+    drain_seconds: float = 10.0  # how long a step's last commands may take to show
+    idle_seconds: float = 5.0  # the platform idles this long before its RSS is taken
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Context:
     """The stack a run works on, its sizes, and a log file for the platform's own logs."""
 
     stack: devstack.StackInfo
+    stack_config: devstack.StackConfig
     sizes: Sizes
     state_dir: Path
     fixtures: dict[str, object] = field(default_factory=dict)
@@ -142,11 +147,12 @@ class Stopwatch:
 
 
 async def until(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float, every: float = 0.02
+    condition: Callable[[], Awaitable[bool]], *, within: float, every: float = 0.02
 ) -> None:
-    """Wait until ``condition`` holds, polling; TimeoutError after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not await condition():
+    """Wait until ``condition`` holds, polling (the runner's counters have no event to wait
+    on); TimeoutError after ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while not await condition():  # noqa: ASYNC110
             await asyncio.sleep(every)
 
 

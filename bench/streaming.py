@@ -91,9 +91,7 @@ async def fixture_topic(ctx: Context, count: int) -> str:
     return name
 
 
-async def _bounds_or_none(
-    ctx: Context, name: str
-) -> dict[TopicPartition, tuple[int, int]] | None:
+async def _bounds_or_none(ctx: Context, name: str) -> dict[TopicPartition, tuple[int, int]] | None:
     admin = AIOKafkaAdminClient(bootstrap_servers=ctx.bootstrap)
     await admin.start()
     try:
@@ -227,8 +225,11 @@ async def _fill_outbox(pool: asyncpg.Pool, topic: str, records: Iterable[Record]
 class _NoKeys:
     """The bench's events carry plain fields: no key to fetch."""
 
-    async def find(self, case_id: UUID) -> PersonKey | None:
+    async def find(self, case_id: UUID) -> PersonKey | None:  # noqa: ARG002  # the port's shape
         return None
+
+    def forget(self, case_id: UUID) -> None:
+        """Nothing cached."""
 
 
 class _AsIntake:
@@ -244,7 +245,9 @@ class _AsIntake:
         await self._view.apply(conn, replace(event, topic=INTAKE_TOPIC))
 
 
-def _runner(ctx: Context, pool: asyncpg.Pool, topics: Sequence[str], group: str) -> ProjectionRunner:
+def _runner(
+    ctx: Context, pool: asyncpg.Pool, topics: Sequence[str], group: str
+) -> ProjectionRunner:
     return ProjectionRunner(
         name="bench",
         pool=pool,
@@ -280,7 +283,7 @@ async def projection_live(ctx: Context) -> Sample:
                         _raise_if_failed(task)
                         return runner.applied >= 2
 
-                    await until(warmed, timeout=60)
+                    await until(warmed, within=60)
                     clock = Stopwatch()
 
                     async def caught_up() -> bool:
@@ -288,7 +291,7 @@ async def projection_live(ctx: Context) -> Sample:
                         return runner.applied >= count + 2
 
                     await produce(ctx, topic, records[2:])
-                    await until(caught_up, timeout=_cap(ctx, count), every=0.005)
+                    await until(caught_up, within=_cap(ctx, count), every=0.005)
                     return Sample(runner.applied - 2, clock.seconds)
                 finally:
                     stop.set()
@@ -307,7 +310,11 @@ def _raise_if_failed(task: asyncio.Task[None]) -> None:
 
 @benchmark("rebuild", "ours", "services.chassis.rebuild into a fresh generation", "events")
 async def rebuild_view(ctx: Context) -> Sample:
-    count = ctx.sizes.events
+    return await rebuild_of(ctx, ctx.sizes.events)
+
+
+async def rebuild_of(ctx: Context, count: int) -> Sample:
+    """Rebuild the view from a fixture topic of ``count`` events into a fresh database."""
     topic = await fixture_topic(ctx, count)
     async with ctx.database() as dsn:
         clock = Stopwatch()
@@ -319,9 +326,13 @@ async def rebuild_view(ctx: Context) -> Sample:
                 topics=[topic],
                 install=install_agentur_view,
                 make_runner=lambda pool, group: _runner(ctx, pool, [topic], group),
-                progress=lambda done, total: None,
+                progress=_quiet,
             )
         return Sample(count, clock.seconds)
+
+
+def _quiet(done: int, total: int) -> None:
+    """The rebuild's progress is not shown: the bench reports each run's result."""
 
 
 def _cap(ctx: Context, count: int) -> float:

@@ -1,0 +1,298 @@
+"""``python -m bench``: start the bench stack, run the benchmarks, print and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench import append, growth, streaming
+from bench.core import REGISTRY, Benchmark, Context, Outcome, Sizes, say
+from bench.facts import collect
+from bench.platform import PlatformRun
+from bench.platform import measure as measure_platform
+from bench.report import (
+    markdown,
+    platform_text,
+    ratio_lines,
+    ratios,
+    splice_platform,
+    text_table,
+)
+from deploy.local import devstack
+from services.chassis.logging import setup_logging
+
+REPO = Path(__file__).resolve().parents[1]
+MODULES = (append, streaming)  # imported for their registrations
+DOCS = REPO / "docs" / "benchmarks.md"
+PLATFORM = "platform"  # the end-to-end, CPU and RSS measurements of the whole platform
+PROFILE_LINES = 70
+PROFILE_EVENTS = 100_000  # a profiled rebuild needs no more to show where the time goes
+
+# What to profile when its target is missed: the target's benchmark of ours.
+PROFILED = {
+    "append ≥ 50 % of raw SQL (1 client(s), intake)": "append.intake.c1",
+    "append ≥ 2x eventsourcing (1 client(s), intake)": "append.intake.c1",
+    "append ≥ 50 % of raw SQL (8 client(s), intake)": "append.intake.c8",
+    "rebuild ≥ 50 % of raw consume + COPY": "rebuild",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the platform on a local stack of its own (Kafka + PostgreSQL "
+        "on loopback): calibration (raw asyncpg / aiokafka), a peer (eventsourcing) and ours; "
+        "prints a table and, for a full run, writes docs/benchmarks.md.",
+    )
+    p.add_argument("--smoke", action="store_true", help="one run of everything on tiny counts")
+    p.add_argument("--runs", type=int, default=3, help="runs per benchmark (median reported)")
+    p.add_argument(
+        "--events",
+        type=int,
+        default=1_000_000,
+        help="the big size: events for produce, consume, consume + COPY and rebuild",
+    )
+    p.add_argument("--commands", type=int, default=4000, help="commands per append run")
+    p.add_argument(
+        "--live-events", type=int, default=50_000, help="events per relay / live-projection run"
+    )
+    p.add_argument(
+        "--growth",
+        default="10000,100000,1000000",
+        help="stored-event sizes for the growth series (comma-separated)",
+    )
+    p.add_argument(
+        "--rates",
+        default="100,250,500,1000,1500,2000,2500,3000",
+        help="end to end: open-loop steps in commands/s (stops at the first not held)",
+    )
+    p.add_argument("--step-seconds", type=float, default=10.0, help="end to end: step length")
+    p.add_argument(
+        "--update-docs",
+        action="store_true",
+        help="put this run's end-to-end section into the existing report instead of "
+        "rewriting it (for a run of --only platform)",
+    )
+    p.add_argument("--time-cap", type=float, default=60.0, help="seconds per measurement")
+    p.add_argument("--only", default="", help="comma-separated names or prefixes (append,relay)")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help=f"where to write the report (default: {DOCS.relative_to(REPO)}; none for --smoke)",
+    )
+    p.add_argument("--no-profile", action="store_true", help="no profile of missed targets")
+    p.add_argument("--keep-stack", action="store_true", help="leave the bench stack running")
+    p.add_argument("--state-dir", type=Path, default=REPO / ".local" / "bench")
+    p.add_argument("--kafka-port", type=int, default=49092)
+    p.add_argument("--controller-port", type=int, default=49093)
+    p.add_argument("--pg-port", type=int, default=45432)
+    return p
+
+
+def select(only: str) -> tuple[list[Benchmark], bool]:
+    """The benchmarks ``--only`` names, and whether the platform (end to end) runs."""
+    wanted = [w.strip() for w in only.split(",") if w.strip()]
+    if not wanted:
+        return list(REGISTRY), True
+    chosen = [b for b in REGISTRY if any(b.name == w or b.name.startswith(w + ".") for w in wanted)]
+    whole = PLATFORM in wanted
+    if not chosen and not whole:
+        raise SystemExit(f"no benchmark matches {only!r}; see --list")
+    return chosen, whole
+
+
+async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int) -> list[Outcome]:
+    outcomes = []
+    for number, bench in enumerate(chosen, start=1):
+        outcome = Outcome(bench)
+        for run in range(1, runs + 1):
+            label = f"[{number}/{len(chosen)}] {bench.name} run {run}/{runs}"
+            try:
+                sample = await bench.measure(ctx)
+            except Exception as error:  # noqa: BLE001  # reported in the table, run goes on
+                outcome.error = f"{type(error).__name__}: {error}"
+                say(f"{label}: FAILED {outcome.error}")
+                break
+            outcome.samples.append(sample)
+            p99 = sample.percentile(0.99)
+            latency = f", p99 {p99:.2f} ms" if p99 is not None else ""
+            say(
+                f"{label}: {sample.rate:,.0f} {bench.unit}/s "
+                f"({sample.count:,} in {sample.seconds:.2f} s{latency})"
+            )
+        if outcome.error is not None:
+            outcome.samples.clear()  # a benchmark that failed once shows no number
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def profile(ctx: Context, bench: Benchmark) -> str:
+    """A wall-clock profile of one run of ``bench`` (this process only), at most
+    ``PROFILE_EVENTS`` big events."""
+    from pyinstrument import Profiler  # noqa: PLC0415  # only when a target is missed
+
+    sizes = replace(ctx.sizes, events=min(ctx.sizes.events, PROFILE_EVENTS))
+    smaller = replace(ctx, sizes=sizes)
+    profiler = Profiler(async_mode="enabled")
+    profiler.start()
+    try:
+        sample = await bench.measure(smaller)
+    finally:
+        profiler.stop()
+    text: str = profiler.output_text(unicode=False, color=False)
+    head = f"{sample.count:,} {bench.unit} in {sample.seconds:.2f} s while profiled"
+    return "\n".join([head, *text.splitlines()[:PROFILE_LINES]])
+
+
+@dataclass
+class Session:
+    outcomes: list[Outcome]
+    facts: dict[str, str]
+    profiles: dict[str, str]
+    platform_runs: list[PlatformRun]
+    platform_error: str | None
+
+
+async def run_platform(ctx: Context, runs: int) -> tuple[list[PlatformRun], str | None]:
+    done = []
+    for run in range(1, runs + 1):
+        say(f"[{PLATFORM}] run {run}/{runs}: starting the platform's processes")
+        try:
+            done.append(await measure_platform(ctx))
+        except Exception as error:  # noqa: BLE001  # reported, the report goes on
+            message = f"{type(error).__name__}: {error}"
+            say(f"[{PLATFORM}] run {run}/{runs}: FAILED {message}")
+            return [], message
+    return done, None
+
+
+async def session(
+    args: argparse.Namespace,
+    stack: devstack.StackInfo,
+    cfg: devstack.StackConfig,
+    sizes: Sizes,
+    *,
+    chosen: list[Benchmark],
+    whole: bool,
+) -> Session:
+    ctx = Context(stack=stack, stack_config=cfg, sizes=sizes, state_dir=args.state_dir)
+    facts = await collect(stack.admin_dsn)
+    outcomes = await run_all(ctx, chosen, args.runs)
+    platform_runs, platform_error = await run_platform(ctx, args.runs) if whole else ([], None)
+    profiles: dict[str, str] = {}
+    if not args.smoke and not args.no_profile:
+        by_name = {b.name: b for b in REGISTRY}
+        for found in ratios(outcomes, sizes):
+            name = PROFILED.get(found.target)
+            if found.met is False and name is not None and name not in profiles:
+                say(f"profiling {name} (target missed: {found.target})")
+                profiles[name] = await profile(ctx, by_name[name])
+    return Session(outcomes, facts, profiles, platform_runs, platform_error)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.smoke:
+        sizes = Sizes(
+            commands=40,
+            live_events=200,
+            events=500,
+            growth=(100, 300),
+            time_cap=30.0,
+            rates=(20,),
+            step_seconds=2.0,
+            drain_seconds=20.0,
+            idle_seconds=1.0,
+        )
+        args.runs = 1
+    else:
+        sizes = Sizes(
+            commands=args.commands,
+            live_events=args.live_events,
+            events=args.events,
+            growth=tuple(int(n) for n in args.growth.split(",") if n.strip()),
+            time_cap=args.time_cap,
+            rates=tuple(int(n) for n in args.rates.split(",") if n.strip()),
+            step_seconds=args.step_seconds,
+        )
+    growth.register(sizes.growth, sizes.events)
+    if args.list:
+        for b in REGISTRY:
+            sys.stdout.write(f"{b.name:34} {b.group:12} {b.what}\n")
+        sys.stdout.write(f"{PLATFORM:34} {'ours':12} end to end, CPU per command, RSS\n")
+        return 0
+    chosen, whole = select(args.only)
+    docs: Path | None = args.docs if args.docs is not None else (None if args.smoke else DOCS)
+    cfg = devstack.StackConfig(
+        state_dir=args.state_dir,
+        kafka_port=args.kafka_port,
+        controller_port=args.controller_port,
+        pg_port=args.pg_port,
+    )
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    # A terminated run still stops the stack (and the platform) it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    log_path = args.state_dir / "platform.log"
+    with log_path.open("a", encoding="utf-8") as platform_log:
+        # The platform's own logs, as its services write them (JSON lines at INFO).
+        setup_logging("bench", level="INFO", json=True, stream=platform_log)
+        logging.basicConfig(level=logging.WARNING, stream=platform_log, force=True)  # aiokafka
+        say(f"starting the bench stack in {args.state_dir} (logs: {log_path})")
+        stack = devstack.up(cfg)
+        try:
+            done = asyncio.run(session(args, stack, cfg, sizes, chosen=chosen, whole=whole))
+        finally:
+            if stack.started and not args.keep_stack:
+                say("stopping the bench stack")
+                devstack.down(cfg)
+    if done.outcomes:
+        sys.stdout.write("\n" + text_table(done.outcomes) + "\n\n")
+        sys.stdout.write("\n".join(ratio_lines(ratios(done.outcomes, sizes))) + "\n")
+    if done.platform_runs:
+        sys.stdout.write("\n" + platform_text(done.platform_runs) + "\n")
+    elif done.platform_error is not None:
+        sys.stdout.write(f"\n{PLATFORM}: FAILED {done.platform_error}\n")
+    if docs is not None:
+        write_docs(docs, args, argv, sizes, done)
+    failed = done.platform_error is not None or any(o.error is not None for o in done.outcomes)
+    return 1 if failed else 0
+
+
+def write_docs(
+    docs: Path,
+    args: argparse.Namespace,
+    argv: Sequence[str] | None,
+    sizes: Sizes,
+    done: Session,
+) -> None:
+    command = ("python -m bench " + shlex.join(list(argv or sys.argv[1:]))).strip()
+    if args.update_docs and docs.exists():
+        if done.platform_runs:
+            text = splice_platform(docs.read_text("utf-8"), done.platform_runs, sizes, command)
+            docs.write_text(text, encoding="utf-8")
+            say(f"updated {docs}")
+        return
+    notes = []
+    if sizes.events < 1_000_000:
+        notes.append(f"rebuild of 1M events: this run used {sizes.events:,} events (`--events`)")
+    text = markdown(
+        done.outcomes,
+        facts=done.facts,
+        sizes=sizes,
+        runs=args.runs,
+        command=command,
+        profiles=done.profiles,
+        notes=notes,
+        platform_runs=done.platform_runs,
+    )
+    docs.write_text(text, encoding="utf-8")
+    say(f"wrote {docs}")

@@ -1,0 +1,302 @@
+"""The whole platform as processes: end to end at stepped open-loop rates, CPU, RSS.
+
+The processes are the ones ``make run`` starts (the four services with their relays, the
+Agentur MG view and the agencies' views), launched by ``deploy.local.run``'s own launcher on
+the bench stack, with tracing off. Commands are registrations (``POST /cases``) sent
+open-loop: command ``i`` of a step is due at ``start + i / rate`` whatever the earlier ones
+do, and its latency runs from that intended send time until the case is visible in every
+view entitled to it (found by a probe case before the steps: the views that show it). Views
+are watched by polling their databases every few milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import asyncpg
+import httpx
+import psutil
+
+from bench.core import Context, say
+from contracts.topics import ALL_TOPICS
+from deploy.local import devstack, run
+
+P99_TARGET_MS = 50.0
+POLL_S = 0.005
+REGISTRATION = {
+    "given_name": "Amina",
+    "family_name": "Haddad",
+    "date_of_birth": "1989-03-14",
+    "nationality": "SYR",
+    "languages": ["ar"],
+    "site": "MG",
+    "town": "Mönchengladbach",
+    "allocated_on": "2016-02-01",
+}
+VIEW_QUERIES = {  # the table that shows a case, per kind of view
+    "proj_aa_mg": "SELECT case_id FROM aa_mg_cases WHERE case_id = ANY($1::uuid[])",
+    "agency": "SELECT DISTINCT case_id FROM case_events WHERE case_id = ANY($1::uuid[])",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    rate: int
+    sent: int
+    accepted: int
+    visible: int
+    latencies_ms: tuple[float, ...]
+    cpu_ms_per_command: float | None  # platform processes + PostgreSQL + Kafka
+
+    def percentile(self, share: float) -> float | None:
+        if not self.latencies_ms:
+            return None
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    @property
+    def held(self) -> bool:
+        p99 = self.percentile(0.99)
+        return self.visible == self.sent and p99 is not None and p99 <= P99_TARGET_MS
+
+
+@dataclass
+class PlatformRun:
+    entitled: list[str] = field(default_factory=list)
+    rss_idle_mb: dict[str, float] = field(default_factory=dict)
+    rss_load_mb: dict[str, float] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+
+
+def run_config(ctx: Context) -> run.RunConfig:
+    """``make run``'s processes, on ports moved by the bench stack's offset."""
+    offset = ctx.stack_config.kafka_port - 19092
+    ports = {name: port + offset for name, port in run.DEFAULT_PORTS.items()}
+    return run.RunConfig(stack=ctx.stack_config, ports=ports)
+
+
+def _mb(process: psutil.Process) -> float:
+    return float(process.memory_info().rss) / 1e6
+
+
+def _cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def _infrastructure(ctx: Context) -> list[psutil.Process]:
+    """PostgreSQL (with its backends) and Kafka of the bench stack."""
+    found = []
+    for pid in devstack.running_pids(ctx.stack_config).values():
+        try:
+            root = psutil.Process(pid)
+            found += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+    return found
+
+
+class Watcher:
+    """Records when each case first shows in each entitled view."""
+
+    def __init__(self, pools: dict[str, asyncpg.Pool], queries: dict[str, str]) -> None:
+        self._pools = pools
+        self._queries = queries
+        self.pending: dict[str, set[UUID]] = {view: set() for view in pools}
+        self.seen: dict[UUID, dict[str, float]] = {}
+
+    def expect(self, case_id: UUID) -> None:
+        for view in self.pending:
+            self.pending[view].add(case_id)
+
+    async def poll(self) -> None:
+        async def one(view: str) -> None:
+            waiting = list(self.pending[view])
+            if not waiting:
+                return
+            rows = await self._pools[view].fetch(self._queries[view], waiting)
+            now = time.perf_counter()
+            for row in rows:
+                self.seen.setdefault(row["case_id"], {})[view] = now
+                self.pending[view].discard(row["case_id"])
+
+        await asyncio.gather(*(one(view) for view in self._pools))
+
+    def visible_at(self, case_id: UUID) -> float | None:
+        views = self.seen.get(case_id, {})
+        return max(views.values()) if len(views) == len(self._pools) else None
+
+    def outstanding(self) -> int:
+        return sum(len(cases) for cases in self.pending.values())
+
+
+async def _open_loop(
+    client: httpx.AsyncClient, rate: int, seconds: float
+) -> list[tuple[float, UUID | None]]:
+    """Send ``rate * seconds`` registrations, each at its intended time; returns (intended,
+    case id or None when refused) per command."""
+    count = max(1, int(rate * seconds))
+    results: list[tuple[float, UUID | None]] = []
+
+    async def send(intended: float) -> None:
+        try:
+            response = await client.post("/cases", json=REGISTRATION)
+            case_id = UUID(response.json()["case_id"]) if response.is_success else None
+        except (httpx.HTTPError, KeyError, ValueError):
+            case_id = None
+        results.append((intended, case_id))
+
+    start = time.perf_counter() + 0.01
+    tasks = []
+    for index in range(count):
+        intended = start + index / rate
+        delay = intended - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(intended)))
+    await asyncio.gather(*tasks)
+    return results
+
+
+async def _step(
+    ctx: Context,
+    client: httpx.AsyncClient,
+    watcher: Watcher,
+    rate: int,
+    counted: list[psutil.Process],
+) -> Step:
+    cpu_before = _cpu_seconds(counted)
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        while not stop.is_set():
+            await watcher.poll()
+            await asyncio.sleep(POLL_S)
+
+    watching = asyncio.create_task(watch())
+    try:
+        sent = await _open_loop(client, rate, ctx.sizes.step_seconds)
+        for _, case_id in sent:
+            if case_id is not None:
+                watcher.expect(case_id)
+        deadline = time.perf_counter() + ctx.sizes.drain_seconds
+        while watcher.outstanding() and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # the watcher task polls meanwhile
+    finally:
+        stop.set()
+        await watching
+    cpu = _cpu_seconds(counted) - cpu_before
+    accepted = [(t, c) for t, c in sent if c is not None]
+    latencies = []
+    for intended, case_id in accepted:
+        assert case_id is not None
+        visible = watcher.visible_at(case_id)
+        if visible is not None:
+            latencies.append((visible - intended) * 1000)
+    return Step(
+        rate=rate,
+        sent=len(sent),
+        accepted=len(accepted),
+        visible=len(latencies),
+        latencies_ms=tuple(latencies),
+        cpu_ms_per_command=cpu * 1000 / len(accepted) if accepted else None,
+    )
+
+
+async def measure(ctx: Context) -> PlatformRun:
+    """Start the platform, measure idle RSS, step the rate up until p99 > 50 ms, stop it."""
+    cfg = run_config(ctx)
+    info = await asyncio.to_thread(
+        devstack.up,
+        ctx.stack_config,
+        run.DATABASES,
+        [devstack.TopicSpec(name) for name in ALL_TOPICS],
+    )
+    # The launcher of ``make run`` (its private helpers: there is no public one yet).
+    processes = run._platform(cfg, info, run._reader_token(cfg), run._secret(cfg, "token-secret"))
+    for process in processes:
+        process.env["IP_TRACE_EXPORTER"] = "none"  # as the services' default; no Zipkin here
+    children = {}
+    result = PlatformRun()
+    try:
+        for process in processes:
+            children[process.name] = run._start(cfg, process)
+            await asyncio.to_thread(run._wait_healthy, process, children[process.name])
+        say(f"platform: {len(children)} processes up; idle for {ctx.sizes.idle_seconds:.0f} s")
+        await asyncio.sleep(ctx.sizes.idle_seconds)
+        platform = {name: psutil.Process(child.pid) for name, child in children.items()}
+        result.rss_idle_mb = {name: _mb(p) for name, p in platform.items()}
+        result.entitled, watcher, pools = await _entitled_views(ctx, cfg, info)
+        counted = [*platform.values(), *_infrastructure(ctx)]
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{cfg.intake_port}", timeout=30.0, limits=limits
+        ) as client:
+            try:
+                for rate in ctx.sizes.rates:
+                    step = await _step(ctx, client, watcher, rate, counted)
+                    result.steps.append(step)
+                    result.rss_load_mb = {name: _mb(p) for name, p in platform.items()}
+                    say(
+                        f"platform: {rate}/s: {step.visible}/{step.sent} visible, "
+                        f"p50 {_ms(step.percentile(0.5))}, p99 {_ms(step.percentile(0.99))}, "
+                        f"CPU {_ms(step.cpu_ms_per_command)} per command"
+                    )
+                    if not step.held:
+                        break
+            finally:
+                for pool in pools:
+                    await pool.close()
+    finally:
+        for name in reversed(list(children)):
+            await asyncio.to_thread(run._stop_pid, cfg, name, children[name])
+    return result
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+async def _entitled_views(
+    ctx: Context, cfg: run.RunConfig, info: devstack.StackInfo
+) -> tuple[list[str], Watcher, list[asyncpg.Pool]]:
+    """Register a probe case; the views that show it within the drain time are entitled."""
+    views = ["proj_aa_mg", *(f"proj_{view}" for view in run.AGENCY_VIEWS)]
+    pools = {
+        view: await asyncpg.create_pool(info.database_dsns[view], min_size=1, max_size=2)
+        for view in views
+    }
+    queries = {
+        view: VIEW_QUERIES["proj_aa_mg" if view == "proj_aa_mg" else "agency"] for view in views
+    }
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.intake_port}") as client:
+        response = await client.post("/cases", json=REGISTRATION)
+        response.raise_for_status()
+        probe = UUID(response.json()["case_id"])
+    probing = Watcher(pools, queries)
+    probing.expect(probe)
+    deadline = time.perf_counter() + ctx.sizes.drain_seconds
+    while probing.outstanding() and time.perf_counter() < deadline:
+        await probing.poll()
+        await asyncio.sleep(0.05)
+    entitled = sorted(probing.seen.get(probe, {}))
+    for view in views:
+        if view not in entitled:
+            await pools.pop(view).close()
+    return entitled, Watcher(pools, {v: queries[v] for v in pools}), list(pools.values())
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None

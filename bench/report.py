@@ -1,0 +1,401 @@
+"""The table on standard output, the target ratios, and ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bench.core import Outcome, Sizes
+from bench.platform import P99_TARGET_MS, POLL_S, PlatformRun, median
+
+PLATFORM_NOT_MEASURED = (
+    "end to end from HTTP command to visible in every entitled view at stepped open-loop "
+    "rates (p50/p95/p99 from the intended send time) and the highest rate held with "
+    "p99 ≤ 50 ms",
+    "CPU per command summed over all processes",
+    "RSS per process, idle and under load",
+)
+PLATFORM_HEADING = "## End to end, CPU, memory"
+NOT_MEASURED_HEADING = "## Not measured yet"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    table = [["benchmark", "group", "median /s", "unit", "p50 ms", "p99 ms", "n/run", "runs"]]
+    for o in outcomes:
+        if o.error is not None:
+            table.append([o.benchmark.name, o.benchmark.group, "FAILED", o.error[:60], "", "", ""])
+            continue
+        table.append(
+            [
+                o.benchmark.name,
+                o.benchmark.group,
+                _num(o.rate),
+                o.benchmark.unit,
+                _num(o.latency(0.50), 2),
+                _num(o.latency(0.99), 2),
+                _num(o.count),
+                " / ".join(_num(s.rate) for s in o.samples),
+            ]
+        )
+    return table
+
+
+def text_table(outcomes: Sequence[Outcome]) -> str:
+    table = rows(outcomes)
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(len(table[0]))]
+    lines = []
+    for number, row in enumerate(table):
+        cells = [
+            cell.rjust(widths[i]) if i in (2, 4, 5, 6) and number else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(outcomes: Sequence[Outcome]) -> str:
+    table = rows(outcomes)
+    out = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    out += ["| " + " | ".join(row + [""] * (len(table[0]) - len(row))) + " |" for row in table[1:]]
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    target: str
+    value: str
+    met: bool | None  # None: not measured in this run
+
+
+def _rate(by_name: dict[str, Outcome], name: str) -> float | None:
+    outcome = by_name.get(name)
+    return outcome.rate if outcome is not None and outcome.error is None else None
+
+
+def ratios(outcomes: Sequence[Outcome], sizes: Sizes) -> list[Ratio]:
+    by_name = {o.benchmark.name: o for o in outcomes}
+    found: list[Ratio] = []
+
+    def compare(target: str, ours: str, base: str, at_least: float | None) -> None:
+        mine, theirs = _rate(by_name, ours), _rate(by_name, base)
+        if mine is None or theirs is None or theirs == 0:
+            found.append(Ratio(target, "not measured in this run", None))
+            return
+        share = mine / theirs
+        met = None if at_least is None else share >= at_least
+        found.append(Ratio(target, f"{share:.2f} ({_num(mine)} / {_num(theirs)})", met))
+
+    for clients in (1, 8):
+        compare(
+            f"append ≥ 50 % of raw SQL ({clients} client(s), intake)",
+            f"append.intake.c{clients}",
+            f"append.raw.c{clients}",
+            0.5,
+        )
+        compare(
+            f"append ≥ 2x eventsourcing ({clients} client(s), intake)",
+            f"append.intake.c{clients}",
+            f"append.eventsourcing.c{clients}",
+            2.0,
+        )
+    compare("rebuild ≥ 50 % of raw consume + COPY", "rebuild", "kafka.consume_copy.raw", 0.5)
+    rebuild = by_name.get("rebuild")
+    if rebuild is not None and rebuild.error is None and rebuild.samples:
+        seconds = sorted(s.seconds for s in rebuild.samples)[len(rebuild.samples) // 2]
+        if sizes.events >= 1_000_000:
+            found.append(
+                Ratio("rebuild of 1M events within 60 s", f"{seconds:.1f} s", seconds <= 60)
+            )
+        else:
+            found.append(
+                Ratio(
+                    "rebuild of 1M events within 60 s",
+                    f"not measured: this run rebuilt {sizes.events:,} events in {seconds:.1f} s",
+                    None,
+                )
+            )
+    compare("relay vs raw produce (no target)", "relay", "kafka.produce.raw", None)
+    compare(
+        "live projection vs raw consume + COPY (no target)",
+        "projection.live",
+        "kafka.consume_copy.raw",
+        None,
+    )
+    return found
+
+
+def ratio_lines(found: Sequence[Ratio]) -> list[str]:
+    marks = {True: "met", False: "MISSED", None: "-"}
+    return [f"{r.target}: {r.value} [{marks[r.met]}]" for r in found]
+
+
+def markdown(
+    outcomes: Sequence[Outcome],
+    *,
+    facts: dict[str, str],
+    sizes: Sizes,
+    runs: int,
+    command: str,
+    profiles: dict[str, str],
+    notes: Sequence[str],
+    platform_runs: Sequence[PlatformRun] = (),
+) -> str:
+    found = ratios(outcomes, sizes)
+    marks = {True: "met", False: "**missed**", None: "-"}
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Every figure below "
+        "was measured in that run, on the local stack with the real broker; a rate is the "
+        f"median of {runs} run(s), each run's own rate is listed after it, and p50/p99 are the "
+        "medians of the runs' per-command latencies. Nothing here is estimated or carried over.",
+        "",
+        "## Machine, versions, settings",
+        "",
+        "| what | value |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in facts.items()],
+        f"| sizes | {sizes.commands:,} commands per append run (split over the clients); "
+        f"{sizes.live_events:,} events per relay and live-projection run; "
+        f"{sizes.events:,} events for produce, consume, consume + COPY and rebuild; "
+        f"growth at {', '.join(f'{n:,}' for n in sizes.growth)} stored events; "
+        f"a measurement stops after {sizes.time_cap:.0f} s (streaming: at least 500 events/s) |",
+        "| logging, tracing | structlog JSON lines at INFO into a file (as the services log); "
+        "tracing off (the services' default `IP_TRACE_EXPORTER=none`) |",
+        "",
+        "## What each benchmark does",
+        "",
+        "- **append.\\***: each client registers cases one after the other: a first event on a "
+        "new stream (expected version 0), then a second (expected 1); one transaction per "
+        "command. `raw` runs the event store's exact statements (command key, events via "
+        "`unnest`, outbox, `pg_notify`) with asyncpg and bodies made beforehand; "
+        "`eventsourcing` saves an `Aggregate` through an `Application` with "
+        "`PERSISTENCE_MODULE=eventsourcing.postgres` (its recorder stores the event and a "
+        "notification, under a table lock) with one thread per client; the service rows run "
+        "`PostgresEventStore.append` with the service's golden-sample payloads (envelope "
+        "stamping and validation, command key, outbox row, NOTIFY). The pool has one "
+        "connection per client.",
+        "- **kafka.produce.raw**: aiokafka producer with the relay's settings (acks=all, "
+        "idempotent, linger 2 ms), pipelined 1,000 records per wait.",
+        "- **kafka.consume.raw** / **kafka.consume_copy.raw**: aiokafka consumer "
+        "(read_committed, 1,000 records per poll) from the beginning of a fixture topic; the "
+        "second COPYs each batch (topic, partition, offset, key, value) into a table.",
+        "- **relay**: `OutboxRelay.publish_pending` until the outbox (filled by COPY) is empty.",
+        "- **projection.live**: a running `ProjectionRunner` with the Agentur MG view's handler "
+        "(parse the envelope, upsert the case row; event ids de-duplicated; positions stored "
+        "per batch); the time from the first produce of the events to the last one applied.",
+        "- **rebuild**: `services.chassis.rebuild.rebuild` with the same handler into a fresh "
+        "generation, up to the end offsets (it polls its progress every 0.3 s).",
+        "- **growth.append.N**: the intake append workload (1 client) on an event store that "
+        "already holds N events (COPYed in: events, command keys, outbox rows marked sent); "
+        "**growth.rebuild.N**: `rebuild` of a topic of N events (the largest size is the "
+        "`rebuild` row).",
+        "",
+        "## Results",
+        "",
+        markdown_table(outcomes),
+        "",
+        "## Targets (reported, not asserted)",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        *[f"| {r.target} | {r.value} | {marks[r.met]} |" for r in found],
+        "",
+    ]
+    if profiles:
+        lines += ["## Where the time goes", ""]
+        for name, text in profiles.items():
+            lines += [
+                f"Profile of one run of `{name}` (pyinstrument, wall clock):",
+                "",
+                "```",
+                text.rstrip(),
+                "```",
+                "",
+            ]
+    missing = list(notes)
+    if platform_runs:
+        lines += [platform_markdown(platform_runs, sizes)]
+    else:
+        missing += PLATFORM_NOT_MEASURED
+    lines += [NOT_MEASURED_HEADING, ""]
+    lines += [f"- {item}" for item in missing] or ["- nothing: every benchmark ran"]
+    return "\n".join(lines) + "\n"
+
+
+def splice_platform(existing: str, runs: Sequence[PlatformRun], sizes: Sizes, command: str) -> str:
+    """An earlier report with the end-to-end section of this run put in (or replaced)."""
+    section = platform_markdown(runs, sizes).replace(
+        f"{PLATFORM_HEADING}\n\n",
+        f"{PLATFORM_HEADING}\n\nMeasured by `{command}` on "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on the same machine and stack as the "
+        "sections above, in a run of its own.\n\n",
+        1,
+    )
+    head, sep, tail = existing.partition(NOT_MEASURED_HEADING)
+    if not sep:
+        return existing.rstrip("\n") + "\n\n" + section
+    if PLATFORM_HEADING in head:
+        head = head[: head.index(PLATFORM_HEADING)]
+    kept = [
+        line
+        for line in tail.splitlines()
+        if not any(line.startswith(f"- {item[:30]}") for item in PLATFORM_NOT_MEASURED)
+    ]
+    if not any(line.startswith("- ") for line in kept):
+        kept = ["", "", "- nothing: every benchmark ran"]
+    return head + section + "\n" + sep + "\n".join(kept).rstrip("\n") + "\n"
+
+
+def _held_rate(runs: Sequence[PlatformRun]) -> int | None:
+    """The highest step rate held (all visible, p99 ≤ 50 ms) in at least half the runs."""
+    rates = sorted({s.rate for r in runs for s in r.steps})
+    best = None
+    for rate in rates:
+        held = sum(1 for r in runs for s in r.steps if s.rate == rate and s.held)
+        if held * 2 >= len(runs):
+            best = rate
+    return best
+
+
+def platform_rows(runs: Sequence[PlatformRun]) -> list[list[str]]:
+    """One row per step rate: medians over the runs that reached it."""
+    table = [
+        ["step", "runs", "sent", "visible", "p50 ms", "p95 ms", "p99 ms", "CPU ms/cmd", "held"]
+    ]
+    for rate in sorted({s.rate for r in runs for s in r.steps}):
+        steps = [s for r in runs for s in r.steps if s.rate == rate]
+        table.append(
+            [
+                f"e2e.{rate}/s",
+                str(len(steps)),
+                _num(median([s.sent for s in steps])),
+                _num(median([s.visible for s in steps])),
+                _num(median([s.percentile(0.50) for s in steps]), 1),
+                _num(median([s.percentile(0.95) for s in steps]), 1),
+                _num(median([s.percentile(0.99) for s in steps]), 1),
+                _num(median([s.cpu_ms_per_command for s in steps]), 2),
+                f"{sum(s.held for s in steps)}/{len(steps)}",
+            ]
+        )
+    return table
+
+
+def rss_rows(runs: Sequence[PlatformRun]) -> list[list[str]]:
+    table = [["process", "RSS idle MB", "RSS at last step MB"]]
+    names = list(runs[0].rss_idle_mb) if runs else []
+    table += [
+        [
+            f"rss.{name}",
+            _num(median([r.rss_idle_mb.get(name) for r in runs]), 1),
+            _num(median([r.rss_load_mb.get(name) for r in runs]), 1),
+        ]
+        for name in names
+    ]
+    return table
+
+
+def _text(table: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _md(table: list[list[str]]) -> str:
+    out = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    return "\n".join(out + ["| " + " | ".join(row) + " |" for row in table[1:]])
+
+
+def platform_targets(runs: Sequence[PlatformRun]) -> list[Ratio]:
+    found = []
+    held = _held_rate(runs)
+    if held is None:
+        found.append(Ratio("end to end ≥ 2,500 commands/s with p99 ≤ 50 ms", "no step held", False))
+    else:
+        found.append(
+            Ratio(
+                "end to end ≥ 2,500 commands/s with p99 ≤ 50 ms",
+                f"highest step held: {held:,}/s",
+                held >= 2500,
+            )
+        )
+    at500 = [s for r in runs for s in r.steps if s.rate == 500]
+    p99 = median([s.percentile(0.99) for s in at500])
+    found.append(
+        Ratio(
+            "p99 ≤ 50 ms at 500 commands/s",
+            "step not reached" if p99 is None else f"{p99:.1f} ms",
+            None if p99 is None else p99 <= P99_TARGET_MS,
+        )
+    )
+    cpu = median([s.cpu_ms_per_command for s in at500])
+    found.append(
+        Ratio(
+            "≤ 1 ms CPU per command (all processes, at 500/s)",
+            "step not reached" if cpu is None else f"{cpu:.2f} ms",
+            None if cpu is None else cpu <= 1.0,
+        )
+    )
+    if runs:
+        services = [n for n in runs[0].rss_idle_mb if "relay" not in n]
+        worst = max(services, key=lambda n: median([r.rss_idle_mb[n] for r in runs]) or 0.0)
+        value = median([r.rss_idle_mb[worst] for r in runs]) or 0.0
+        found.append(
+            Ratio("≤ 80 MB RSS per idle service", f"largest: {worst} {value:.1f} MB", value <= 80)
+        )
+    return found
+
+
+def platform_text(runs: Sequence[PlatformRun]) -> str:
+    marks = {True: "met", False: "MISSED", None: "-"}
+    entitled = ", ".join(runs[0].entitled) if runs else "-"
+    return "\n".join(
+        [
+            f"end to end (registration visible in every entitled view: {entitled})",
+            _text(platform_rows(runs)),
+            "",
+            _text(rss_rows(runs)),
+            "",
+            *[f"{r.target}: {r.value} [{marks[r.met]}]" for r in platform_targets(runs)],
+        ]
+    )
+
+
+def platform_markdown(runs: Sequence[PlatformRun], sizes: Sizes) -> str:
+    marks = {True: "met", False: "**missed**", None: "-"}
+    entitled = ", ".join(f"`{v}`" for v in runs[0].entitled) if runs else "-"
+    return "\n".join(
+        [
+            "## End to end, CPU, memory",
+            "",
+            f"The platform as `make run` starts it ({len(runs[0].rss_idle_mb) if runs else 0} "
+            "processes, tracing off) on the bench stack; registrations (`POST /cases`) sent "
+            f"open-loop at each step's rate for {sizes.step_seconds:.0f} s; latency from the "
+            "intended send time until the case shows in every entitled view (those that "
+            f"showed a probe case: {entitled}), found by polling the view databases every "
+            f"{POLL_S * 1000:.0f} ms; a step is held when every command shows within "
+            f"{sizes.drain_seconds:.0f} s and p99 ≤ 50 ms; the steps stop at the first one "
+            "not held. CPU is user + system time of the platform processes, PostgreSQL "
+            "(with its backends) and Kafka during the step and its drain, per accepted "
+            "command (the load generator is not counted). Medians over the runs.",
+            "",
+            _md(platform_rows(runs)),
+            "",
+            _md(rss_rows(runs)),
+            "",
+            "| target | measured | verdict |",
+            "|---|---|---|",
+            *[f"| {r.target} | {r.value} | {marks[r.met]} |" for r in platform_targets(runs)],
+            "",
+        ]
+    )
