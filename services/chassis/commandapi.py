@@ -11,6 +11,7 @@ from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
@@ -57,6 +58,22 @@ def _context(idempotency_key: str | None, agency: Agency) -> CommandContext:
     )
 
 
+def _nul_at(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where a NUL character hides in the command (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if (found := _nul_at(item, (*path, key))) is not None:
+            return found
+    return None
+
+
 async def _accept(
     execute: Execute,
     *,
@@ -67,6 +84,16 @@ async def _accept(
     context: CommandContext,
 ) -> CommandAccepted:
     name = type(command).__name__
+    if (where := _nul_at(command.model_dump())) is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", *where),
+                    "msg": "text must not contain NUL characters",
+                    "type": "value_error",
+                }
+            ]
+        )
     with structlog.contextvars.bound_contextvars(case_id=str(case_id)):
         try:
             result = await execute(request, case_id, command, context)

@@ -255,3 +255,14 @@ async def test_a_body_that_is_not_json_is_422_naming_the_body(
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "body"
     assert await stored(fresh_dsn) == (0, 0, 0)
+
+
+async def test_a_nul_character_is_422_naming_the_field(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """A NUL in any text (PostgreSQL cannot store it) is bad input, not a server error."""
+    response = await api.post("/cases", json={**PERSON, "given_name": "Am\u0000ina"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "given_name"
+    assert await stored(fresh_dsn) == (0, 0, 0)
