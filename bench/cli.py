@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import append, growth, streaming
-from bench.core import REGISTRY, Benchmark, Context, Outcome, Sizes, say
+from bench.core import REGISTRY, Benchmark, Context, Outcome, Sample, Sizes, say
 from bench.facts import collect
 from bench.platform import PlatformRun
 from bench.platform import measure as measure_platform
@@ -123,6 +125,7 @@ async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int) -> list[
                 say(f"{label}: FAILED {outcome.error}")
                 break
             outcome.samples.append(sample)
+            _keep(ctx, bench, sample)
             p99 = sample.percentile(0.99)
             latency = f", p99 {p99:.2f} ms" if p99 is not None else ""
             say(
@@ -133,6 +136,20 @@ async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int) -> list[
             outcome.samples.clear()  # a benchmark that failed once shows no number
         outcomes.append(outcome)
     return outcomes
+
+
+def _keep(ctx: Context, bench: Benchmark, sample: Sample) -> None:
+    """Each run's figures also go to ``results.jsonl`` in the state dir, as they come."""
+    line = {
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "name": bench.name,
+        "count": sample.count,
+        "seconds": sample.seconds,
+        "p50_ms": sample.percentile(0.5),
+        "p99_ms": sample.percentile(0.99),
+    }
+    with (ctx.state_dir / "results.jsonl").open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 async def profile(ctx: Context, bench: Benchmark) -> str:
@@ -195,7 +212,10 @@ async def session(
             name = PROFILED.get(found.target)
             if found.met is False and name is not None and name not in profiles:
                 say(f"profiling {name} (target missed: {found.target})")
-                profiles[name] = await profile(ctx, by_name[name])
+                try:
+                    profiles[name] = await profile(ctx, by_name[name])
+                except Exception as error:  # noqa: BLE001  # the report goes on without it
+                    say(f"profiling {name} failed: {error!r}")
     return Session(outcomes, facts, profiles, platform_runs, platform_error)
 
 

@@ -12,7 +12,9 @@ are watched by polling their databases every few milliseconds.
 from __future__ import annotations
 
 import asyncio
+import socket
 import statistics
+import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,6 +54,7 @@ class Step:
     visible: int
     latencies_ms: tuple[float, ...]
     cpu_ms_per_command: float | None  # platform processes + PostgreSQL + Kafka
+    view_p50_ms: dict[str, float] = field(default_factory=dict)  # per entitled view
 
     def percentile(self, share: float) -> float | None:
         if not self.latencies_ms:
@@ -73,11 +76,42 @@ class PlatformRun:
     steps: list[Step] = field(default_factory=list)
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def run_config(ctx: Context) -> run.RunConfig:
-    """``make run``'s processes, on ports moved by the bench stack's offset."""
-    offset = ctx.stack_config.kafka_port - 19092
-    ports = {name: port + offset for name, port in run.DEFAULT_PORTS.items()}
+    """``make run``'s processes on the bench stack, on a block of ports below the ephemeral
+    range (so that no client connection holds one) chosen by the stack's Kafka port: 24xxx
+    for the bench, 25xxx for the smoke test; a port in use is skipped."""
+    base = 20_000 + (ctx.stack_config.kafka_port // 10_000) * 1000
+    wanted = {name: base + port % 1000 for name, port in run.DEFAULT_PORTS.items()}
+    ports: dict[str, int] = {}
+    for name, port in sorted(wanted.items(), key=lambda item: item[1]):
+        candidate = max(port, max(ports.values(), default=0) + 1)
+        while not _bindable(candidate):
+            candidate += 1
+        ports[name] = candidate
     return run.RunConfig(stack=ctx.stack_config, ports=ports)
+
+
+async def _launch(cfg: run.RunConfig, process: run.Process) -> subprocess.Popen[bytes]:
+    """Start one process and wait for its health; a failure is an error, not an exit."""
+    try:
+        child = run._start(cfg, process)
+    except SystemExit as failed:
+        raise RuntimeError(f"{process.name} did not start: {failed}") from None
+    try:
+        await asyncio.to_thread(run._wait_healthy, process, child)
+    except SystemExit as failed:
+        await asyncio.to_thread(run._stop_pid, cfg, process.name, child)
+        raise RuntimeError(str(failed)) from None
+    return child
 
 
 def _mb(process: psutil.Process) -> float:
@@ -142,10 +176,11 @@ class Watcher:
 
 
 async def _open_loop(
-    client: httpx.AsyncClient, rate: int, seconds: float
+    client: httpx.AsyncClient, rate: int, seconds: float, watcher: Watcher
 ) -> list[tuple[float, UUID | None]]:
-    """Send ``rate * seconds`` registrations, each at its intended time; returns (intended,
-    case id or None when refused) per command."""
+    """Send ``rate * seconds`` registrations, each at its intended time, the watcher looking
+    out for each case from its answer on; returns (intended, case id or None when refused)
+    per command."""
     count = max(1, int(rate * seconds))
     results: list[tuple[float, UUID | None]] = []
 
@@ -155,6 +190,8 @@ async def _open_loop(
             case_id = UUID(response.json()["case_id"]) if response.is_success else None
         except (httpx.HTTPError, KeyError, ValueError):
             case_id = None
+        if case_id is not None:
+            watcher.expect(case_id)
         results.append((intended, case_id))
 
     start = time.perf_counter() + 0.01
@@ -186,10 +223,7 @@ async def _step(
 
     watching = asyncio.create_task(watch())
     try:
-        sent = await _open_loop(client, rate, ctx.sizes.step_seconds)
-        for _, case_id in sent:
-            if case_id is not None:
-                watcher.expect(case_id)
+        sent = await _open_loop(client, rate, ctx.sizes.step_seconds, watcher)
         deadline = time.perf_counter() + ctx.sizes.drain_seconds
         while watcher.outstanding() and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # the watcher task polls meanwhile
@@ -204,7 +238,13 @@ async def _step(
         visible = watcher.visible_at(case_id)
         if visible is not None:
             latencies.append((visible - intended) * 1000)
+    per_view: dict[str, list[float]] = {}
+    for intended, case_id in accepted:
+        assert case_id is not None
+        for view, seen in watcher.seen.get(case_id, {}).items():
+            per_view.setdefault(view, []).append((seen - intended) * 1000)
     return Step(
+        view_p50_ms={view: statistics.median(values) for view, values in per_view.items()},
         rate=rate,
         sent=len(sent),
         accepted=len(accepted),
@@ -215,7 +255,8 @@ async def _step(
 
 
 async def measure(ctx: Context) -> PlatformRun:
-    """Start the platform, measure idle RSS, step the rate up until p99 > 50 ms, stop it."""
+    """Start the platform, measure idle RSS, step the rate up until not every command shows
+    within the drain time, stop it."""
     cfg = run_config(ctx)
     info = await asyncio.to_thread(
         devstack.up,
@@ -231,8 +272,7 @@ async def measure(ctx: Context) -> PlatformRun:
     result = PlatformRun()
     try:
         for process in processes:
-            children[process.name] = run._start(cfg, process)
-            await asyncio.to_thread(run._wait_healthy, process, children[process.name])
+            children[process.name] = await _launch(cfg, process)
         say(f"platform: {len(children)} processes up; idle for {ctx.sizes.idle_seconds:.0f} s")
         await asyncio.sleep(ctx.sizes.idle_seconds)
         platform = {name: psutil.Process(child.pid) for name, child in children.items()}
@@ -253,8 +293,8 @@ async def measure(ctx: Context) -> PlatformRun:
                         f"p50 {_ms(step.percentile(0.5))}, p99 {_ms(step.percentile(0.99))}, "
                         f"CPU {_ms(step.cpu_ms_per_command)} per command"
                     )
-                    if not step.held:
-                        break
+                    if step.visible < step.sent:
+                        break  # it no longer keeps up: higher steps would only queue
             finally:
                 for pool in pools:
                     await pool.close()
