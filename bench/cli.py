@@ -138,6 +138,11 @@ async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int) -> list[
     return outcomes
 
 
+def _terminated(signum: int, _: object) -> None:
+    say(f"received signal {signum}: stopping")
+    sys.exit(128 + signum)
+
+
 def _keep(ctx: Context, bench: Benchmark, sample: Sample) -> None:
     """Each run's figures also go to ``results.jsonl`` in the state dir, as they come."""
     line = {
@@ -260,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # A terminated run still stops the stack (and the platform) it started.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _terminated)
     log_path = args.state_dir / "platform.log"
     with log_path.open("a", encoding="utf-8") as platform_log:
         # The platform's own logs, as its services write them (JSON lines at INFO).
