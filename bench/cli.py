@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench import append, growth, streaming
@@ -33,6 +33,7 @@ from services.chassis.logging import setup_logging
 REPO = Path(__file__).resolve().parents[1]
 MODULES = (append, streaming)  # imported for their registrations
 DOCS = REPO / "docs" / "benchmarks.md"
+LAST = ("rebuild",)  # the slowest at full size: measured after everything else
 PLATFORM = "platform"  # the end-to-end, CPU and RSS measurements of the whole platform
 PROFILE_LINES = 70
 PROFILE_EVENTS = 100_000  # a profiled rebuild needs no more to show where the time goes
@@ -112,8 +113,7 @@ def select(only: str) -> tuple[list[Benchmark], bool]:
     return chosen, whole
 
 
-async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int) -> list[Outcome]:
-    outcomes = []
+async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int, done: Session) -> None:
     for number, bench in enumerate(chosen, start=1):
         outcome = Outcome(bench)
         for run in range(1, runs + 1):
@@ -134,8 +134,8 @@ async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int) -> list[
             )
         if outcome.error is not None:
             outcome.samples.clear()  # a benchmark that failed once shows no number
-        outcomes.append(outcome)
-    return outcomes
+        done.outcomes.append(outcome)
+        done.pending.remove(bench.name)
 
 
 def _terminated(signum: int, _: object) -> None:
@@ -177,24 +177,27 @@ async def profile(ctx: Context, bench: Benchmark) -> str:
 
 @dataclass
 class Session:
-    outcomes: list[Outcome]
-    facts: dict[str, str]
-    profiles: dict[str, str]
-    platform_runs: list[PlatformRun]
-    platform_error: str | None
+    """What a run has measured so far (an interrupted run still reports it)."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, str] = field(default_factory=dict)
+    platform_runs: list[PlatformRun] = field(default_factory=list)
+    platform_error: str | None = None
+    interrupted: str | None = None  # what stopped the run before its end
+    pending: list[str] = field(default_factory=list)  # chosen but never measured
 
 
-async def run_platform(ctx: Context, runs: int) -> tuple[list[PlatformRun], str | None]:
-    done = []
+async def run_platform(ctx: Context, runs: int, done: Session) -> None:
     for run in range(1, runs + 1):
         say(f"[{PLATFORM}] run {run}/{runs}: starting the platform's processes")
         try:
-            done.append(await measure_platform(ctx))
+            done.platform_runs.append(await measure_platform(ctx))
         except Exception as error:  # noqa: BLE001  # reported, the report goes on
-            message = f"{type(error).__name__}: {error}"
-            say(f"[{PLATFORM}] run {run}/{runs}: FAILED {message}")
-            return [], message
-    return done, None
+            done.platform_error = f"{type(error).__name__}: {error}"
+            done.platform_runs.clear()
+            say(f"[{PLATFORM}] run {run}/{runs}: FAILED {done.platform_error}")
+            return
 
 
 async def session(
@@ -205,15 +208,24 @@ async def session(
     *,
     chosen: list[Benchmark],
     whole: bool,
-) -> Session:
+    done: Session,
+) -> None:
+    """Measure into ``done``: the benchmarks, the platform, and the slowest (LAST) at the end."""
     ctx = Context(stack=stack, stack_config=cfg, sizes=sizes, state_dir=args.state_dir)
-    facts = await collect(stack.admin_dsn)
-    outcomes = await run_all(ctx, chosen, args.runs)
-    platform_runs, platform_error = await run_platform(ctx, args.runs) if whole else ([], None)
-    profiles: dict[str, str] = {}
+    done.facts.update(await collect(stack.admin_dsn))
+    first = [b for b in chosen if b.name not in LAST]
+    last = [b for b in chosen if b.name in LAST]
+    done.pending = [b.name for b in chosen] + ([PLATFORM] if whole else [])
+    await run_all(ctx, first, args.runs, done)
+    if whole:
+        await run_platform(ctx, args.runs, done)
+        done.pending.remove(PLATFORM)
+    await run_all(ctx, last, args.runs, done)
+    done.outcomes.sort(key=lambda o: [b.name for b in chosen].index(o.benchmark.name))
+    profiles = done.profiles
     if not args.smoke and not args.no_profile:
         by_name = {b.name: b for b in REGISTRY}
-        for found in ratios(outcomes, sizes):
+        for found in ratios(done.outcomes, sizes):
             name = PROFILED.get(found.target)
             if found.met is False and name is not None and name not in profiles:
                 say(f"profiling {name} (target missed: {found.target})")
@@ -221,7 +233,6 @@ async def session(
                     profiles[name] = await profile(ctx, by_name[name])
                 except Exception as error:  # noqa: BLE001  # the report goes on without it
                     say(f"profiling {name} failed: {error!r}")
-    return Session(outcomes, facts, profiles, platform_runs, platform_error)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -273,8 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, stream=platform_log, force=True)  # aiokafka
         say(f"starting the bench stack in {args.state_dir} (logs: {log_path})")
         stack = devstack.up(cfg)
+        done = Session()
         try:
-            done = asyncio.run(session(args, stack, cfg, sizes, chosen=chosen, whole=whole))
+            asyncio.run(session(args, stack, cfg, sizes, chosen=chosen, whole=whole, done=done))
+        except (KeyboardInterrupt, SystemExit) as stopped:
+            done.interrupted = f"interrupted ({type(stopped).__name__} {stopped})".strip()
+            say(f"{done.interrupted}: reporting what was measured")
         finally:
             if stack.started and not args.keep_stack:
                 say("stopping the bench stack")
@@ -288,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"\n{PLATFORM}: FAILED {done.platform_error}\n")
     if docs is not None:
         write_docs(docs, args, argv, sizes, done)
+    if done.interrupted is not None:
+        return 130
     failed = done.platform_error is not None or any(o.error is not None for o in done.outcomes)
     return 1 if failed else 0
 
@@ -307,6 +324,13 @@ def write_docs(
             say(f"updated {docs}")
         return
     notes = []
+    if done.interrupted is not None:
+        notes.append(
+            f"this run was {done.interrupted} before it measured: "
+            + ", ".join(f"`{name}`" for name in done.pending)
+        )
+    if done.platform_error is not None:
+        notes.append(f"`{PLATFORM}` failed: {done.platform_error}")
     if sizes.events < 1_000_000:
         notes.append(f"rebuild of 1M events: this run used {sizes.events:,} events (`--events`)")
     text = markdown(

@@ -55,6 +55,7 @@ class Step:
     latencies_ms: tuple[float, ...]
     cpu_ms_per_command: float | None  # platform processes + PostgreSQL + Kafka
     view_p50_ms: dict[str, float] = field(default_factory=dict)  # per entitled view
+    cpu_ms_by_process: dict[str, float] = field(default_factory=dict)  # per command
 
     def percentile(self, share: float) -> float | None:
         if not self.latencies_ms:
@@ -118,24 +119,33 @@ def _mb(process: psutil.Process) -> float:
     return float(process.memory_info().rss) / 1e6
 
 
-def _cpu_seconds(processes: Sequence[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
+def _own_cpu(process: psutil.Process) -> float:
+    """User + system seconds of ``process``, its live children and its reaped ones."""
+    try:
+        times = process.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        children = process.children(recursive=True)
+    except psutil.Error:
+        return 0.0
+    for child in children:
         try:
-            times = process.cpu_times()
-            total += times.user + times.system
+            child_times = child.cpu_times()
         except psutil.Error:
             continue
+        total += child_times.user + child_times.system
     return total
 
 
-def _infrastructure(ctx: Context) -> list[psutil.Process]:
-    """PostgreSQL (with its backends) and Kafka of the bench stack."""
-    found = []
-    for pid in devstack.running_pids(ctx.stack_config).values():
+def _cpu_by_process(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    return {name: _own_cpu(process) for name, process in processes.items()}
+
+
+def _infrastructure(ctx: Context) -> dict[str, psutil.Process]:
+    """PostgreSQL (its backends are its children) and Kafka of the bench stack."""
+    found = {}
+    for name, pid in devstack.running_pids(ctx.stack_config).items():
         try:
-            root = psutil.Process(pid)
-            found += [root, *root.children(recursive=True)]
+            found[name] = psutil.Process(pid)
         except psutil.Error:
             continue
     return found
@@ -211,9 +221,9 @@ async def _step(
     client: httpx.AsyncClient,
     watcher: Watcher,
     rate: int,
-    counted: list[psutil.Process],
+    counted: dict[str, psutil.Process],
 ) -> Step:
-    cpu_before = _cpu_seconds(counted)
+    cpu_before = _cpu_by_process(counted)
     stop = asyncio.Event()
 
     async def watch() -> None:
@@ -230,7 +240,9 @@ async def _step(
     finally:
         stop.set()
         await watching
-    cpu = _cpu_seconds(counted) - cpu_before
+    cpu_after = _cpu_by_process(counted)
+    cpu_by = {name: cpu_after[name] - cpu_before[name] for name in counted}
+    cpu = sum(cpu_by.values())
     accepted = [(t, c) for t, c in sent if c is not None]
     latencies = []
     for intended, case_id in accepted:
@@ -251,6 +263,9 @@ async def _step(
         visible=len(latencies),
         latencies_ms=tuple(latencies),
         cpu_ms_per_command=cpu * 1000 / len(accepted) if accepted else None,
+        cpu_ms_by_process={name: seconds * 1000 / len(accepted) for name, seconds in cpu_by.items()}
+        if accepted
+        else {},
     )
 
 
@@ -278,7 +293,7 @@ async def measure(ctx: Context) -> PlatformRun:
         platform = {name: psutil.Process(child.pid) for name, child in children.items()}
         result.rss_idle_mb = {name: _mb(p) for name, p in platform.items()}
         result.entitled, watcher, pools = await _entitled_views(ctx, cfg, info)
-        counted = [*platform.values(), *_infrastructure(ctx)]
+        counted = {**platform, **_infrastructure(ctx)}
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{cfg.intake_port}", timeout=30.0, limits=limits

@@ -313,6 +313,26 @@ def _per_view(steps: Sequence[Step]) -> dict[str, list[float | None]]:
     return views
 
 
+def cpu_rows(runs: Sequence[PlatformRun]) -> list[list[str]]:
+    """CPU per command by process at each step (medians over the runs), the busiest first."""
+    rates = sorted({s.rate for r in runs for s in r.steps})
+    table = [["process", *(f"ms/cmd at {rate}/s" for rate in rates)]]
+    names: dict[str, float] = {}
+    for r in runs:
+        for step in r.steps:
+            for name, value in step.cpu_ms_by_process.items():
+                names[name] = max(names.get(name, 0.0), value)
+    for name in sorted(names, key=lambda n: -names[n]):
+        row = [f"cpu.{name}"]
+        for rate in rates:
+            values = [
+                s.cpu_ms_by_process.get(name) for r in runs for s in r.steps if s.rate == rate
+            ]
+            row.append(_num(median(values), 2))
+        table.append(row)
+    return table
+
+
 def rss_rows(runs: Sequence[PlatformRun]) -> list[list[str]]:
     table = [["process", "RSS idle MB", "RSS at last step MB"]]
     names = list(runs[0].rss_idle_mb) if runs else []
@@ -387,6 +407,8 @@ def platform_text(runs: Sequence[PlatformRun]) -> str:
             f"end to end (registration visible in every entitled view: {entitled})",
             _text(platform_rows(runs)),
             "",
+            _text(cpu_rows(runs)),
+            "",
             _text(rss_rows(runs)),
             "",
             *[f"{r.target}: {r.value} [{marks[r.met]}]" for r in platform_targets(runs)],
@@ -414,6 +436,11 @@ def platform_markdown(runs: Sequence[PlatformRun], sizes: Sizes) -> str:
             "command (the load generator is not counted). Medians over the runs.",
             "",
             _md(platform_rows(runs)),
+            "",
+            "Where the CPU goes: per command, by process (PostgreSQL with its backends; "
+            "Kafka is the broker's JVM):",
+            "",
+            _md(cpu_rows(runs)),
             "",
             _md(rss_rows(runs)),
             "",
