@@ -102,19 +102,7 @@ async def figures(request: Request, pool: Pool, claims: Token, month: Month) -> 
             )
             for f in steering.FIGURES
         ],
-        rows=[
-            Row(
-                figure=r.figure,
-                version=r.version,
-                site=r.site,
-                rechtskreis=r.rechtskreis,
-                age_band=r.age_band,
-                value=r.value,
-                persons=r.persons,
-                suppressed=r.suppressed,
-            )
-            for r in rows
-        ],
+        rows=[Row.model_validate(r, from_attributes=True) for r in rows],
     )
 
 

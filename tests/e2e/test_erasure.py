@@ -24,7 +24,7 @@ from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port, read_topic
 from tests.e2e.harness import bearer, registration, serving
-from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
+from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -35,16 +35,6 @@ VIEWS = (ViewId.AA_MG, ViewId.JC_MG, ViewId.STEERING)
 SECRETS = ("Zeynep", "Kayalioglu", "1992-07-19", "8123456-789", "Herr Brandt")
 
 
-async def fresh_db(stack: StackInfo) -> str:
-    name = f"t_{uuid4().hex[:16]}"
-    admin = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture
 async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
     """The four services, the Agentur's view, the Jobcenter MG's view and steering."""
@@ -52,7 +42,7 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
         settings = {
             view: AgencyViewSettings(
                 agency_view=view,
-                agency_database_url=await fresh_db(stack),
+                agency_database_url=await fresh_database(stack.admin_dsn),
                 agency_consumer_group=f"test.erasure.{view.value}.{uuid4().hex[:8]}",
                 kafka_bootstrap=stack.kafka_bootstrap,
                 intake_url=platform.urls["intake"],

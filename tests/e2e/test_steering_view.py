@@ -26,7 +26,13 @@ from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port
 from tests.e2e.harness import bearer, serving
-from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform
+from tests.e2e.platform import (
+    KEY_TOKEN,
+    Platform,
+    caught_up,
+    fresh_database,
+    running_platform,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -49,20 +55,15 @@ class Steering:
 @pytest.fixture
 async def steering(stack: StackInfo) -> AsyncIterator[Steering]:
     """The four services and the steering view on fresh databases."""
-    admin = await asyncpg.connect(stack.admin_dsn)
-    name = f"t_{uuid4().hex[:16]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    dsn = await fresh_database(stack.admin_dsn)
     # A month of its own per run: the shared topics keep every earlier run's events.
     seed = uuid4().int
     month = date(1970 + seed % 40, 1 + (seed >> 8) % 12, 1)
     async with running_platform(stack) as platform:
         settings = AgencyViewSettings(
             agency_view=ViewId.STEERING,
-            agency_database_url=stack.admin_dsn.rsplit("/", 1)[0] + "/" + name,
-            agency_consumer_group=f"test.steering.{name}",
+            agency_database_url=dsn,
+            agency_consumer_group=f"test.steering.{dsn.rsplit('/', 1)[1]}",
             kafka_bootstrap=stack.kafka_bootstrap,
             intake_url=platform.urls["intake"],
             key_reader_token=KEY_TOKEN,
