@@ -1,7 +1,8 @@
 """One agency's view, built through the purpose rules: it holds only what they grant.
 
-Events of all four topics arrive; the facts the rules need are folded per case. When an
-event may change what the view may see (a hand-over accepted, a consent given, withdrawn or
+Events of all four topics arrive, in order per case and topic but in no particular order
+across topics; the facts the rules need are folded per case. When an event may change what
+the view may see (a hand-over accepted, a consent given, withdrawn or
 expired, a residence assignment, a first registration), the case is judged again as a whole:
 its history is read back from the topics (one partition per topic, up to the positions the
 view has passed), and the view's rows for it are replaced. So a Jobcenter receives the
@@ -99,18 +100,23 @@ class AgencyView:
             log.info("event.projected", view=self.view.value, event_type=envelope.type)
 
     async def _apply(self, conn: DbConnection, envelope: Envelope[Any]) -> None:
-        self._in_batch.setdefault(envelope.case_id, []).append(envelope)
+        case_id = envelope.case_id
+        self._in_batch.setdefault(case_id, []).append(envelope)
         row = await conn.fetchrow(
-            "SELECT facts::text, last_day FROM case_facts WHERE case_id = $1", envelope.case_id
+            "SELECT facts::text, last_day FROM case_facts WHERE case_id = $1", case_id
         )
+        registration = isinstance(envelope.data, PersonRegistered)
+        early = False
+        if registration:
+            early = await _registered(conn, case_id)
+        elif row is None:
+            await _mark_if_early(conn, case_id)
         if isinstance(envelope.data, PersonErased):
-            self._keys.forget(envelope.case_id)  # a cached key must not outlive the erasure
+            self._keys.forget(case_id)  # a cached key must not outlive the erasure
         if isinstance(envelope.data, REJUDGING):
-            await self._judge_case(
-                conn,
-                envelope.case_id,
-                read_back=row is not None or not isinstance(envelope.data, PersonRegistered),
-            )
+            # A first registration is judged alone, unless events of the case came first.
+            read_back = row is not None or early or not registration
+            await self._judge_case(conn, case_id, read_back=read_back)
             return
         if row is None:
             return  # nothing of this case is the view's to hold (yet)
@@ -236,6 +242,28 @@ def without_sealed(value: Any) -> Any:
     if isinstance(value, list):
         return [without_sealed(v) for v in value]
     return value
+
+
+async def _registered(conn: DbConnection, case_id: UUID) -> bool:
+    """Note the case as registered; whether events of it came before its registration."""
+    await conn.execute(
+        "INSERT INTO registered_cases (case_id) VALUES ($1) ON CONFLICT DO NOTHING", case_id
+    )
+    early = await conn.fetchval(
+        "DELETE FROM early_cases WHERE case_id = $1 RETURNING true", case_id
+    )
+    return bool(early)
+
+
+async def _mark_if_early(conn: DbConnection, case_id: UUID) -> None:
+    """An event of a case whose registration the view has not read yet: the partitions of
+    the four topics are read in no particular order across topics (a catch-up, a rebuild),
+    so the registration may come later; it then reads the case's history back."""
+    await conn.execute(
+        "INSERT INTO early_cases (case_id) SELECT $1::uuid WHERE NOT EXISTS"
+        " (SELECT 1 FROM registered_cases WHERE case_id = $1) ON CONFLICT DO NOTHING",
+        case_id,
+    )
 
 
 async def _save_facts(conn: DbConnection, case_id: UUID, facts: CaseFacts, now: datetime) -> None:

@@ -30,3 +30,11 @@ CREATE TABLE IF NOT EXISTS disclosures (
     PRIMARY KEY (event_id, to_view)
 );
 CREATE INDEX IF NOT EXISTS disclosures_case ON disclosures (case_id);
+
+-- Which cases' registrations the view has read (ids only, no data), and the cases with an
+-- event read before their registration: the four topics' partitions are read in no order
+-- across topics (a catch-up, a rebuild), so a case's registration may come after its other
+-- events; it then re-judges the case with its history read back, and live and rebuilt
+-- views hold the same.
+CREATE TABLE IF NOT EXISTS registered_cases (case_id uuid PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS early_cases (case_id uuid PRIMARY KEY);

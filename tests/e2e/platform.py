@@ -201,10 +201,10 @@ async def until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
     raise AssertionError(what)
 
 
-async def caught_up(platform: Platform, dsns: Iterable[str]) -> None:
+async def caught_up(bootstrap: str, dsns: Iterable[str]) -> None:
     """Until every view database stored a position at the end of every partition of the
     domain topics."""
-    ends = await topic_bounds(platform.stack.kafka_bootstrap, DOMAIN_TOPICS)
+    ends = await topic_bounds(bootstrap, DOMAIN_TOPICS)
 
     async def all_at_end() -> bool:
         for dsn in dsns:

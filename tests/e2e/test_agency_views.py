@@ -200,7 +200,7 @@ async def test_each_view_holds_what_its_agency_may_see(
     await until(jobcenter_has_history, "the Jobcenter never received the history")
     await until(iq_has_recognition, "IQ never received the consented recognition data")
     await until(sozialamt_has_the_date, "the Sozialamt never learned the Rechtskreiswechsel")
-    await caught_up(platform, dsns.values())
+    await caught_up(platform.stack.kafka_bootstrap, dsns.values())
 
     categories = {view: {row["category"] for row in await held(dsns[view], case)} for view in VIEWS}
     dumps = {view: await everything(dsns[view]) for view in VIEWS}
@@ -235,7 +235,7 @@ async def test_each_view_holds_what_its_agency_may_see(
         return await held(dsns[ViewId.PARTNER_IQ], case) == []
 
     await until(iq_forgot, "the partner kept rows after the consent was withdrawn")
-    await caught_up(platform, dsns.values())
+    await caught_up(platform.stack.kafka_bootstrap, dsns.values())
     conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
     try:
         logged = await conn.fetch(

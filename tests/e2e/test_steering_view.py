@@ -121,7 +121,9 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     persons is suppressed; the CSV says the same; a rebuild gives identical figures."""
     month = steering.month.strftime("%Y-%m")
     await scenario(steering.platform, steering.month)
-    await caught_up(steering.platform, [steering.settings.agency_database_url])
+    await caught_up(
+        steering.platform.stack.kafka_bootstrap, [steering.settings.agency_database_url]
+    )
     answer = await steering.view.get("/figures", params={"month": month}, headers=token())
     assert answer.status_code == 200, answer.text
     body = answer.json()
