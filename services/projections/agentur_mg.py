@@ -6,27 +6,20 @@ person's identity and first-contact facts.
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
-from uuid import UUID
+from typing import Any, Final
 
 import structlog
 
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import FirstContactMade, PersonErased, PersonRegistered, intake_codec
 from contracts.personal import Sealed
-from services.chassis.crypto import PersonKey, unseal
+from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection
 
 log = structlog.get_logger("projection.aa_mg")
 
 NAME: Final = "aa_mg"
 TOPICS: Final = (INTAKE_TOPIC,)
-
-
-class KeySource(Protocol):
-    async def find(self, case_id: UUID) -> PersonKey | None: ...
-
-    def forget(self, case_id: UUID) -> None: ...
 
 
 class AgenturView:
@@ -48,8 +41,7 @@ class AgenturView:
         ):
             match data:
                 case PersonRegistered():
-                    key = await self._keys.find(envelope.case_id)
-                    person = unseal(data, key) if key is not None else data
+                    person = await opened(data, envelope.case_id, self._keys)
                     await conn.execute(
                         "INSERT INTO aa_mg_cases (case_id, given_name, family_name, date_of_birth,"
                         " nationality, languages, site, town, allocated_on, version, updated_at)"
