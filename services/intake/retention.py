@@ -14,12 +14,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Final, TextIO
+from typing import TextIO
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -27,6 +26,7 @@ from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import IntakeEvent, intake_codec
 from services.chassis.eventstore import CommandContext, PostgresEventStore, install_schema
 from services.chassis.ids import uuid7
+from services.chassis.jobs import add_job_arguments, job_today
 from services.chassis.process import observe
 from services.chassis.rebuild import bar
 from services.chassis.rules import InvalidTransitionError
@@ -44,8 +44,6 @@ from services.intake.retention_rules import (
     parse_schedule,
 )
 from services.intake.settings import IntakeSettings
-
-BERLIN: Final = ZoneInfo("Europe/Berlin")  # the controllers' calendar day
 
 Progress = Callable[[int, int], None]
 
@@ -153,15 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "intake.person_erased event naming the job and the rule. Configured like intake "
         "(IP_DB_INTAKE); the periods are in services/intake/retention.toml.",
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="list only (the default)")
-    mode.add_argument("--apply", action="store_true", help="erase the listed cases")
-    parser.add_argument(
-        "--today",
-        type=date.fromisoformat,
-        default=None,
-        help="the day to judge on, YYYY-MM-DD (default: today in Europe/Berlin)",
-    )
+    add_job_arguments(parser)
     parser.add_argument(
         "--rules", type=Path, default=None, help="a retention schedule (default: the packaged one)"
     )
@@ -169,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = IntakeSettings()
     observe("intake.retention", settings)
     schedule = parse_schedule(args.rules.read_text() if args.rules else packaged_schedule())
-    today = args.today or datetime.now(BERLIN).date()
+    today = job_today(args)
 
     def progress(done: int, total: int) -> None:
         end = "\n" if done >= total else "\r"

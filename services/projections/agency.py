@@ -92,6 +92,12 @@ class AgencyView:
         )
         if isinstance(envelope.data, PersonErased):
             self._keys.forget(envelope.case_id)  # a cached key must not outlive the erasure
+            await conn.execute(
+                "INSERT INTO public.erasures (case_id, erased_on) VALUES ($1, $2)"
+                " ON CONFLICT (case_id) DO NOTHING",
+                envelope.case_id,
+                envelope.data.erased_on,
+            )
         if isinstance(envelope.data, REJUDGING):
             await self._judge_case(
                 conn,

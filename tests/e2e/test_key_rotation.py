@@ -7,20 +7,15 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
-from services.projections.agency_app import create_app
-from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
-from tests.conftest import free_port
-from tests.e2e.harness import serving
-from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
-from tests.e2e.test_erasure import VIEW_TOKEN_SECRET, fresh_db, until
+from tests.e2e.platform import Platform, running_platform, serving_view
+from tests.e2e.test_erasure import VIEW_TOKEN_SECRET, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -30,19 +25,11 @@ NAME, BAMF = "Rahel", "5123987-232"
 @pytest.fixture
 async def world(stack: StackInfo) -> AsyncIterator[tuple[Platform, str]]:
     """The four services and the Agentur MG's agency view."""
-    async with running_platform(stack) as platform:
-        dsn = await fresh_db(stack)
-        settings = AgencyViewSettings(
-            agency_view=ViewId.AA_MG,
-            agency_database_url=dsn,
-            agency_consumer_group=f"test.rotation.{uuid4().hex[:8]}",
-            kafka_bootstrap=stack.kafka_bootstrap,
-            intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
-            token_secret=SecretStr(VIEW_TOKEN_SECRET),
-        )
-        async with serving(create_app(settings), free_port()):
-            yield platform, dsn
+    async with (
+        running_platform(stack) as platform,
+        serving_view(platform, ViewId.AA_MG, VIEW_TOKEN_SECRET) as (dsn, _),
+    ):
+        yield platform, dsn
 
 
 async def held(dsn: str, case_id: str) -> dict[str, dict[str, Any]]:
