@@ -46,6 +46,7 @@ from services.projections.purpose import (
     Grant,
     Responsibility,
     ViewId,
+    awaits_consented_data,
     case_facts,
     disclosure,
     evolve,
@@ -132,7 +133,10 @@ class AgencyView:
             if (g := disclosure(self.view, e.data, facts, now, recorded_on=e.occurred_at))
         ]
         if not grants:
-            await conn.execute("DELETE FROM case_facts WHERE case_id = $1", case_id)
+            if awaits_consented_data(self.view, facts, now):
+                await _save_facts(conn, case_id, facts, now)  # what the consent names may follow
+            else:
+                await conn.execute("DELETE FROM case_facts WHERE case_id = $1", case_id)
             return
         await _save_facts(conn, case_id, facts, now)
         for envelope, grant in grants:
