@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import httpx
 import pytest
 
@@ -21,6 +20,7 @@ from deploy.local.devstack import StackInfo
 from services.chassis.auth import Claims, issue
 from services.projections.access_log_retention import run
 from services.projections.purpose import ViewId
+from tests.conftest import fetch
 from tests.e2e.platform import Platform, running_platform, serving_view
 from tests.e2e.test_erasure import VIEW_TOKEN_SECRET, until
 
@@ -60,13 +60,7 @@ async def register(platform: Platform, given_name: str) -> str:
 
 
 async def log_of(dsn: str) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT id, case_id, listed, path FROM public.access_log ORDER BY id"
-        )
-    finally:
-        await conn.close()
+    rows = await fetch(dsn, "SELECT id, case_id, listed, path FROM public.access_log ORDER BY id")
     return [dict(r) for r in rows]
 
 
@@ -93,15 +87,9 @@ async def test_erased_persons_access_log_is_kept_then_removed(
     )
 
     async def erasure_seen() -> bool:
-        conn = await asyncpg.connect(dsn)
-        try:
-            return bool(
-                await conn.fetchval(
-                    "SELECT count(*) FROM public.erasures WHERE case_id = $1", UUID(erased)
-                )
-            )
-        finally:
-            await conn.close()
+        return bool(
+            await fetch(dsn, "SELECT 1 FROM public.erasures WHERE case_id = $1", UUID(erased))
+        )
 
     await until(erasure_seen, "the view never recorded the erasure")
     before = await log_of(dsn)

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import pytest
 
 from deploy.local.devstack import StackInfo
 from services.projections.purpose import ViewId
+from tests.conftest import fetch
 from tests.e2e.platform import Platform, running_platform, serving_view
 from tests.e2e.test_erasure import VIEW_TOKEN_SECRET, until
 
@@ -34,13 +34,7 @@ async def world(stack: StackInfo) -> AsyncIterator[tuple[Platform, str]]:
 
 async def held(dsn: str, case_id: str) -> dict[str, dict[str, Any]]:
     """The view's rows of the case by event type, their data as stored."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT type, data FROM case_events WHERE case_id = $1", UUID(case_id)
-        )
-    finally:
-        await conn.close()
+    rows = await fetch(dsn, "SELECT type, data FROM case_events WHERE case_id = $1", UUID(case_id))
     return {row["type"]: json.loads(row["data"]) for row in rows}
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
+from tests.conftest import fetch
 
 pytestmark = pytest.mark.postgres
 
@@ -361,29 +362,15 @@ async def test_person_keys_table_of_before_rotation_is_migrated(fresh_dsn: str) 
 
 
 async def keys_current(dsn: str, case: UUID) -> str:
-    conn = await asyncpg.connect(dsn)
-    try:
-        current: str = await conn.fetchval(
-            "SELECT key_id FROM person_keys WHERE case_id = $1 AND retired_at IS NULL", case
-        )
-    finally:
-        await conn.close()
+    sql = "SELECT key_id FROM person_keys WHERE case_id = $1 AND retired_at IS NULL"
+    current: str = (await fetch(dsn, sql, case))[0]["key_id"]
     return current
 
 
 async def _stored_bodies(dsn: str) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT body::text FROM events ORDER BY position")
-    finally:
-        await conn.close()
+    rows = await fetch(dsn, "SELECT body::text FROM events ORDER BY position")
     return [json.loads(row["body"]) for row in rows]
 
 
 async def _secrets_left(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        left: int = await conn.fetchval("SELECT count(*) FROM person_keys WHERE secret IS NOT NULL")
-    finally:
-        await conn.close()
-    return left
+    return len(await fetch(dsn, "SELECT 1 FROM person_keys WHERE secret IS NOT NULL"))

@@ -22,6 +22,7 @@ from services.intake.app import create_app
 from services.intake.retention import packaged_schedule, run
 from services.intake.retention_rules import parse_schedule
 from services.intake.settings import IntakeSettings
+from tests.conftest import fetch
 
 pytestmark = pytest.mark.postgres
 
@@ -116,25 +117,13 @@ async def seed(api: httpx.AsyncClient, dsn: str) -> dict[str, str]:
 
 
 async def stored(dsn: str, case: str) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT body::text FROM events WHERE stream_id = $1 ORDER BY version", UUID(case)
-        )
-    finally:
-        await conn.close()
-    return [json.loads(r["body"]) for r in rows]
+    sql = "SELECT body::text FROM events WHERE stream_id = $1 ORDER BY version"
+    return [json.loads(r["body"]) for r in await fetch(dsn, sql, UUID(case))]
 
 
 async def keys_left(dsn: str) -> dict[str, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT case_id, count(secret) AS n FROM person_keys GROUP BY case_id"
-        )
-    finally:
-        await conn.close()
-    return {str(r["case_id"]): r["n"] for r in rows}
+    sql = "SELECT case_id, count(secret) AS n FROM person_keys GROUP BY case_id"
+    return {str(r["case_id"]): r["n"] for r in await fetch(dsn, sql)}
 
 
 async def job(dsn: str, *, apply: bool) -> tuple[list[str], str]:
