@@ -20,10 +20,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
-from deploy.local import devstack
+from deploy.local import demo, devstack
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,7 @@ DEFAULT_PORTS = {
     "placement": 8004,
     "view": 8101,
     **{f"view-{view}": 8102 + n for n, view in enumerate(AGENCY_VIEWS)},
+    "web": 8200,  # the case workers' web pages
     # relays serve only /metrics
     "intake-relay": 9101,
     "language-relay": 9102,
@@ -137,7 +139,36 @@ def _platform(
                 f"http://127.0.0.1:{port}/health",
             )
         )
+    processes.append(_web(cfg, common, token_secret))
     return processes
+
+
+def _web(cfg: RunConfig, common: dict[str, str], token_secret: str) -> Process:
+    """The case workers' web pages, with the dev sign-in (``make run`` only)."""
+    views = {ViewId.AA_MG.value: f"http://127.0.0.1:{cfg.view_port}"}
+    views |= {view: f"http://127.0.0.1:{cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS}
+    settings = {
+        "IP_WEB_PORT": str(cfg.ports["web"]),
+        "IP_WEB_DEV_SIGN_IN": "true",
+        "IP_WEB_VIEW_URLS": json.dumps(views),
+        "IP_TOKEN_SECRET": token_secret,
+        **{f"IP_{s.upper()}_URL": f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES},
+    }
+    return Process(
+        "web", "services.web", {**common, **settings}, f"http://127.0.0.1:{cfg.ports['web']}/health"
+    )
+
+
+def _seed_demo_data(cfg: RunConfig) -> None:
+    """The demo persons, through the services' APIs; a second run replays and adds nothing."""
+    urls = {s: f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES}
+    print("  seeding demo data ...", flush=True)
+    try:
+        seeded = demo.seed(urls, date.today())  # noqa: DTZ011  # the local day is the demo's today
+    except (demo.DemoDataError, OSError) as error:
+        print(f"  demo data refused (the platform runs on): {error}", flush=True)
+        return
+    print(f"  {demo.describe(seeded)}", flush=True)
 
 
 def _reader_token(cfg: RunConfig) -> str:
@@ -260,6 +291,7 @@ def run(cfg: RunConfig) -> int:
         for process in processes:
             children[process.name] = _start(cfg, process)
             _wait_healthy(process, children[process.name])
+        _seed_demo_data(cfg)
         _announce(cfg, info)
         while not stopping:
             for name, child in children.items():
@@ -301,6 +333,8 @@ Ready.
   recognition API           http://127.0.0.1:{cfg.ports["recognition"]}/docs
   placement API             http://127.0.0.1:{cfg.ports["placement"]}/docs
   Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
+  web pages (case workers)  http://127.0.0.1:{cfg.ports["web"]}/  (dev sign-in: pick agency,
+                              role and a user name)
   tracing dashboard         {info.zipkin_url or "(none)"}
   metrics                   /metrics on every API; relays on ports {relay_ports}
   status                    make status
