@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from contracts.common import Site
 from contracts.intake import Purpose
 from services.chassis.auth import TokenError, verify
+from services.projections.agency_api import Role
 from services.projections.steering import Rechtskreis
 from services.web import caseload, charts, timeline
 from services.web.backends import Backends, ViewUnavailableError
@@ -120,7 +121,7 @@ async def sign_in(request: Request) -> Response:
         claims = verify(secret, token, datetime.now(UTC))
     except TokenError as error:
         return _sign_in_page(request, f"Anmeldung abgelehnt: {error}", 401)
-    target = "/steuerung" if claims.role == "steering" else "/faelle"
+    target = "/steuerung" if claims.role == Role.STEERING else "/faelle"
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         COOKIE,

@@ -26,7 +26,6 @@ from services.projections.purpose import ViewId
 
 COOKIE: Final = "ip_sitzung"
 LIFETIME: Final = timedelta(hours=8)
-STEERING_ROLE: Final = "steering"  # reads the steering figures (aggregates only)
 COMMAND_ROLES: Final = frozenset(
     {Role.CASE_WORKER, Role.ABH_CASE_WORKER, Role.SOZIALAMT_CASE_WORKER}
 )
@@ -46,7 +45,7 @@ ROLE_NAMES: Final = {
     Role.ABH_CASE_WORKER.value: "Ausländerbehörde",
     Role.SOZIALAMT_CASE_WORKER.value: "Sozialamt",
     Role.DATA_PROTECTION.value: "Datenschutz",
-    STEERING_ROLE: "Steuerung",
+    Role.STEERING.value: "Steuerung",
 }
 PURPOSE_NAMES: Final = {
     Purpose.COUNSELLING.value: "Beratung",
@@ -88,10 +87,6 @@ class Session:
         if self.claims.role not in COMMAND_ROLES:
             return None
         return next((a for a in Agency if a.value == self.claims.agency), None)
-
-    @property
-    def reads_steering(self) -> bool:
-        return self.claims.role == STEERING_ROLE
 
     @property
     def agency_name(self) -> str:

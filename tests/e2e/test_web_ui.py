@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -20,9 +21,9 @@ from playwright.async_api import Browser, Page, async_playwright
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
-from services.projections.agency_app import create_app as view_app
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
+from services.projections.views import create_app as view_app
 from services.web.app import create_app as web_app
 from services.web.settings import WebSettings
 from tests.conftest import free_port
@@ -52,30 +53,48 @@ async def _database(stack: StackInfo) -> str:
     return stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
+def neighbour(n: int) -> dict[str, Any]:
+    return {
+        "given_name": f"Person {n}",
+        "family_name": "Nachbar",
+        "date_of_birth": "1980-01-01",
+        "nationality": "ERI",
+        "site": "MG",
+        "town": "Mönchengladbach",
+        "allocated_on": datetime.now(UTC).date().isoformat(),
+    }
+
+
 @pytest.fixture(scope="module")
 async def web(stack: StackInfo) -> AsyncIterator[Site]:
     """The four services, the Agentur's view and the web pages, each on a loopback port."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
-        view = AgencyViewSettings(
-            agency_view=ViewId.AA_MG,
-            agency_database_url=await _database(stack),
-            agency_consumer_group=f"test.web.{uuid4().hex[:8]}",
-            kafka_bootstrap=stack.kafka_bootstrap,
-            intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
-            token_secret=SecretStr(SECRET),
-        )
-        view_url = await exits.enter_async_context(serving(view_app(view), free_port()))
-        settings = WebSettings(
+        urls: dict[ViewId, str] = {}
+        for view in (ViewId.AA_MG, ViewId.STEERING):
+            settings = AgencyViewSettings(
+                agency_view=view,
+                agency_database_url=await _database(stack),
+                agency_consumer_group=f"test.web.{view.value}.{uuid4().hex[:8]}",
+                kafka_bootstrap=stack.kafka_bootstrap,
+                intake_url=platform.urls["intake"],
+                key_reader_token=KEY_TOKEN,
+                token_secret=SecretStr(SECRET),
+            )
+            urls[view] = await exits.enter_async_context(serving(view_app(settings), free_port()))
+        # Five more persons at MG, over 25, in SGB III: one steering cell large enough to show.
+        for n in range(5):
+            await platform.command("intake", "/cases", neighbour(n))
+        web = WebSettings(
             token_secret=SecretStr(SECRET),
             web_dev_sign_in=True,
-            web_view_urls={ViewId.AA_MG: view_url},
+            web_view_urls={ViewId.AA_MG: urls[ViewId.AA_MG]},
+            web_steering_url=urls[ViewId.STEERING],
             intake_url=platform.urls["intake"],
             language_url=platform.urls["language"],
             recognition_url=platform.urls["recognition"],
             placement_url=platform.urls["placement"],
         )
-        yield Site(await exits.enter_async_context(serving(web_app(settings), free_port())))
+        yield Site(await exits.enter_async_context(serving(web_app(web), free_port())))
 
 
 @pytest.fixture(scope="module")
@@ -195,11 +214,31 @@ async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
     await page.locator("#form-erstkontakt button").click()
     assert "first_contact.only_once" in await page.locator("#form-erstkontakt .errors").inner_text()
 
-    # The steering page, signed in to the steering role.
+    # The steering page, signed in to the steering role: this month's figures. The six
+    # persons over 25 at MG fill one cell of the caseload; every other cell is suppressed.
     await page.click("text=Abmelden")
     await sign_in(page, web.url, role="steering", user="lena")
     assert page.url.endswith("/steuerung")
-    assert "Steuerung" in await page.locator("h1").inner_text()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    caseload = page.locator('#diagramme .chart[data-figure="caseload"]')
+
+    async def figures_shown() -> bool:
+        await page.goto(f"{web.url}/steuerung?monat={month}")
+        return await caseload.count() == 1 and "6 (6 Personen)" in await caseload.inner_html()
+
+    await until(figures_shown, "the steering page never drew this month's caseload")
+    bars = await caseload.locator("rect title").all_text_contents()
+    assert "MG III 25+: 6 (6 Personen)" in bars
+    assert "NE III 25+: unterdrückt (< 5 Personen)" in bars
+    assert "Nur unterdrückte Zellen" in await page.locator("main").inner_text()
+    csv = await page.request.get(f"{web.url}/steuerung.csv?monat={month}")
+    assert csv.ok
+    assert (await csv.text()).startswith("month,site,rechtskreis,age_band,figure")
     await shot(page, "04-steuerung")
     await page.close()
-
+    assert {p.name for p in ARTEFACTS.glob("*.png")} >= {
+        "01-registrierung-fehler.png",
+        "02-fallliste.png",
+        "03-fall-zeitleiste.png",
+        "04-steuerung.png",
+    }
