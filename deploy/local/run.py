@@ -139,12 +139,15 @@ def _platform(
                 f"http://127.0.0.1:{port}/health",
             )
         )
-    processes.append(_web(cfg, common, token_secret))
+    processes.append(_web(cfg, info, token_secret))
     return processes
 
 
-def _web(cfg: RunConfig, common: dict[str, str], token_secret: str) -> Process:
-    """The case workers' web pages, with the dev sign-in (``make run`` only)."""
+def _web(cfg: RunConfig, info: devstack.StackInfo, token_secret: str) -> Process:
+    """The case workers' web pages, with the dev sign-in (``make run`` only). It talks HTTP
+    to the services and views only: no broker, no database in its environment."""
+    tracing = {k: v for k, v in info.env().items() if k == "IP_ZIPKIN_ENDPOINT"}
+    common = {**tracing, "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
     views = {ViewId.AA_MG.value: f"http://127.0.0.1:{cfg.view_port}"}
     views |= {view: f"http://127.0.0.1:{cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS}
     settings = {
