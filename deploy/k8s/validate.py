@@ -619,9 +619,8 @@ def _process_problems(
         readable = settings_env_names(process.module)
     except LookupError as error:
         return [*problems, f"{deployment}: {error}"]
-    required = {
-        name for name in process.env if name in readable and name not in DEV_ONLY
-    } | set(REQUIRED_EVERYWHERE)
+    local = {name for name in process.env if name in readable and name not in DEV_ONLY}
+    required = local | set(REQUIRED_EVERYWHERE)
     problems.extend(
         f"{deployment}: {name} is for the local dev stack only: leave it unset or false"
         for name in sorted(DEV_ONLY & env.keys())

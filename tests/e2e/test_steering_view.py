@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -20,13 +20,12 @@ import pytest
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
-from services.chassis.auth import Claims, issue
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port
-from tests.e2e.harness import serving
+from tests.e2e.harness import bearer, serving
 from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -36,9 +35,7 @@ NAME = "Rania"
 
 
 def token(role: str = "steering", agency: str = "JC-MG") -> dict[str, str]:
-    now = datetime.now(UTC).replace(microsecond=0)
-    claims = Claims(agency, role, "steffi", "steering", now, now + timedelta(hours=1))
-    return {"Authorization": f"Bearer {issue(SECRET, claims)}"}
+    return bearer(SECRET, agency, role, user="steffi", purpose="steering")
 
 
 @dataclass
