@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import RedirectResponse
 
 from services.chassis.http import service_app
+from services.web import cases, signin, steering_page
 from services.web.backends import Backends
-from services.web.pages import router
 from services.web.session import SignInRequiredError
 from services.web.settings import WebSettings
 
@@ -25,6 +25,9 @@ def create_app(settings: WebSettings, transport: httpx.AsyncBaseTransport | None
             app.state.backends = Backends(settings, http)
             yield
 
+    router = APIRouter()
+    for pages in (signin, cases, steering_page):
+        router.include_router(pages.router)
     app = service_app(
         title="Integration Points: Fallbearbeitung",
         description="The case workers' web pages (German): caseload, timelines, commands, "

@@ -99,7 +99,7 @@ def world() -> FakeWorld:
 
 @pytest.fixture
 def client(world: FakeWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr("services.web.pages.CATCH_UP_SECONDS", 1.0)
+    monkeypatch.setattr("services.web.cases.CATCH_UP_SECONDS", 1.0)
     settings = WebSettings(
         token_secret=SecretStr(SECRET),
         web_dev_sign_in=True,
