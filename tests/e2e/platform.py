@@ -128,7 +128,8 @@ class Platform:
         return [CODECS[topic].parse(r.value).type for r in mine(records)]
 
 
-async def _fresh_database(admin_dsn: str) -> str:
+async def fresh_database(admin_dsn: str) -> str:
+    """A new empty database on the test stack's server, for one service or view."""
     name = f"t_{uuid4().hex[:16]}"
     conn = await asyncpg.connect(admin_dsn)
     try:
@@ -166,7 +167,7 @@ def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
 @asynccontextmanager
 async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
     """Serve the four services on loopback with their relays until the block ends."""
-    dsns = {name: await _fresh_database(stack.admin_dsn) for name in SERVICES}
+    dsns = {name: await fresh_database(stack.admin_dsn) for name in SERVICES}
     stop = asyncio.Event()
     async with AsyncExitStack() as exits:
         clients: dict[str, httpx.AsyncClient] = {}

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 from pydantic import SecretStr
@@ -28,7 +27,7 @@ from services.web.app import create_app as web_app
 from services.web.settings import WebSettings
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, serving
-from tests.e2e.platform import KEY_TOKEN, running_platform
+from tests.e2e.platform import KEY_TOKEN, fresh_database, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -41,16 +40,6 @@ DEADLINE = 90.0  # the machine is shared: poll generously, never sleep a fixed t
 @dataclass
 class Site:
     url: str
-
-
-async def _database(stack: StackInfo) -> str:
-    name = f"t_{uuid4().hex[:16]}"
-    admin = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
 def neighbour(n: int) -> dict[str, Any]:
@@ -73,7 +62,7 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
         for view in (ViewId.AA_MG, ViewId.STEERING):
             settings = AgencyViewSettings(
                 agency_view=view,
-                agency_database_url=await _database(stack),
+                agency_database_url=await fresh_database(stack.admin_dsn),
                 agency_consumer_group=f"test.web.{view.value}.{uuid4().hex[:8]}",
                 kafka_bootstrap=stack.kafka_bootstrap,
                 intake_url=platform.urls["intake"],
