@@ -16,6 +16,7 @@ from uuid import UUID
 import httpx
 import structlog
 
+from services.chassis.telemetry import trace_headers
 from services.web.forms import CommandForm
 from services.web.session import Session
 from services.web.settings import WebSettings
@@ -63,7 +64,7 @@ class Backends:
 
     @staticmethod
     def _bearer(session: Session) -> dict[str, str]:
-        return {"Authorization": f"Bearer {session.token}"}
+        return {**trace_headers(), "Authorization": f"Bearer {session.token}"}
 
     async def _get(self, url: str, session: Session, **params: str) -> httpx.Response:
         try:
@@ -107,7 +108,11 @@ class Backends:
         if agency is None:
             return Answer(403, {"detail": "this role records no commands"})
         url = self._settings.service_url(form.service) + form.url_path(case_id)
-        headers = {"X-Agency": agency.value, "Idempotency-Key": idempotency_key}
+        headers = {
+            **trace_headers(),
+            "X-Agency": agency.value,
+            "Idempotency-Key": idempotency_key,
+        }
         try:
             response = await self._http.post(url, json=body, headers=headers)
         except httpx.TransportError as error:

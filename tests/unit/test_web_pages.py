@@ -213,6 +213,7 @@ def test_a_422_is_shown_next_to_the_field_and_the_input_kept(
     assert sent.headers["X-Agency"] == "AA-MG"
     assert sent.headers["Idempotency-Key"] == "key-of-this-registration"
     assert json.loads(sent.content)["languages"] == ["ar"]
+    assert sent.headers["traceparent"].startswith("00-")  # the click and the command: one trace
 
 
 def test_a_409_is_shown_as_a_message_on_the_case(client: TestClient, world: FakeWorld) -> None:
