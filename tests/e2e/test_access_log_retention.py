@@ -21,8 +21,8 @@ from services.chassis.auth import Claims, issue
 from services.projections.access_log_retention import run
 from services.projections.purpose import ViewId
 from tests.conftest import fetch
-from tests.e2e.platform import Platform, running_platform, serving_view
-from tests.e2e.test_erasure import VIEW_TOKEN_SECRET, until
+from tests.e2e.platform import Platform, running_platform, serving_view, until
+from tests.e2e.test_erasure import VIEW_TOKEN_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -14,8 +14,8 @@ import pytest
 from deploy.local.devstack import StackInfo
 from services.projections.purpose import ViewId
 from tests.conftest import fetch
-from tests.e2e.platform import Platform, running_platform, serving_view
-from tests.e2e.test_erasure import VIEW_TOKEN_SECRET, until
+from tests.e2e.platform import Platform, running_platform, serving_view, until
+from tests.e2e.test_erasure import VIEW_TOKEN_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
