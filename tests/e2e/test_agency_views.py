@@ -338,7 +338,7 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
         return iq == {"recognition"} and jba == {"profile"}
 
     await until(both_partners_hold, "the partners never received the consented rows")
-    await caught_up(platform, dsns)
+    await caught_up(platform, dsns.values())
     aa_before = await held(dsns[ViewId.AA_MG], case)
     jba_before = await held(dsns[ViewId.PARTNER_JBA], case)
 
@@ -352,7 +352,7 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
         return await held(dsns[ViewId.PARTNER_IQ], case) == []
 
     await until(iq_forgot, "the partner kept rows after the consent expired")
-    await caught_up(platform, dsns)
+    await caught_up(platform, dsns.values())
     aa_after = await held(dsns[ViewId.AA_MG], case)
     conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
     try:
