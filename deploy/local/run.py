@@ -20,10 +20,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
-from deploy.local import devstack
+from deploy.local import demo, devstack
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +44,7 @@ DEFAULT_PORTS = {
     "recognition": 8003,
     "placement": 8004,
     **{name: 8101 + n for n, name in enumerate(VIEWS)},
+    "web": 8200,  # the case workers' web pages
     # relays serve only /metrics
     "intake-relay": 9101,
     "language-relay": 9102,
@@ -129,7 +131,41 @@ def _platform(
                 f"http://127.0.0.1:{port}/health",
             )
         )
+    processes.append(_web(cfg, info, token_secret))
     return processes
+
+
+def _web(cfg: RunConfig, info: devstack.StackInfo, token_secret: str) -> Process:
+    """The case workers' web pages, with the dev sign-in (``make run`` only). It talks HTTP
+    to the services and views only: no broker, no database in its environment."""
+    tracing = {k: v for k, v in info.env().items() if k == "IP_ZIPKIN_ENDPOINT"}
+    common = {**tracing, "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
+    urls = {view: f"http://127.0.0.1:{cfg.ports[name]}" for name, view in VIEWS.items()}
+    settings = {
+        "IP_WEB_PORT": str(cfg.ports["web"]),
+        "IP_WEB_DEV_SIGN_IN": "true",
+        "IP_WEB_VIEW_URLS": json.dumps(
+            {view.value: url for view, url in urls.items() if view is not ViewId.STEERING}
+        ),
+        "IP_WEB_STEERING_URL": urls[ViewId.STEERING],
+        "IP_TOKEN_SECRET": token_secret,
+        **{f"IP_{s.upper()}_URL": f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES},
+    }
+    return Process(
+        "web", "services.web", {**common, **settings}, f"http://127.0.0.1:{cfg.ports['web']}/health"
+    )
+
+
+def _seed_demo_data(cfg: RunConfig) -> None:
+    """The demo persons, through the services' APIs; a second run replays and adds nothing."""
+    urls = {s: f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES}
+    print("  seeding demo data ...", flush=True)
+    try:
+        seeded = demo.seed(urls, date.today())  # noqa: DTZ011  # the local day is the demo's today
+    except (demo.DemoDataError, OSError) as error:
+        print(f"  demo data refused (the platform runs on): {error}", flush=True)
+        return
+    print(f"  {demo.describe(seeded)}", flush=True)
 
 
 def _reader_token(cfg: RunConfig) -> str:
@@ -252,6 +288,7 @@ def run(cfg: RunConfig) -> int:
         for process in processes:
             children[process.name] = _start(cfg, process)
             _wait_healthy(process, children[process.name])
+        _seed_demo_data(cfg)
         _announce(cfg, info)
         while not stopping:
             for name, child in children.items():
@@ -296,6 +333,8 @@ Ready.
   Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
   agencies' views (/docs)   {agency_ports}
   steering figures          http://127.0.0.1:{cfg.ports["view-steering"]}/docs
+  web pages (case workers)  http://127.0.0.1:{cfg.ports["web"]}/  (dev sign-in: pick agency,
+                              role and a user name)
   tracing dashboard         {info.zipkin_url or "(none)"}
   metrics                   /metrics on every API; relays on ports {relay_ports}
   status                    make status

@@ -296,6 +296,16 @@ def test_a_missing_counterpart_is_reported(
             lambda d: env_item(d, "IP_TOPIC_PARTITIONS").update(value="12"),
             "IP_TOPIC_PARTITIONS is '12', but the domain topics have [6] partitions",
         ),
+        (
+            "web",
+            lambda d: container(d)["env"].append({"name": "IP_WEB_DEV_SIGN_IN", "value": "true"}),
+            "IP_WEB_DEV_SIGN_IN is for the local dev stack only: leave it unset or false",
+        ),
+        (
+            "web",
+            lambda d: env_item(d, "IP_TOKEN_SECRET").update(value="in-plain-sight", valueFrom=None),
+            "IP_TOKEN_SECRET: a credential must come from a Secret",
+        ),
     ],
 )
 def test_a_wrong_counterpart_is_reported(
