@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STATE := .local/test
 
-.PHONY: help venv run stop status test lint unit fmt
+.PHONY: help venv run stop status test lint unit fmt bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ status: $(STAMP) ## health of broker, databases, processes; view lag; outbox bac
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
 	@echo "==> ruff format --check"; $(VENV)/bin/ruff format --check --quiet .
 	@echo "==> ruff check"; $(VENV)/bin/ruff check --quiet .
-	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests
+	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests bench
 	@echo "==> import contracts"; $(VENV)/bin/lint-imports --no-cache
 	@echo "==> deploy/k8s manifests"; $(PY) -m deploy.k8s.validate --quiet
 
@@ -46,6 +46,10 @@ fmt: $(STAMP) ## format and autofix
 
 unit: $(STAMP) ## the fast tests only (no broker, no database)
 	@$(PY) -m pytest tests/unit -q
+
+# BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--events 100000 --runs 1"
+bench: $(STAMP) ## benchmarks on a stack of their own (ports 49092, 45432): table, docs/benchmarks.md
+	@$(PY) -m bench $(BENCH_ARGS)
 
 test: $(STAMP) lint ## lint, then all tests; the test stack starts fresh and stops afterwards
 	@echo "==> resetting the test stack in $(TEST_STATE)"

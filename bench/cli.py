@@ -12,15 +12,20 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
+import psutil
+
 from bench import append, growth, streaming
-from bench.core import REGISTRY, Benchmark, Context, Outcome, Sample, Sizes, say
-from bench.facts import collect
-from bench.platform import PlatformRun
+from bench.core import REGISTRY, REPO, Benchmark, Context, Outcome, Sample, Sizes, say
+from bench.facts import MachineShare, collect
+from bench.platform import PlatformRun, infrastructure, own_cpu
 from bench.platform import measure as measure_platform
 from bench.report import (
+    PLATFORM,
     markdown,
+    platform_row,
     platform_text,
     ratio_lines,
     ratios,
@@ -30,11 +35,9 @@ from bench.report import (
 from deploy.local import devstack
 from services.chassis.logging import setup_logging
 
-REPO = Path(__file__).resolve().parents[1]
 MODULES = (append, streaming)  # imported for their registrations
 DOCS = REPO / "docs" / "benchmarks.md"
 LAST = ("rebuild",)  # the slowest at full size: measured after everything else
-PLATFORM = "platform"  # the end-to-end, CPU and RSS measurements of the whole platform
 PROFILE_LINES = 70
 PROFILE_EVENTS = 100_000  # a profiled rebuild needs no more to show where the time goes
 
@@ -98,6 +101,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kafka-port", type=int, default=49092)
     p.add_argument("--controller-port", type=int, default=49093)
     p.add_argument("--pg-port", type=int, default=45432)
+    p.add_argument(
+        "--port-base",
+        type=int,
+        default=None,
+        help="first HTTP/metrics port of the platform's processes (default: 24001 for the "
+        "default Kafka port; ports in use are skipped)",
+    )
     return p
 
 
@@ -136,6 +146,13 @@ async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int, done: Se
             outcome.samples.clear()  # a benchmark that failed once shows no number
         done.outcomes.append(outcome)
         done.pending.remove(bench.name)
+
+
+def _our_cpu(cfg: devstack.StackConfig) -> float:
+    """CPU seconds of this process (the platform's processes are its children), the broker
+    and PostgreSQL (with its backends)."""
+    processes = [psutil.Process(), *infrastructure(cfg).values()]
+    return sum(own_cpu(process) for process in processes)
 
 
 def _terminated(signum: int, _: object) -> None:
@@ -188,11 +205,13 @@ class Session:
     pending: list[str] = field(default_factory=list)  # chosen but never measured
 
 
-async def run_platform(ctx: Context, runs: int, done: Session) -> None:
+async def run_platform(ctx: Context, runs: int, done: Session, *, profile: bool) -> None:
+    """``runs`` runs of the whole platform; the last one also finds where the time and the
+    memory go (``profile``)."""
     for run in range(1, runs + 1):
         say(f"[{PLATFORM}] run {run}/{runs}: starting the platform's processes")
         try:
-            done.platform_runs.append(await measure_platform(ctx))
+            done.platform_runs.append(await measure_platform(ctx, profile=profile and run == runs))
         except Exception as error:  # noqa: BLE001  # reported, the report goes on
             done.platform_error = f"{type(error).__name__}: {error}"
             done.platform_runs.clear()
@@ -211,14 +230,20 @@ async def session(
     done: Session,
 ) -> None:
     """Measure into ``done``: the benchmarks, the platform, and the slowest (LAST) at the end."""
-    ctx = Context(stack=stack, stack_config=cfg, sizes=sizes, state_dir=args.state_dir)
+    ctx = Context(
+        stack=stack,
+        stack_config=cfg,
+        sizes=sizes,
+        state_dir=args.state_dir,
+        port_base=args.port_base,
+    )
     done.facts.update(await collect(stack.admin_dsn))
     first = [b for b in chosen if b.name not in LAST]
     last = [b for b in chosen if b.name in LAST]
     done.pending = [b.name for b in chosen] + ([PLATFORM] if whole else [])
     await run_all(ctx, first, args.runs, done)
     if whole:
-        await run_platform(ctx, args.runs, done)
+        await run_platform(ctx, args.runs, done, profile=not args.no_profile)
         done.pending.remove(PLATFORM)
     await run_all(ctx, last, args.runs, done)
     done.outcomes.sort(key=lambda o: [b.name for b in chosen].index(o.benchmark.name))
@@ -246,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             time_cap=30.0,
             rates=(20,),
             step_seconds=2.0,
-            drain_seconds=20.0,
+            drain_seconds=60.0,  # a busy machine may stall the views' consumer groups
             idle_seconds=1.0,
         )
         args.runs = 1
@@ -284,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, stream=platform_log, force=True)  # aiokafka
         say(f"starting the bench stack in {args.state_dir} (logs: {log_path})")
         stack = devstack.up(cfg)
+        machine = MachineShare(partial(_our_cpu, cfg))
         done = Session()
         try:
             asyncio.run(session(args, stack, cfg, sizes, chosen=chosen, whole=whole, done=done))
@@ -291,11 +317,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             done.interrupted = f"interrupted ({type(stopped).__name__} {stopped})".strip()
             say(f"{done.interrupted}: reporting what was measured")
         finally:
+            done.facts.update(machine.facts())
             if stack.started and not args.keep_stack:
                 say("stopping the bench stack")
                 devstack.down(cfg)
-    if done.outcomes:
-        sys.stdout.write("\n" + text_table(done.outcomes) + "\n\n")
+    measured = done.platform_runs or done.platform_error is not None
+    extra = [platform_row(done.platform_runs, done.platform_error)] if measured else []
+    if done.outcomes or extra:
+        sys.stdout.write("\n" + text_table(done.outcomes, extra) + "\n\n")
         sys.stdout.write("\n".join(ratio_lines(ratios(done.outcomes, sizes))) + "\n")
     if done.platform_runs:
         sys.stdout.write("\n" + platform_text(done.platform_runs) + "\n")
@@ -342,6 +371,7 @@ def write_docs(
         profiles=done.profiles,
         notes=notes,
         platform_runs=done.platform_runs,
+        platform_error=done.platform_error,
     )
     docs.write_text(text, encoding="utf-8")
     say(f"wrote {docs}")
