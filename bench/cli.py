@@ -123,29 +123,24 @@ def select(only: str) -> tuple[list[Benchmark], bool]:
     return chosen, whole
 
 
-async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int, done: Session) -> None:
-    for number, bench in enumerate(chosen, start=1):
-        outcome = Outcome(bench)
-        for run in range(1, runs + 1):
-            label = f"[{number}/{len(chosen)}] {bench.name} run {run}/{runs}"
-            try:
-                sample = await bench.measure(ctx)
-            except Exception as error:  # noqa: BLE001  # reported in the table, run goes on
-                outcome.error = f"{type(error).__name__}: {error}"
-                say(f"{label}: FAILED {outcome.error}")
-                break
-            outcome.samples.append(sample)
-            _keep(ctx, bench, sample)
-            p99 = sample.percentile(0.99)
-            latency = f", p99 {p99:.2f} ms" if p99 is not None else ""
-            say(
-                f"{label}: {sample.rate:,.0f} {bench.unit}/s "
-                f"({sample.count:,} in {sample.seconds:.2f} s{latency})"
-            )
-        if outcome.error is not None:
-            outcome.samples.clear()  # a benchmark that failed once shows no number
-        done.outcomes.append(outcome)
-        done.pending.remove(bench.name)
+async def measure_once(ctx: Context, outcome: Outcome, label: str) -> None:
+    """One run of a benchmark into its outcome; a failure is kept and ends its runs."""
+    bench = outcome.benchmark
+    try:
+        sample = await bench.measure(ctx)
+    except Exception as error:  # noqa: BLE001  # reported in the table, the run goes on
+        outcome.error = f"{type(error).__name__}: {error}"
+        outcome.samples.clear()  # a benchmark that failed once shows no number
+        say(f"{label}: FAILED {outcome.error}")
+        return
+    outcome.samples.append(sample)
+    _keep(ctx, bench, sample)
+    p99 = sample.percentile(0.99)
+    latency = f", p99 {p99:.2f} ms" if p99 is not None else ""
+    say(
+        f"{label}: {sample.rate:,.0f} {bench.unit}/s "
+        f"({sample.count:,} in {sample.seconds:.2f} s{latency})"
+    )
 
 
 def _our_cpu(cfg: devstack.StackConfig) -> float:
@@ -202,21 +197,31 @@ class Session:
     platform_runs: list[PlatformRun] = field(default_factory=list)
     platform_error: str | None = None
     interrupted: str | None = None  # what stopped the run before its end
-    pending: list[str] = field(default_factory=list)  # chosen but never measured
+    whole: bool = False  # the platform was chosen
+    rounds: int = 0  # rounds completed
+
+    def short(self, runs: int) -> list[str]:
+        """What has fewer runs than asked for (an interrupted run), with how many it has."""
+        found = [
+            f"`{o.benchmark.name}` ({len(o.samples)})"
+            for o in self.outcomes
+            if o.error is None and len(o.samples) < runs
+        ]
+        if self.whole and self.platform_error is None and len(self.platform_runs) < runs:
+            found.append(f"`{PLATFORM}` ({len(self.platform_runs)})")
+        return found
 
 
-async def run_platform(ctx: Context, runs: int, done: Session, *, profile: bool) -> None:
-    """``runs`` runs of the whole platform; the last one also finds where the time and the
-    memory go (``profile``)."""
-    for run in range(1, runs + 1):
-        say(f"[{PLATFORM}] run {run}/{runs}: starting the platform's processes")
-        try:
-            done.platform_runs.append(await measure_platform(ctx, profile=profile and run == runs))
-        except Exception as error:  # noqa: BLE001  # reported, the report goes on
-            done.platform_error = f"{type(error).__name__}: {error}"
-            done.platform_runs.clear()
-            say(f"[{PLATFORM}] run {run}/{runs}: FAILED {done.platform_error}")
-            return
+async def run_platform(ctx: Context, label: str, done: Session, *, profile: bool) -> None:
+    """One run of the whole platform; ``profile``: it also finds where the time and the
+    memory go."""
+    say(f"{label}: starting the platform's processes")
+    try:
+        done.platform_runs.append(await measure_platform(ctx, profile=profile))
+    except Exception as error:  # noqa: BLE001  # reported, the report goes on
+        done.platform_error = f"{type(error).__name__}: {error}"
+        done.platform_runs.clear()
+        say(f"{label}: FAILED {done.platform_error}")
 
 
 async def session(
@@ -238,15 +243,27 @@ async def session(
         port_base=args.port_base,
     )
     done.facts.update(await collect(stack.admin_dsn))
-    first = [b for b in chosen if b.name not in LAST]
-    last = [b for b in chosen if b.name in LAST]
-    done.pending = [b.name for b in chosen] + ([PLATFORM] if whole else [])
-    await run_all(ctx, first, args.runs, done)
-    if whole:
-        await run_platform(ctx, args.runs, done, profile=not args.no_profile)
-        done.pending.remove(PLATFORM)
-    await run_all(ctx, last, args.runs, done)
-    done.outcomes.sort(key=lambda o: [b.name for b in chosen].index(o.benchmark.name))
+    done.outcomes = [Outcome(b) for b in chosen]
+    done.whole = whole
+    # Round by round, each measuring everything once: on a machine that other work shares,
+    # a figure and its calibration are then measured minutes apart, under the same load,
+    # rather than an hour apart. The slowest (LAST) close each round, after the platform.
+    first = [o for o in done.outcomes if o.benchmark.name not in LAST]
+    last = [o for o in done.outcomes if o.benchmark.name in LAST]
+    for round_ in range(1, args.runs + 1):
+        done.rounds = round_ - 1
+        run = f"[run {round_}/{args.runs}]"
+        for number, outcome in enumerate(first, start=1):
+            if outcome.error is None:
+                label = f"{run} [{number}/{len(first)}] {outcome.benchmark.name}"
+                await measure_once(ctx, outcome, label)
+        if whole and done.platform_error is None:
+            sampled = not args.no_profile and round_ == args.runs
+            await run_platform(ctx, f"{run} [{PLATFORM}]", done, profile=sampled)
+        for outcome in last:
+            if outcome.error is None:
+                await measure_once(ctx, outcome, f"{run} {outcome.benchmark.name}")
+    done.rounds = args.runs
     profiles = done.profiles
     if not args.smoke and not args.no_profile:
         by_name = {b.name: b for b in REGISTRY}
@@ -355,8 +372,9 @@ def write_docs(
     notes = []
     if done.interrupted is not None:
         notes.append(
-            f"this run was {done.interrupted} before it measured: "
-            + ", ".join(f"`{name}`" for name in done.pending)
+            f"this run was {done.interrupted} after {done.rounds} of {args.runs} rounds; "
+            "these have fewer runs than asked for (how many they have): "
+            + ", ".join(done.short(args.runs))
         )
     if done.platform_error is not None:
         notes.append(f"`{PLATFORM}` failed: {done.platform_error}")
