@@ -42,14 +42,18 @@ PLATFORM_PROCESSES = {
 
 
 def bench(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", *STACK_ARGS, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """Run the bench CLI; past ``timeout`` it gets SIGTERM, so that it stops its stack."""
+    command = [sys.executable, "-m", "bench", "--smoke", *STACK_ARGS, *args]
+    with subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            out, err = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            out, err = child.communicate(timeout=120)
+            pytest.fail(f"the smoke run took over {timeout} s: {err[-3000:]}")
+    return subprocess.CompletedProcess(command, child.returncode, out, err)
 
 
 def table_rows(output: str) -> dict[str, list[str]]:
