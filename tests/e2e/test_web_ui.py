@@ -94,7 +94,10 @@ async def browser() -> AsyncIterator[Browser]:
         pytest.fail("Debian's chromium is not installed (make test installs it)")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+            # CI runs as root, where Chromium cannot start its sandbox.
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox"],
         )
         try:
             yield chromium
