@@ -221,8 +221,9 @@ def markdown(
         "second COPYs each batch (topic, partition, offset, key, value) into a table.",
         "- **relay**: `OutboxRelay.publish_pending` until the outbox (filled by COPY) is empty.",
         "- **projection.live**: a running `ProjectionRunner` with the Agentur MG view's handler "
-        "(parse the envelope, upsert the case row; event ids de-duplicated; positions stored "
-        "per batch); the time from the first produce of the events to the last one applied.",
+        "(the generic `AgencyView` for `aa_mg`: parse the envelope, judge it by the purpose "
+        "rules, store it; event ids de-duplicated; positions stored per batch); the time from "
+        "the first produce of the events to the last one applied.",
         "- **rebuild**: `services.chassis.rebuild.rebuild` with the same handler into a fresh "
         "generation, up to the end offsets (it polls its progress every 0.3 s).",
         "- **growth.append.N**: the intake append workload (1 client) on an event store that "

@@ -36,8 +36,7 @@ NUMBER = re.compile(r"\d[\d,]*(\.\d+)?")
 PLATFORM_PROCESSES = {
     *run.SERVICES,
     *(f"{service}-relay" for service in run.SERVICES),
-    "view-aa-mg",
-    *(f"view-{view}" for view in run.AGENCY_VIEWS),
+    *run.VIEWS,
 }
 
 
