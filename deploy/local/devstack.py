@@ -71,7 +71,9 @@ __all__ = [
     "ensure_topics",
     "fetch_kafka",
     "running_pids",
+    "start_kafka",
     "status",
+    "stop_kafka",
     "up",
 ]
 
@@ -1232,6 +1234,22 @@ def down(cfg: StackConfig) -> list[str]:
         tracing_stopped = _zipkin_down(cfg)
     stopped = (("kafka", kafka_stopped), ("postgres", pg_stopped), ("zipkin", tracing_stopped))
     return [name for name, was_running in stopped if was_running]
+
+
+def stop_kafka(cfg: StackConfig, *, kill: bool = False) -> bool:
+    """Stop this stack's broker only (``kill``: SIGKILL, as in a crash); True if it ran."""
+    with _file_lock(cfg.state_dir / ".lock"):
+        pid = _kafka_running_pid(cfg)
+        if kill and pid is not None:
+            _signal(pid, signal.SIGKILL)
+            _wait_gone(pid, 10)
+        return _kafka_down(cfg) or pid is not None
+
+
+def start_kafka(cfg: StackConfig) -> bool:
+    """Start this stack's broker again after :func:`stop_kafka`; True if started here."""
+    with _file_lock(cfg.state_dir / ".lock"):
+        return _kafka_up(cfg)
 
 
 def _zipkin_up(cfg: StackConfig) -> bool:
