@@ -446,6 +446,10 @@ class CrashRun:
                 f"view {spec.view.value}: {'equal' if verdict.equal else 'DIFFERENT'} to the"
                 f" fold ({tables}); lost {verdict.lost}, applied twice {verdict.applied_twice}"
             )
+            for table, (view_only, fold_only) in verdict.differing.items():
+                self.say(
+                    f"  {table}: {view_only} rows only in the view, {fold_only} only in the fold"
+                )
             for sample in verdict.samples:
                 self.say(f"  {sample[:300]}")
 

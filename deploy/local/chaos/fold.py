@@ -86,6 +86,7 @@ class ViewVerdict:
     unexpected: int  # events the view applied that no store holds
     applied_twice: int  # applications beyond one per event (counted where the view counts)
     samples: list[str] = field(default_factory=list)
+    differing: dict[str, tuple[int, int]] = field(default_factory=dict)  # rows only in each
 
     @property
     def equal(self) -> bool:
@@ -289,15 +290,17 @@ async def compare(spec: ViewSpec, reference_dsn: str, schema: str) -> ViewVerdic
         generation = await generations.active(live)
         checksums: dict[str, tuple[str, str]] = {}
         samples: list[str] = []
+        differing: dict[str, tuple[int, int]] = {}
         for table in spec.tables:
             mine = await _table_rows(live, generation, table)
             theirs = await _table_rows(folded, schema, table)
             checksums[table] = (checksum(mine), checksum(theirs))
             if mine != theirs:
-                only_view = sorted(set(mine) - set(theirs))[:2]
-                only_fold = sorted(set(theirs) - set(mine))[:2]
-                samples += [f"{table} view only: {row}" for row in only_view]
-                samples += [f"{table} fold only: {row}" for row in only_fold]
+                only_view = sorted(set(mine) - set(theirs))
+                only_fold = sorted(set(theirs) - set(mine))
+                differing[table] = (len(only_view), len(only_fold))
+                samples += [f"{table} view only: {row}" for row in only_view[:2]]
+                samples += [f"{table} fold only: {row}" for row in only_fold[:2]]
         live_ids, fold_ids = await _applied(live, generation), await _applied(folded, schema)
         twice = 0
         if spec.view is ViewId.AA_MG:
@@ -312,4 +315,5 @@ async def compare(spec: ViewSpec, reference_dsn: str, schema: str) -> ViewVerdic
         unexpected=len(live_ids - fold_ids),
         applied_twice=max(twice, 0),
         samples=samples,
+        differing=differing,
     )
