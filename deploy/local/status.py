@@ -17,11 +17,11 @@ import asyncpg
 import httpx
 from aiokafka import TopicPartition
 
+from contracts.topics import DOMAIN_TOPICS
 from deploy.local import devstack
-from deploy.local.run import DEFAULT_PORTS, REPO, SERVICES
+from deploy.local.run import DEFAULT_PORTS, REPO, SERVICES, VIEWS
 from services.chassis.offsets import topic_bounds
 
-VIEWS = {"view-aa-mg": "proj_aa_mg"}
 Row = tuple[str, str, str]
 
 
@@ -70,7 +70,7 @@ async def _lag(name: str, dsn: str, bootstrap: str) -> Row:
     except (OSError, asyncpg.PostgresError) as error:
         return (f"{name} lag", "DOWN", type(error).__name__)
     stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
-    topics = sorted({tp.topic for tp in stored} or {"ip.intake.case.v1"})
+    topics = sorted({tp.topic for tp in stored} | set(DOMAIN_TOPICS))  # every view reads them
     ends = {tp: end for tp, (_, end) in (await topic_bounds(bootstrap, topics)).items()}
     lag = sum(max(end - stored.get(tp, -1) - 1, 0) for tp, end in ends.items())
     return (f"{name} lag", "ok" if lag < 1000 else "BEHIND", f"{lag} messages")
@@ -92,8 +92,9 @@ async def gather_rows(state_dir: Path) -> list[Row]:
     ]
     checks += [_outbox(s, env[f"IP_DB_{s.upper()}"]) for s in SERVICES]
     checks += [
-        _lag(view, env[f"IP_DB_{db.upper()}"], env["IP_KAFKA_BOOTSTRAP"])
-        for view, db in VIEWS.items()
+        _lag(name, env[f"IP_DB_PROJ_{view.value.upper()}"], env["IP_KAFKA_BOOTSTRAP"])
+        for name, view in VIEWS.items()
+        if f"IP_DB_PROJ_{view.value.upper()}" in env
     ]
     rows += await asyncio.gather(*checks)
     return rows

@@ -51,7 +51,7 @@ def test_a_bounded_crash_run_loses_nothing_and_applies_nothing_twice(
 ) -> None:
     """After the SIGKILLs and the broker restart everything catches up: 0 acknowledged
     commands missing, 0 stored events missing on their topic or in a view, 0 effects twice;
-    the Agentur's view equals the fold of intake's store."""
+    the Agentur's view equals the fold of the stores."""
     output = crash_run.stdout
 
     assert crash_run.returncode in {0, 2}, output[-3000:] + crash_run.stderr[-3000:]
@@ -73,6 +73,6 @@ def test_a_bounded_crash_run_loses_nothing_and_applies_nothing_twice(
 def test_every_view_equals_the_fold_of_the_event_stores(
     crash_run: subprocess.CompletedProcess[str],
 ) -> None:
-    """All ten views, table by table, equal the fold of the stores (checksums)."""
-    assert figure(crash_run.stdout, "views equal to the fold") == "10 of 10"
+    """Every view, table by table, equals the fold of the stores (checksums)."""
+    assert re.fullmatch(r"(\d+) of \1", figure(crash_run.stdout, "views equal to the fold"))
     assert crash_run.returncode == 0

@@ -11,11 +11,15 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from services.chassis.auth import Claims, issue
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,3 +85,20 @@ class ChildProcess:
 
     def log_text(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""
+
+
+def bearer(
+    secret: str, agency: str, role: str, *, user: str = "tester", purpose: str = "counselling"
+) -> dict[str, str]:
+    """The Authorization header of a signed read token (services.chassis.auth), an hour long."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    claims = Claims(agency, role, user, purpose, now, now + timedelta(hours=1))
+    return {"Authorization": f"Bearer {issue(secret, claims)}"}
+
+
+def registration(timeline: dict[str, Any]) -> dict[str, Any] | None:
+    """The registration's data in a view's case timeline (GET /cases/{id}), if it holds it."""
+    found: dict[str, Any] | None = next(
+        (e["data"] for e in timeline["events"] if e["type"] == "intake.person_registered"), None
+    )
+    return found

@@ -32,9 +32,8 @@ def report(plan: Plan, figures: Figures) -> str:
         f"  lost                     {figures.lost} (acknowledged commands"
         f" {figures.lost_commands}, on topics {figures.lost_on_topics}, in views"
         f" {sum(v.lost for v in figures.views)})",
-        f"  duplicated               {figures.duplicated} (effects in stores"
-        f" {figures.applied_twice_in_stores}, in views"
-        f" {sum(v.applied_twice for v in figures.views)})",
+        f"  duplicated               {figures.duplicated} (effects recorded twice in a store;"
+        " a view claims each event id once, a second application shows in its checksum)",
         f"  published again          {figures.republished} (relay at-least-once; ignored)",
         f"  parked (dead letters)    {figures.parked}",
         f"  views equal to the fold  {equal} of {len(figures.views)}",

@@ -24,7 +24,6 @@ from deploy.local.chaos.scenarios import SCENARIOS, Desk, Tally
 from services.asyncapi import SERVICES as SERVICE_SPECS
 from services.chassis import deadletters, generations
 from services.chassis.offsets import topic_bounds
-from services.projections.purpose import ViewId
 
 # Quieter processes: the run's own figures are the output; traces would only cost CPU.
 PROCESS_ENV = {"IP_TRACE_EXPORTER": "none", "IP_LOG_LEVEL": "WARNING"}
@@ -66,7 +65,7 @@ class Figures:
 
     @property
     def duplicated(self) -> int:
-        return self.applied_twice_in_stores + sum(v.applied_twice for v in self.views)
+        return self.applied_twice_in_stores
 
     @property
     def safe(self) -> bool:
@@ -113,6 +112,12 @@ class Supervisor:
     def names(self) -> list[str]:
         return list(self._processes)
 
+    @property
+    def victims(self) -> list[str]:
+        """What the suite kills: services, relays and views (not the web pages, which hold
+        nothing and feed nothing)."""
+        return [name for name in self._processes if name != "web"]
+
     def start_all(self) -> None:
         """Start every process, then wait until each answers (they wait for each other)."""
         for name, process in self._processes.items():
@@ -151,12 +156,10 @@ def _platform(cfg: run.RunConfig, info: devstack.StackInfo) -> list[run.Process]
 
 def _view_specs(cfg: run.RunConfig, info: devstack.StackInfo) -> list[fold.ViewSpec]:
     reader = run._reader_token(cfg)
-    specs = [fold.ViewSpec(ViewId.AA_MG, info.database_dsns["proj_aa_mg"], reader)]
-    specs += [
-        fold.ViewSpec(ViewId(view), info.database_dsns[f"proj_{view}"], f"{reader}.{view}")
-        for view in run.AGENCY_VIEWS
+    return [
+        fold.ViewSpec(view, info.database_dsns[f"proj_{view.value}"], f"{reader}.{view.value}")
+        for view in run.VIEWS.values()
     ]
-    return specs
 
 
 class Counter:
@@ -381,7 +384,7 @@ class CrashRun:
                 await self._start_broker()
                 figures.broker_restarts += 1
             elif kills < plan.kills and done >= (kills + 1) / (plan.kills + 1):
-                name = self.rng.choice(supervisor.names)
+                name = self.rng.choice(supervisor.victims)
                 await asyncio.to_thread(supervisor.kill, name)
                 figures.kills[kind_of(name)] = figures.kills.get(kind_of(name), 0) + 1
             for name in supervisor.restart_exited():
@@ -444,7 +447,7 @@ class CrashRun:
             tables = ", ".join(f"{t} {live}" for t, (live, _) in verdict.checksums.items())
             self.say(
                 f"view {spec.view.value}: {'equal' if verdict.equal else 'DIFFERENT'} to the"
-                f" fold ({tables}); lost {verdict.lost}, applied twice {verdict.applied_twice}"
+                f" fold ({tables}); lost {verdict.lost}"
             )
             for table, (view_only, fold_only) in verdict.differing.items():
                 self.say(

@@ -22,20 +22,20 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.envelope import Envelope
-from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from services.chassis import generations
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.offsets import topic_bounds
 from services.chassis.projection import ConsumedEvent, ProjectionHandler, ProjectionRunner
-from services.projections import agency_app, agentur_mg
-from services.projections import app as agentur_app
 from services.projections.agency import AgencyView
+from services.projections.agency_app import AGENCY, ViewParts
+from services.projections.agency_settings import ViewProjectionSettings
 from services.projections.history import partition_of
 from services.projections.purpose import ViewId
+from services.projections.views import parts_of
 
 TOPIC_OF = {  # service -> the topic its relay publishes
-    "intake": INTAKE_TOPIC,
+    "intake": DOMAIN_TOPICS[0],
     "language": DOMAIN_TOPICS[1],
     "recognition": DOMAIN_TOPICS[2],
     "placement": DOMAIN_TOPICS[3],
@@ -68,14 +68,12 @@ class ViewSpec:
     key_token: str
 
     @property
-    def topics(self) -> tuple[str, ...]:
-        return agentur_mg.TOPICS if self.view is ViewId.AA_MG else DOMAIN_TOPICS
+    def parts(self) -> ViewParts:
+        return parts_of(self.view)
 
     @property
-    def tables(self) -> tuple[str, ...]:
-        if self.view is ViewId.AA_MG:
-            return ("aa_mg_cases",)
-        return ("case_facts", "case_events", "disclosures")
+    def topics(self) -> tuple[str, ...]:
+        return DOMAIN_TOPICS
 
 
 @dataclass
@@ -84,7 +82,6 @@ class ViewVerdict:
     checksums: dict[str, tuple[str, str]]  # table -> (view, fold)
     lost: int  # events the fold applied and the view did not
     unexpected: int  # events the view applied that no store holds
-    applied_twice: int  # applications beyond one per event (counted where the view counts)
     samples: list[str] = field(default_factory=list)
     differing: dict[str, tuple[int, int]] = field(default_factory=dict)  # rows only in each
 
@@ -197,9 +194,11 @@ class StoreHistory:
 
 
 def _handler(spec: ViewSpec, keys: IntakeKeyClient, history: StoreHistory) -> ProjectionHandler:
-    if spec.view is ViewId.AA_MG:
-        return agentur_mg.AgenturView(keys)
-    return AgencyView(spec.view, keys, history)
+    """The view's own handler; an agency's reads a case's history from the fold, not Kafka."""
+    if spec.parts is AGENCY:
+        return AgencyView(spec.view, keys, history)
+    settings = ViewProjectionSettings(agency_view=spec.view, agency_database_url=spec.dsn)
+    return spec.parts.handler(settings, keys)
 
 
 async def fold_into(
@@ -216,8 +215,7 @@ async def fold_into(
     history = StoreHistory()
     offsets: dict[tuple[str, int], int] = {}
     try:
-        install = agentur_app.install if spec.view is ViewId.AA_MG else agency_app.install
-        await install(pool)
+        await spec.parts.install(pool)
         async with httpx.AsyncClient(base_url=intake_url, timeout=30.0) as http:
             runner = ProjectionRunner(
                 name=f"fold.{spec.view.value}",
@@ -263,12 +261,6 @@ async def _applied(conn: asyncpg.Connection, schema: str) -> set[UUID]:
     return {row["event_id"] for row in rows}
 
 
-async def _applications(conn: asyncpg.Connection, schema: str) -> int:
-    """How often the Agentur's view applied an event (its rows count their applications)."""
-    sql = f"SELECT coalesce(sum(events_applied), 0) FROM {schema}.aa_mg_cases"  # noqa: S608  # our names
-    return int(await conn.fetchval(sql))
-
-
 async def _table_rows(conn: asyncpg.Connection, schema: str, table: str) -> list[str]:
     rows = await conn.fetch(f"SELECT t::text AS row FROM {schema}.{table} t")  # noqa: S608  # our names
     return sorted(row["row"] for row in rows)
@@ -291,7 +283,7 @@ async def compare(spec: ViewSpec, reference_dsn: str, schema: str) -> ViewVerdic
         checksums: dict[str, tuple[str, str]] = {}
         samples: list[str] = []
         differing: dict[str, tuple[int, int]] = {}
-        for table in spec.tables:
+        for table in spec.parts.tables:
             mine = await _table_rows(live, generation, table)
             theirs = await _table_rows(folded, schema, table)
             checksums[table] = (checksum(mine), checksum(theirs))
@@ -302,9 +294,6 @@ async def compare(spec: ViewSpec, reference_dsn: str, schema: str) -> ViewVerdic
                 samples += [f"{table} view only: {row}" for row in only_view[:2]]
                 samples += [f"{table} fold only: {row}" for row in only_fold[:2]]
         live_ids, fold_ids = await _applied(live, generation), await _applied(folded, schema)
-        twice = 0
-        if spec.view is ViewId.AA_MG:
-            twice = await _applications(live, generation) - await _applications(folded, schema)
     finally:
         await live.close()
         await folded.close()
@@ -313,7 +302,6 @@ async def compare(spec: ViewSpec, reference_dsn: str, schema: str) -> ViewVerdic
         checksums=checksums,
         lost=len(fold_ids - live_ids),
         unexpected=len(live_ids - fold_ids),
-        applied_twice=max(twice, 0),
         samples=samples,
         differing=differing,
     )
