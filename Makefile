@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_STATE := .local/test
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help venv browser run stop status test lint unit fmt bench
+.PHONY: help venv browser run stop status test lint unit fmt chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ lint: $(STAMP) ## ruff, mypy --strict, import contracts
 
 fmt: $(STAMP) ## format and autofix
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+chaos: $(STAMP) ## the crash suite at full size: 100k events, 100 SIGKILLs, 3 broker restarts (long)
+	@nice -n 10 $(PY) -m deploy.local.chaos --events 100000 --kills 100 --broker-restarts 3 --max-seconds 10800
 
 unit: $(STAMP) ## the fast tests only (no broker, no database)
 	@$(PY) -m pytest tests/unit -q
