@@ -16,6 +16,8 @@ import asyncpg
 
 from deploy.local import devstack
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @dataclass(frozen=True)
 class Sizes:
@@ -41,6 +43,7 @@ class Context:
     sizes: Sizes
     state_dir: Path
     fixtures: dict[str, object] = field(default_factory=dict)
+    port_base: int | None = None  # the platform's HTTP and metrics ports start here
 
     @property
     def bootstrap(self) -> str:
