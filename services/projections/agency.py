@@ -78,6 +78,10 @@ class AgencyView:
         self._history = history
         self._stored: dict[TopicPartition, int] = {}
         self._in_batch: dict[UUID, list[Envelope[Any]]] = {}
+        # Events this process read before their case's registration, per case (all of them
+        # since the case was marked early): the registration judges them without a history
+        # read. Lost with the process; the history read is the fallback.
+        self._early: dict[UUID, dict[UUID, Envelope[Any]]] = {}
 
     async def start_batch(self, conn: DbConnection) -> None:
         rows = await conn.fetch('SELECT topic, "partition", "offset" FROM projection_positions')
@@ -101,11 +105,14 @@ class AgencyView:
             "SELECT facts::text, last_day FROM case_facts WHERE case_id = $1", case_id
         )
         registration = isinstance(envelope.data, PersonRegistered)
-        early = False
+        early, cached = False, None
         if registration:
-            early = await _registered(conn, case_id)
+            early, cached = await _registered(conn, case_id), self._early.pop(case_id, None)
         elif row is None:
-            await _mark_if_early(conn, case_id)
+            if await _mark_if_early(conn, case_id):
+                self._early[case_id] = {}  # the first early event: the cache starts complete
+            if case_id in self._early:
+                self._early[case_id][envelope.event_id] = envelope
         if isinstance(envelope.data, PersonErased):
             self._keys.forget(case_id)  # a cached key must not outlive the erasure
             await conn.execute(
@@ -116,8 +123,11 @@ class AgencyView:
             )
         if isinstance(envelope.data, REJUDGING):
             # A first registration is judged alone, unless events of the case came first.
-            read_back = row is not None or early or not registration
-            await self._judge_case(conn, case_id, read_back=read_back)
+            if early and cached is not None:
+                await self._judge_case(conn, case_id, earlier=list(cached.values()))
+            else:
+                read_back = row is not None or early or not registration
+                await self._judge_case(conn, case_id, read_back=read_back)
             return
         if row is None:
             return  # nothing of this case is the view's to hold (yet)
@@ -128,10 +138,19 @@ class AgencyView:
         if grant is not None:
             await self._hold(conn, envelope, grant)
 
-    async def _judge_case(self, conn: DbConnection, case_id: UUID, *, read_back: bool) -> None:
-        """Judge every event of the case with the facts as they stand now."""
-        bounds = {tp: offset + 1 for tp, offset in self._stored.items()}
-        earlier = await self._history(case_id, bounds) if read_back else []
+    async def _judge_case(
+        self,
+        conn: DbConnection,
+        case_id: UUID,
+        *,
+        read_back: bool = False,
+        earlier: list[Envelope[Any]] | None = None,
+    ) -> None:
+        """Judge every event of the case with the facts as they stand now: ``earlier`` ones
+        given, or (``read_back``) read back from the topics, and the batch's."""
+        if earlier is None:
+            bounds = {tp: offset + 1 for tp, offset in self._stored.items()}
+            earlier = await self._history(case_id, bounds) if read_back else []
         seen = {e.event_id for e in earlier}
         events = sorted(
             [*earlier, *(e for e in self._in_batch.get(case_id, []) if e.event_id not in seen)],
@@ -248,15 +267,18 @@ async def _registered(conn: DbConnection, case_id: UUID) -> bool:
     return bool(early)
 
 
-async def _mark_if_early(conn: DbConnection, case_id: UUID) -> None:
+async def _mark_if_early(conn: DbConnection, case_id: UUID) -> bool:
     """An event of a case whose registration the view has not read yet: the partitions of
     the four topics are read in no particular order across topics (a catch-up, a rebuild),
-    so the registration may come later; it then reads the case's history back."""
-    await conn.execute(
+    so the registration may come later; it then judges these events too. True when this
+    marked the case (its first early event)."""
+    marked = await conn.fetchval(
         "INSERT INTO early_cases (case_id) SELECT $1::uuid WHERE NOT EXISTS"
-        " (SELECT 1 FROM registered_cases WHERE case_id = $1) ON CONFLICT DO NOTHING",
+        " (SELECT 1 FROM registered_cases WHERE case_id = $1) ON CONFLICT DO NOTHING"
+        " RETURNING true",
         case_id,
     )
+    return bool(marked)
 
 
 async def _save_facts(conn: DbConnection, case_id: UUID, facts: CaseFacts, now: datetime) -> None:

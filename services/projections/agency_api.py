@@ -295,11 +295,14 @@ async def list_cases(
     claims: Token,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[UUID]:
-    """The cases this view holds anything of (the read is logged with the ids it showed)."""
+    """The cases this view holds anything of, newest first (the read is logged with the ids
+    it showed)."""
     await authorize(pool, request, claims, Read.CASES)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "SELECT DISTINCT case_id FROM case_events ORDER BY case_id LIMIT $1", limit
+            # Newest first: case ids are UUIDv7, ordered by the registration's time.
+            "SELECT DISTINCT case_id FROM case_events ORDER BY case_id DESC LIMIT $1",
+            limit,
         )
         ids = [row["case_id"] for row in rows]
         await record_access(conn, request, claims, granted=True, listed=ids)

