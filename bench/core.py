@@ -15,6 +15,7 @@ from uuid import uuid4
 import asyncpg
 
 from deploy.local import devstack
+from services.chassis.kafka import KafkaAccess
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class Context:
     fixtures: dict[str, object] = field(default_factory=dict)
 
     @property
-    def bootstrap(self) -> str:
-        return self.stack.kafka_bootstrap
+    def kafka(self) -> KafkaAccess:
+        """The broker as its administrator: the benchmarks create and read their own topics."""
+        return self.stack.kafka
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[str]:

@@ -24,12 +24,21 @@ from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
+from deploy.local.principals import (
+    AGENCY_VIEWS as AGENCY_VIEW_IDS,
+)
+from deploy.local.principals import (
+    platform_principals,
+    relay_principal,
+    service_principal,
+    view_principal,
+)
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "language", "recognition", "placement")
 # The agencies' views on the purpose rules (the Agentur's own view runs as view-aa-mg).
-AGENCY_VIEWS = tuple(v.value for v in ViewId if v not in {ViewId.AA_MG, ViewId.STEERING})
+AGENCY_VIEWS = tuple(v.value for v in AGENCY_VIEW_IDS)
 DATABASES = (*SERVICES, "proj_aa_mg", *(f"proj_{view}" for view in AGENCY_VIEWS))
 DEFAULT_PORTS = {
     "intake": 8001,
@@ -93,6 +102,7 @@ def _platform(
         own = {f"IP_{service.upper()}_PORT": str(port)}
         if service == "intake":
             own["IP_INTAKE_KEY_READERS"] = json.dumps({"proj_aa_mg": reader_token, **tokens})
+        own |= info.kafka_env(service_principal(service))
         processes.append(
             Process(
                 service, f"services.{service}", {**common, **own}, f"http://127.0.0.1:{port}/health"
@@ -102,12 +112,14 @@ def _platform(
             "IP_RELAY_DATABASE_URL": info.database_dsns[service],
             "IP_RELAY_NAME": f"{service}.relay",
             "IP_RELAY_METRICS_PORT": str(cfg.ports[f"{service}-relay"]),
+            **info.kafka_env(relay_principal(service)),
         }
         processes.append(Process(f"{service}-relay", "services.chassis.relay", {**common, **relay}))
     view = {
         "IP_VIEW_PORT": str(cfg.view_port),
         "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
         "IP_KEY_READER_TOKEN": reader_token,
+        **info.kafka_env(view_principal(ViewId.AA_MG)),
     }
     processes.append(
         Process(
@@ -128,6 +140,7 @@ def _platform(
             # One signing secret for all views: the issuer signs for any agency, each view
             # checks the agency in the token.
             "IP_TOKEN_SECRET": token_secret,
+            **info.kafka_env(view_principal(ViewId(agency_view))),
         }
         processes.append(
             Process(
@@ -244,6 +257,7 @@ def run(cfg: RunConfig) -> int:
         cfg.stack,
         databases=DATABASES,
         topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
+        principals=platform_principals(),
     )
     processes = _platform(cfg, info, _reader_token(cfg), _secret(cfg, "token-secret"))
     (cfg.state / "ports.json").write_text(json.dumps(cfg.ports, indent=2))  # for `make status`

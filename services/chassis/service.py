@@ -22,6 +22,7 @@ from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
 from services.chassis.eventstore import PostgresEventStore, install_schema
 from services.chassis.http import service_app
+from services.chassis.kafka import KafkaAccess
 from services.chassis.reactions import Reaction, dead_letter_parker, reaction_broker, subscribe
 from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
@@ -71,9 +72,9 @@ def write_side_lifespan(
             write_side = WriteSide(pool, PostgresEventStore(pool, spec.topic, spec.codec))
             wire(app, write_side)
             if spec.reactions and settings.reactions:
-                dead_letters = create_producer(settings.kafka_bootstrap)
+                dead_letters = create_producer(settings.kafka)
                 await dead_letters.start()
-                broker = reaction_broker(settings.kafka_bootstrap, description=spec.description)
+                broker = reaction_broker(settings.kafka, description=spec.description)
                 for reaction in spec.reactions:
                     subscribe(
                         broker, reaction, lambda: write_side, dead_letter_parker(dead_letters)
@@ -93,7 +94,7 @@ def write_side_lifespan(
 def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]]) -> str:
     """The AsyncAPI 3.0 document of the service: its topic (written by the outbox relay) and
     the topics its reactions subscribe to. Built from the same code that runs."""
-    broker = reaction_broker("127.0.0.1:19092", description=spec.description)
+    broker = reaction_broker(KafkaAccess("127.0.0.1:19092"), description=spec.description)
     broker.publisher(
         spec.topic,
         title=spec.topic,

@@ -38,14 +38,14 @@ def runner_factory(
 
     async def history(case_id: UUID, before: Mapping[TopicPartition, int]) -> list[Envelope[Any]]:
         return await case_history(
-            settings.kafka_bootstrap, case_id, DOMAIN_TOPICS, settings.topic_partitions, before
+            settings.kafka, case_id, DOMAIN_TOPICS, settings.topic_partitions, before
         )
 
     def make(pool: asyncpg.Pool) -> ProjectionRunner:
         return ProjectionRunner(
             name=view.value,
             pool=pool,
-            bootstrap=settings.kafka_bootstrap,
+            kafka=settings.kafka,
             topics=DOMAIN_TOPICS,
             group_id=settings.agency_consumer_group or f"projection.{view.value}",
             max_batch=settings.agency_max_batch,

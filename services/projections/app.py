@@ -34,7 +34,7 @@ def runner_factory(
         return ProjectionRunner(
             name=agentur_mg.NAME,
             pool=pool,
-            bootstrap=settings.kafka_bootstrap,
+            kafka=settings.kafka,
             topics=agentur_mg.TOPICS,
             group_id=group_id or settings.view_consumer_group,
             max_batch=settings.view_max_batch,

@@ -47,7 +47,7 @@ async def _run(settings: AgenturViewSettings, *, swap: bool) -> int:
         rebuilt = await rebuild(
             view=agentur_mg.NAME,
             dsn=dsn,
-            bootstrap=settings.kafka_bootstrap,
+            kafka=settings.kafka,
             topics=agentur_mg.TOPICS,
             install=install,
             make_runner=make_runner,

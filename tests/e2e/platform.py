@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from contracts.topics import CODECS
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import relay_principal, service_principal
 from services.chassis.relay import OutboxRelay, create_producer
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -127,7 +128,8 @@ class Platform:
         return [CODECS[topic].parse(r.value).type for r in mine(records)]
 
 
-async def _fresh_database(admin_dsn: str) -> str:
+async def fresh_database(admin_dsn: str) -> str:
+    """A new empty database on the stack (left for the stack's reset to drop)."""
     name = f"t_{uuid4().hex[:16]}"
     conn = await asyncpg.connect(admin_dsn)
     try:
@@ -141,23 +143,27 @@ KEY_TOKEN = "platform-views-token"  # throwaway secret of a loopback test
 
 
 def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
-    kafka = stack.kafka_bootstrap
+    def kafka(service: str) -> dict[str, Any]:
+        return stack.kafka_settings(service_principal(service))
+
     return {
         "intake": intake_app(
             IntakeSettings(
                 intake_database_url=dsns["intake"],
-                kafka_bootstrap=kafka,
                 intake_key_readers={"views": KEY_TOKEN},
+                **kafka("intake"),
             )
         ),
         "language": language_app(
-            LanguageSettings(language_database_url=dsns["language"], kafka_bootstrap=kafka)
+            LanguageSettings(language_database_url=dsns["language"], **kafka("language"))
         ),
         "recognition": recognition_app(
-            RecognitionSettings(recognition_database_url=dsns["recognition"], kafka_bootstrap=kafka)
+            RecognitionSettings(
+                recognition_database_url=dsns["recognition"], **kafka("recognition")
+            )
         ),
         "placement": placement_app(
-            PlacementSettings(placement_database_url=dsns["placement"], kafka_bootstrap=kafka)
+            PlacementSettings(placement_database_url=dsns["placement"], **kafka("placement"))
         ),
     }
 
@@ -165,7 +171,7 @@ def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
 @asynccontextmanager
 async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
     """Serve the four services on loopback with their relays until the block ends."""
-    dsns = {name: await _fresh_database(stack.admin_dsn) for name in SERVICES}
+    dsns = {name: await fresh_database(stack.admin_dsn) for name in SERVICES}
     stop = asyncio.Event()
     async with AsyncExitStack() as exits:
         clients: dict[str, httpx.AsyncClient] = {}
@@ -179,7 +185,7 @@ async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
         for name in SERVICES:
             pool = await asyncpg.create_pool(dsns[name], min_size=1, max_size=2)
             exits.push_async_callback(pool.close)
-            producer = create_producer(stack.kafka_bootstrap)
+            producer = create_producer(stack.kafka_as(relay_principal(name)))
             await producer.start()
             exits.push_async_callback(producer.stop)
             relays.append(asyncio.create_task(OutboxRelay(pool, producer).run(stop)))

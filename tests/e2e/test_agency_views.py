@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from contracts.topics import DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.chassis.offsets import topic_bounds
 from services.projections.agency_app import create_app
 from services.projections.agency_settings import AgencyViewSettings
@@ -58,8 +59,8 @@ async def views(stack: StackInfo) -> AsyncIterator[tuple[Platform, dict[ViewId, 
             settings = AgencyViewSettings(
                 agency_view=view,
                 agency_database_url=dsns[view],
-                agency_consumer_group=f"test.{view.value}.{uuid4().hex[:8]}",
-                kafka_bootstrap=stack.kafka_bootstrap,
+                agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
+                **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
                 key_reader_token=KEY_TOKEN,
                 token_secret=SecretStr(VIEW_TOKEN_SECRET),
@@ -96,7 +97,7 @@ async def everything(dsn: str) -> str:
 
 async def caught_up(platform: Platform, dsns: dict[ViewId, str]) -> None:
     """Until every view stored a position at the end of every partition of the topics."""
-    ends = await topic_bounds(platform.stack.kafka_bootstrap, DOMAIN_TOPICS)
+    ends = await topic_bounds(platform.stack.kafka, DOMAIN_TOPICS)
 
     async def all_at_end() -> bool:
         for dsn in dsns.values():

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from contracts.topics import ALL_TOPICS
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.chassis.offsets import topic_bounds
 from services.chassis.rebuild import rebuild
 from services.projections import agentur_mg
@@ -54,16 +55,16 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
         aa_dsn, jc_dsn = await fresh_db(stack), await fresh_db(stack)
         aa = AgenturViewSettings(
             view_database_url=aa_dsn,
-            kafka_bootstrap=stack.kafka_bootstrap,
-            view_consumer_group=f"test.erasure.aa.{uuid4().hex[:8]}",
+            view_consumer_group=f"projection.aa_mg.test-{uuid4().hex[:8]}",
+            **stack.kafka_settings(view_principal(ViewId.AA_MG)),
             intake_url=platform.urls["intake"],
             key_reader_token=KEY_TOKEN,
         )
         jc = AgencyViewSettings(
             agency_view=ViewId.JC_MG,
             agency_database_url=jc_dsn,
-            agency_consumer_group=f"test.erasure.jc.{uuid4().hex[:8]}",
-            kafka_bootstrap=stack.kafka_bootstrap,
+            agency_consumer_group=f"projection.jc_mg.test-{uuid4().hex[:8]}",
+            **stack.kafka_settings(view_principal(ViewId.JC_MG)),
             intake_url=platform.urls["intake"],
             key_reader_token=KEY_TOKEN,
             token_secret=SecretStr(VIEW_TOKEN_SECRET),
@@ -98,9 +99,7 @@ def _text(value: object) -> str:
 
 async def topic_bytes(stack: StackInfo, topic: str) -> bytes:
     """Every record of ``topic``: values and header values, raw."""
-    total = sum(
-        end - begin for begin, end in (await topic_bounds(stack.kafka_bootstrap, [topic])).values()
-    )
+    total = sum(end - begin for begin, end in (await topic_bounds(stack.kafka, [topic])).values())
 
     def complete(records: list[Any]) -> bool:
         return len(records) >= total
@@ -212,7 +211,7 @@ async def _rebuilt_agentur_view(settings: AgenturViewSettings) -> str:
         generation = await rebuild(
             view=agentur_mg.NAME,
             dsn=settings.view_database_url,
-            bootstrap=settings.kafka_bootstrap,
+            kafka=settings.kafka,
             topics=agentur_mg.TOPICS,
             install=install,
             make_runner=lambda pool, group: runner_factory(settings, keys_http, group_id=group)(

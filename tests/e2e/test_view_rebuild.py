@@ -20,7 +20,7 @@ import pytest
 from deploy.local.devstack import StackInfo
 from services.chassis.rebuild import compare
 from tests.conftest import free_port
-from tests.e2e.harness import REPO, ChildProcess, wait_for
+from tests.e2e.harness import REPO, platform_child, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -45,13 +45,13 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         "IP_INTAKE_KEY_READERS": json.dumps({"proj_aa_mg": TOKEN}),
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
         "IP_DB_PROJ_AA_MG": stack.admin_dsn.rsplit("/", 1)[0] + "/" + view_db,
-        "IP_VIEW_CONSUMER_GROUP": f"test.rebuild.{view_db}",
+        "IP_VIEW_CONSUMER_GROUP": f"projection.aa_mg.test-{view_db}",
         "IP_VIEW_PORT": str(ports["view"]),
         "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
         "IP_KEY_READER_TOKEN": TOKEN,
     }
     children = [
-        ChildProcess(module, env, tmp_path)
+        platform_child(stack, module, env, tmp_path)
         for module in ("services.intake", "services.chassis.relay", "services.projections")
     ]
     for child in children:
