@@ -4,7 +4,9 @@ Derived from what the code does, never written out by hand: a relay writes its s
 topic (``ServiceSpec.topic``); a service reads the topics its reactions follow
 (``ServiceSpec.reactions``), in their consumer groups, and parks what it cannot handle on
 the dead-letter topic; a view reads the topics it projects, in groups named after it, and
-parks on the dead-letter topic too. Nobody but the administrator creates topics or reads
+parks on the dead-letter topic too; the partner feed reads the domain topics and writes the
+partner topics (``ip.partner.*``). Partners themselves are added by ``partners add``
+(``services.projections.partners``). Nobody but the administrator creates topics or reads
 the dead-letter topic. Kubernetes states the same grants in ``deploy/k8s/kafka/users.yaml``.
 """
 
@@ -12,19 +14,21 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from contracts.topics import DEAD_LETTER_TOPIC, DOMAIN_TOPICS
+from contracts.topics import DEAD_LETTER_TOPIC, DOMAIN_TOPICS, PARTNER_TOPIC_PREFIX
 from services.chassis.kafka_admin import Acl, Operation, Pattern, Resource, reads, writes
 from services.chassis.service import ServiceSpec
 from services.intake.app import SPEC as INTAKE
 from services.language.app import SPEC as LANGUAGE
 from services.placement.app import SPEC as PLACEMENT
 from services.projections import agentur_mg
+from services.projections.partner_host import FEED_GROUP_PREFIX
 from services.projections.purpose import ViewId
 from services.recognition.app import SPEC as RECOGNITION
 
 SERVICE_SPECS: Final[tuple[ServiceSpec[Any], ...]] = (INTAKE, LANGUAGE, RECOGNITION, PLACEMENT)
 # The agencies' views on the purpose rules (the Agentur's own view is ``view-aa_mg``).
 AGENCY_VIEWS: Final = tuple(v for v in ViewId if v not in {ViewId.AA_MG, ViewId.STEERING})
+PARTNER_FEED: Final = "ip-partners-feed"
 
 
 def _group(name: str, pattern: Pattern = Pattern.LITERAL) -> Acl:
@@ -70,4 +74,10 @@ def platform_principals() -> dict[str, tuple[Acl, ...]]:
     table[view_principal(ViewId.AA_MG)] = _view(ViewId.AA_MG, agentur_topics)
     for view in AGENCY_VIEWS:
         table[view_principal(view)] = _view(view, DOMAIN_TOPICS)
+    table[PARTNER_FEED] = (
+        *(acl for topic in DOMAIN_TOPICS for acl in reads(topic)),
+        _group(FEED_GROUP_PREFIX, Pattern.PREFIXED),
+        *writes(PARTNER_TOPIC_PREFIX, Pattern.PREFIXED),
+        *writes(DEAD_LETTER_TOPIC),
+    )
     return table

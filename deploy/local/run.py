@@ -28,6 +28,7 @@ from deploy.local.principals import (
     AGENCY_VIEWS as AGENCY_VIEW_IDS,
 )
 from deploy.local.principals import (
+    PARTNER_FEED,
     platform_principals,
     relay_principal,
     service_principal,
@@ -39,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "language", "recognition", "placement")
 # The agencies' views on the purpose rules (the Agentur's own view runs as view-aa-mg).
 AGENCY_VIEWS = tuple(v.value for v in AGENCY_VIEW_IDS)
-DATABASES = (*SERVICES, "proj_aa_mg", *(f"proj_{view}" for view in AGENCY_VIEWS))
+DATABASES = (*SERVICES, "proj_aa_mg", *(f"proj_{view}" for view in AGENCY_VIEWS), "proj_partners")
 DEFAULT_PORTS = {
     "intake": 8001,
     "language": 8002,
@@ -47,6 +48,7 @@ DEFAULT_PORTS = {
     "placement": 8004,
     "view": 8101,
     **{f"view-{view}": 8102 + n for n, view in enumerate(AGENCY_VIEWS)},
+    "partners-feed": 8120,
     # relays serve only /metrics
     "intake-relay": 9101,
     "language-relay": 9102,
@@ -95,7 +97,7 @@ def _platform(
     common = {**info.env(), "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
     # One key-reader token per view, derived from the run's secret: each view is its own
     # principal at intake's key API.
-    tokens = {view: f"{reader_token}.{view}" for view in AGENCY_VIEWS}
+    tokens = {view: f"{reader_token}.{view}" for view in (*AGENCY_VIEWS, "partners")}
     processes: list[Process] = []
     for service in SERVICES:
         port = cfg.ports[service]
@@ -150,6 +152,22 @@ def _platform(
                 f"http://127.0.0.1:{port}/health",
             )
         )
+    # The network partners' feeds (one per partner that `partners add` registered).
+    feed = {
+        "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
+        "IP_KEY_READER_TOKEN": tokens["partners"],
+        **info.kafka_env(PARTNER_FEED),
+    }
+    port = cfg.ports["partners-feed"]
+    feed["IP_PARTNERS_PORT"] = str(port)
+    processes.append(
+        Process(
+            "partners-feed",
+            "services.projections.partner_app",
+            {**common, **feed},
+            f"http://127.0.0.1:{port}/health",
+        )
+    )
     return processes
 
 
@@ -321,6 +339,10 @@ Ready.
   a read token              python -m services.chassis.auth issue --secret-file \\
                               {cfg.state}/token-secret --agency JC-MG --role case_worker \\
                               --user anna --purpose counselling
+  add a partner             set -a; . {cfg.state}/stack.env; set +a
+                            IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
+                              python -m services.projections.partners add iq_counselling \\
+                              --purpose recognition --categories recognition
 
 Try it:
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\

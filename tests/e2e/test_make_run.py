@@ -47,7 +47,8 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
     stack_ports = {name: free_port() for name in ("kafka", "controller", "pg", "zipkin")}
     services = ("intake", "language", "recognition", "placement")
     views = tuple(f"view-{view}" for view in AGENCY_VIEWS)
-    processes = (*services, "view", *views, *(f"{service}-relay" for service in services))
+    relays = tuple(f"{service}-relay" for service in services)
+    processes = (*services, "view", *views, *relays, "partners-feed")
     ports = {name: free_port() for name in processes}
     launcher = subprocess.Popen(
         [sys.executable, "-m", "deploy.local.run", "--state-dir", str(state_dir)]

@@ -33,6 +33,7 @@ READS: Final[dict[str, set[str]]] = {
     "ip-placement": {INTAKE},  # its own copy of the residence facts
     "ip-view-aa-mg": set(DOMAIN_TOPICS),  # the Agentur's views: its own, and on the rules
     **{f"ip-view-{view}": set(DOMAIN_TOPICS) for view in (*VIEWS, *PARTNER_VIEWS)},
+    "ip-partners-feed": set(DOMAIN_TOPICS),
     **{
         f"ip-{service}-relay": set()
         for service in ("intake", "language", "recognition", "placement")
