@@ -28,13 +28,16 @@ PROBES: Final = {
 }
 
 
-def _probe(topic: str) -> tuple[bytes, bytes]:
+def _probe(topic: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and headers of a probe: on a domain topic, a fresh case's first event with
+    the headers the relay sets, so that consumers take it like any other, not as poison."""
     if topic not in PROBES:  # the dead-letter topic, a partner's: nobody parses a probe
-        return b"acl-probe", b"{}"
+        return b"acl-probe", b"{}", []
     envelope: dict[str, Any] = json.loads((SAMPLES / topic / PROBES[topic]).read_text())
-    case_id = str(uuid4())
-    envelope |= {"event_id": str(uuid4()), "case_id": case_id}
-    return case_id.encode(), json.dumps(envelope).encode()
+    case_id, event_id = str(uuid4()), str(uuid4())
+    envelope |= {"event_id": event_id, "case_id": case_id}
+    headers = [("event_id", event_id.encode()), ("type", str(envelope["type"]).encode())]
+    return case_id.encode(), json.dumps(envelope).encode(), headers
 
 
 async def can_read(access: KafkaAccess, topic: str) -> bool:
@@ -66,10 +69,10 @@ async def can_write(access: KafkaAccess, topic: str) -> bool:
     """Produce one probe with the relay's (idempotent) producer: False on an authorisation
     error, of the topic or of the producer id (a principal that may write nowhere)."""
     producer = create_producer(access)
-    await producer.start()
     try:
-        key, value = _probe(topic)
-        await producer.send_and_wait(topic, value, key=key)
+        await producer.start()  # a producer id is refused to who may write nowhere
+        key, value, headers = _probe(topic)
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
     except (TopicAuthorizationFailedError, ClusterAuthorizationFailedError):
         return False
     finally:

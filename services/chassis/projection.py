@@ -176,11 +176,20 @@ class ProjectionRunner:
                     await self.seek_to_stored(list(self._consumer.assignment()))
                     continue
                 if time.monotonic() - last_commit > KAFKA_COMMIT_INTERVAL:
-                    await self._consumer.commit()
+                    await self._commit_for_lag()
                     last_commit = time.monotonic()
         finally:
             await self._consumer.stop()
             await self._dead_letters.stop()
+
+    async def _commit_for_lag(self) -> None:
+        """Commit the group's offsets, which only feed lag gauges: the positions that count
+        are stored with the view. A commit refused after a rebalance (a slow heartbeat on a
+        loaded machine) is no reason to stop consuming."""
+        try:
+            await self._consumer.commit()
+        except KafkaError as error:
+            log.warning("projection.commit_skipped", projection=self.name, error=repr(error))
 
     def _measure_lag(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         last = {TopicPartition(r.topic, r.partition): r.offset for r in records}
