@@ -48,7 +48,7 @@ DEFAULT_PORTS = {
     "placement": 8004,
     "view": 8101,
     **{f"view-{view}": 8102 + n for n, view in enumerate(AGENCY_VIEWS)},
-    "partners-feed": 8120,
+    "partners-feed": 8120,  # the partner topics' AsyncAPI page at /
     # relays serve only /metrics
     "intake-relay": 9101,
     "language-relay": 9102,
@@ -339,10 +339,13 @@ Ready.
   a read token              python -m services.chassis.auth issue --secret-file \\
                               {cfg.state}/token-secret --agency JC-MG --role case_worker \\
                               --user anna --purpose counselling
+  network partners          http://127.0.0.1:{cfg.ports["partners-feed"]}/ (their topics)
   add a partner             set -a; . {cfg.state}/stack.env; set +a
                             IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
                               python -m services.projections.partners add iq_counselling \\
                               --purpose recognition --categories recognition
+                            python examples/partner_consumer.py \\
+                              {cfg.state}/partners/iq_counselling.json
 
 Try it:
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\

@@ -1,4 +1,5 @@
-"""The partner feed process: every registered partner's feed, with /health and /metrics.
+"""The partner feed process: every registered partner's feed, and for integrators the
+AsyncAPI of the partner topics as a page (``/``) and as JSON (``/asyncapi.json``).
 
 ``python -m services.projections.partner_app`` (``make run`` starts it as partners-feed).
 """
@@ -6,19 +7,32 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI, Response, status
+from fastapi.responses import HTMLResponse
 
 from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.process import serve_http
+from services.projections.partner_docs import asyncapi_document, html
 from services.projections.partner_host import FeedHost
 from services.projections.partner_settings import PartnerFeedSettings
 
 router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, summary="the partner topics, for integrators")
+async def documentation() -> HTMLResponse:
+    return HTMLResponse(html(json.loads(asyncapi_document())))
+
+
+@router.get("/asyncapi.json", summary="the AsyncAPI 3.0 document of the partner topics")
+async def asyncapi() -> Response:
+    return Response(asyncapi_document(), media_type="application/json")
 
 
 def create_app(settings: PartnerFeedSettings) -> FastAPI:
@@ -39,7 +53,7 @@ def create_app(settings: PartnerFeedSettings) -> FastAPI:
 
     app = service_app(
         title="Integration Points: network partners' feeds",
-        description="Each registered partner's feed.",
+        description="Each registered partner's feed; the AsyncAPI of the partner topics.",
         lifespan=lifespan,
         router=router,
     )

@@ -99,6 +99,8 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
                     break
                 await asyncio.sleep(0.1)
             intake_metrics = (await client.get(f"{intake}/metrics")).text
+            partners_page = await client.get(f"http://127.0.0.1:{ports['partners-feed']}/")
+            assert "ip.partner.{partner}.v1" in partners_page.text
             relay_metrics = (
                 await client.get(f"http://127.0.0.1:{ports['intake-relay']}/metrics")
             ).text
@@ -128,7 +130,8 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
 
     assert launcher.returncode == 0, remaining
     assert f"http://127.0.0.1:{ports['intake']}/docs" in remaining
-    # 4 services, 4 relays, the Agentur's view, the agencies' views, broker, Zipkin
-    assert len(started) == 11 + len(AGENCY_VIEWS)
+    # 4 services, 4 relays, the Agentur's view, the agencies' views, the partners' feed,
+    # broker, Zipkin
+    assert len(started) == 12 + len(AGENCY_VIEWS)
     assert not [pid for pid in started if _alive(pid)]
     assert not (state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()

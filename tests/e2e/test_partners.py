@@ -6,6 +6,7 @@ nothing internal; once revoked it cannot connect and its feed stops."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from services.projections.partner_feed import pseudonym
 from services.projections.partner_host import FeedHost
 from services.projections.partner_settings import PartnerFeedSettings
 from services.projections.purpose import Subscription
+from tests.e2e.harness import REPO
 from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
 from tests.kafka_probes import can_read, can_write
 
@@ -270,6 +272,29 @@ async def test_the_backlog_reaches_the_partner_for_consenting_persons_only(
         assert await world.messages(who) == [], who
     raw = b"".join(world.received)
     assert not any(case.encode() in raw for case in world.cases.values())
+
+
+async def test_the_example_consumer_reads_its_topic(world: World) -> None:
+    """examples/partner_consumer.py, with the file `partners add` wrote, prints the
+    consenting person's event under its pseudonym, and no one else."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(REPO / "examples" / "partner_consumer.py"),
+        str(world.credentials),
+        "--group",
+        f"test-{uuid4().hex[:8]}",
+        "--idle-exit",
+        "10",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=180)
+    text = output.decode()
+
+    assert process.returncode == 0, text
+    assert f"{await world.person('amal')}: recognition.counselling_held (recognition)" in text
+    for who in ("badr", "chadi", "dunya"):
+        assert await world.person(who) not in text
 
 
 async def test_a_withdrawal_stops_the_flow_and_notifies_the_partner(
