@@ -9,8 +9,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STATE := .local/test
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: help venv run stop status test lint unit fmt
+.PHONY: help venv browser run stop status test lint unit fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +24,12 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 venv: $(STAMP) ## create the virtualenv and install dependencies (idempotent)
+
+$(CHROMIUM):
+	@echo "==> installing Debian's chromium (the web pages' browser test drives it headless)"
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+browser: $(CHROMIUM) ## Debian's chromium for tests/e2e/test_web_ui.py (idempotent; apt, as root)
 
 run: $(STAMP) ## start broker, postgres, services and views; Ctrl-C stops everything
 	@$(PY) -m deploy.local.run
@@ -47,7 +54,7 @@ fmt: $(STAMP) ## format and autofix
 unit: $(STAMP) ## the fast tests only (no broker, no database)
 	@$(PY) -m pytest tests/unit -q
 
-test: $(STAMP) lint ## lint, then all tests; the test stack starts fresh and stops afterwards
+test: $(STAMP) $(CHROMIUM) lint ## lint, then all tests; the test stack starts fresh and stops afterwards
 	@echo "==> resetting the test stack in $(TEST_STATE)"
 	@$(PY) -m deploy.local.devstack down --state-dir $(TEST_STATE) --kafka-port 29092 --controller-port 29093 --pg-port 25432 >/dev/null
 	@rm -rf $(TEST_STATE)

@@ -1,8 +1,8 @@
 """The whole platform as processes: end to end at stepped open-loop rates, CPU, RSS.
 
 The processes are the ones ``make run`` starts (the four services with their relays, the
-Agentur MG view and the agencies' views), launched by ``deploy.local.run``'s own launcher on
-the bench stack, with tracing off. Commands are registrations (``POST /cases``) sent
+Agentur MG view, the agencies' views and steering), launched by ``deploy.local.run``'s own
+launcher on the bench stack, with tracing off. Commands are registrations (``POST /cases``) sent
 open-loop: command ``i`` of a step is due at ``start + i / rate`` whatever the earlier ones
 do, and its latency runs from that intended send time until the case is visible in every
 view entitled to it (found by a probe case before the steps: the views that show it). Views
@@ -27,6 +27,7 @@ import psutil
 from bench.core import Context, say
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack, run
+from services.projections.purpose import ViewId
 
 P99_TARGET_MS = 50.0
 POLL_S = 0.005
@@ -40,10 +41,7 @@ REGISTRATION = {
     "town": "Mönchengladbach",
     "allocated_on": "2016-02-01",
 }
-VIEW_QUERIES = {  # the table that shows a case, per kind of view
-    "proj_aa_mg": "SELECT case_id FROM aa_mg_cases WHERE case_id = ANY($1::uuid[])",
-    "agency": "SELECT DISTINCT case_id FROM case_events WHERE case_id = ANY($1::uuid[])",
-}
+VIEW_QUERY = "SELECT DISTINCT case_id FROM case_events WHERE case_id = ANY($1::uuid[])"
 
 
 @dataclass(frozen=True)
@@ -327,14 +325,13 @@ async def _entitled_views(
     ctx: Context, cfg: run.RunConfig, info: devstack.StackInfo
 ) -> tuple[list[str], Watcher, list[asyncpg.Pool]]:
     """Register a probe case; the views that show it within the drain time are entitled."""
-    views = ["proj_aa_mg", *(f"proj_{view}" for view in run.AGENCY_VIEWS)]
+    # Every view that shows cases (steering holds aggregates' facts, never a case_events row).
+    views = [f"proj_{view.value}" for view in run.VIEWS.values() if view is not ViewId.STEERING]
     pools = {
         view: await asyncpg.create_pool(info.database_dsns[view], min_size=1, max_size=2)
         for view in views
     }
-    queries = {
-        view: VIEW_QUERIES["proj_aa_mg" if view == "proj_aa_mg" else "agency"] for view in views
-    }
+    queries = dict.fromkeys(views, VIEW_QUERY)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.intake_port}") as client:
         response = await client.post("/cases", json=REGISTRATION)
         response.raise_for_status()

@@ -1,8 +1,8 @@
 """Kafka side: raw produce / consume / consume + COPY, the relay, the live projection, rebuild.
 
 The records are intake envelopes (a registration, then a first contact, per case) with the
-relay's headers; the projection is the Agentur MG view's handler (``AgenturView``), which
-parses each envelope and upserts the case row.
+relay's headers; the projection is the Agentur MG view's handler (the generic ``AgencyView``
+for ``aa_mg``), which parses each envelope, judges it by the purpose rules and stores it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -26,8 +27,9 @@ from services.chassis.offsets import topic_bounds
 from services.chassis.projection import ConsumedEvent, DbConnection, ProjectionRunner
 from services.chassis.rebuild import rebuild
 from services.chassis.relay import OutboxRelay, create_producer
-from services.projections.agentur_mg import AgenturView
-from services.projections.app import install as install_agentur_view
+from services.projections.agency import AgencyView
+from services.projections.agency_app import AGENCY
+from services.projections.purpose import ViewId
 
 PARTITIONS = 6
 CHUNK = 1000  # records per pipelined wait, as the relay's batch
@@ -232,11 +234,16 @@ class _NoKeys:
         """Nothing cached."""
 
 
+async def _no_history(_case_id: UUID, _before: object) -> list[Any]:
+    """The bench's cases are new: nothing to read back (a registration is judged alone)."""
+    return []
+
+
 class _AsIntake:
     """The Agentur view's handler on a bench topic: it reads it as the intake topic."""
 
     def __init__(self) -> None:
-        self._view = AgenturView(_NoKeys())
+        self._view = AgencyView(ViewId.AA_MG, _NoKeys(), _no_history)
 
     async def start_batch(self, conn: DbConnection) -> None:
         await self._view.start_batch(conn)
@@ -271,7 +278,7 @@ async def projection_live(ctx: Context) -> Sample:
         async with ctx.database() as dsn:
             pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
             try:
-                await install_agentur_view(pool)
+                await AGENCY.install(pool)
                 runner = _runner(ctx, pool, [topic], f"bench-live-{uuid4().hex[:8]}")
                 stop = asyncio.Event()
                 task = asyncio.create_task(runner.run(stop))
@@ -324,7 +331,7 @@ async def rebuild_of(ctx: Context, count: int) -> Sample:
                 dsn=dsn,
                 kafka=ctx.kafka,
                 topics=[topic],
-                install=install_agentur_view,
+                install=AGENCY.install,
                 make_runner=lambda pool, group: _runner(ctx, pool, [topic], group),
                 progress=_quiet,
             )

@@ -69,6 +69,9 @@ FETCH_TIMEOUT_S = 300.0
 
 RELAY_MODULE = "services.chassis.relay"  # one per database: it holds an advisory lock
 REQUIRED_EVERYWHERE = ("IP_KAFKA_BOOTSTRAP", "IP_TRACE_EXPORTER", "IP_ZIPKIN_ENDPOINT")
+# Switches the local stack turns on for development only (the web's dev token issuer): a
+# Deployment must leave them unset or off, whatever the local process gets.
+DEV_ONLY = frozenset({"IP_WEB_DEV_SIGN_IN"})
 TOPIC_PARTITIONS = 6
 REPLICATION = 3
 MIN_INSYNC = 2
@@ -618,7 +621,13 @@ def _process_problems(
         readable = settings_env_names(process.module)
     except LookupError as error:
         return [*problems, f"{deployment}: {error}"]
-    required = {name for name in process.env if name in readable} | set(REQUIRED_EVERYWHERE)
+    local = {name for name in process.env if name in readable and name not in DEV_ONLY}
+    required = local | set(REQUIRED_EVERYWHERE)
+    problems.extend(
+        f"{deployment}: {name} is for the local dev stack only: leave it unset or false"
+        for name in sorted(DEV_ONLY & env.keys())
+        if (env[name].value or "").lower() not in {"false", "0", "no"}
+    )
     for name in sorted(required):
         if name not in env:
             problems.append(f"{deployment}: {what} needs {name}, the Deployment does not set it")
@@ -629,7 +638,8 @@ def _process_problems(
     if "IP_TRACE_EXPORTER" in env and env["IP_TRACE_EXPORTER"].value != "zipkin":
         problems.append(f"{deployment}: IP_TRACE_EXPORTER must be zipkin")
     problems.extend(f"{deployment}: {p}" for p in _host_problems(readable, env, process))
-    problems.extend(_kafka_auth_problems(platform, deployment, env))
+    if "IP_KAFKA_BOOTSTRAP" in process.env:  # a process that never talks to Kafka has no user
+        problems.extend(_kafka_auth_problems(platform, deployment, env))
     if process.module == RELAY_MODULE and deployment.spec.get("replicas") != 1:
         problems.append(
             f"{deployment}: a relay runs as exactly one replica (it holds an advisory lock)"

@@ -194,12 +194,16 @@ class StackInfo:
             "kafka_sasl_password": access.password,
         }
 
+    def operator_env(self) -> dict[str, str]:
+        """:meth:`env` with Kafka as the administrator: what ``stack.env`` holds for
+        operators' tools (rebuild, dead letters, ``partners``)."""
+        admin = self.kafka_env(KAFKA_ADMIN) if KAFKA_ADMIN in self.kafka_users else {}
+        return self.env() | admin
+
     def env(self) -> dict[str, str]:
-        """Environment variables for operators' tools and tests (``IP_DB_<NAME>`` per
-        database; Kafka as the administrator)."""
+        """Environment variables for services and tests (``IP_DB_<NAME>`` per database);
+        no Kafka principal: each process adds its own (:meth:`kafka_env`)."""
         out = {"IP_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "IP_ADMIN_DSN": self.admin_dsn}
-        if KAFKA_ADMIN in self.kafka_users:
-            out |= self.kafka_env(KAFKA_ADMIN)
         if self.zipkin_url is not None:
             out["IP_ZIPKIN_ENDPOINT"] = f"{self.zipkin_url}/api/v2/spans"
         for name, dsn in sorted(self.database_dsns.items()):
@@ -1277,7 +1281,7 @@ def up(
 
     Idempotent: a second call starts nothing and reports ``started == []``.
     ``database_dsns`` lists every database this state dir has created so far (not only the
-    ones named in this call). Writes ``<state>/stack.env`` with :meth:`StackInfo.env`.
+    ones named in this call). Writes ``<state>/stack.env`` with :meth:`StackInfo.operator_env`.
     """
     for name in databases:
         _validate_db_name(name)
@@ -1324,7 +1328,7 @@ def up(
             },
         )
         env_file = cfg.state_dir / "stack.env"
-        _write_private(env_file, "".join(f"{k}={v}\n" for k, v in info.env().items()))
+        _write_private(env_file, "".join(f"{k}={v}\n" for k, v in info.operator_env().items()))
     _say("stack", f"kafka {info.kafka_bootstrap}, postgres {HOST}:{cfg.pg_port}; env in {env_file}")
     return info
 

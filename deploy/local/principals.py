@@ -20,14 +20,14 @@ from services.chassis.service import ServiceSpec
 from services.intake.app import SPEC as INTAKE
 from services.language.app import SPEC as LANGUAGE
 from services.placement.app import SPEC as PLACEMENT
-from services.projections import agentur_mg
 from services.projections.partner_host import FEED_GROUP_PREFIX
 from services.projections.purpose import ViewId
 from services.recognition.app import SPEC as RECOGNITION
 
 SERVICE_SPECS: Final[tuple[ServiceSpec[Any], ...]] = (INTAKE, LANGUAGE, RECOGNITION, PLACEMENT)
-# The agencies' views on the purpose rules (the Agentur's own view is ``view-aa_mg``).
-AGENCY_VIEWS: Final = tuple(v for v in ViewId if v not in {ViewId.AA_MG, ViewId.STEERING})
+# Every view is one kind of process on the purpose rules, reading the four domain topics:
+# each agency's, and steering's (services.projections.agency_main).
+VIEWS: Final = tuple(ViewId)
 PARTNER_FEED: Final = "ip-partners-feed"
 
 
@@ -68,11 +68,7 @@ def platform_principals() -> dict[str, tuple[Acl, ...]]:
             *(_group(reaction.name) for reaction in spec.reactions),
             *writes(DEAD_LETTER_TOPIC),
         )
-    # The Agentur's view in make run follows intake only (agentur_mg.TOPICS); its view on the
-    # purpose rules, as every agency's, reads the four domain topics: one principal for both.
-    agentur_topics = tuple(sorted({*agentur_mg.TOPICS, *DOMAIN_TOPICS}))
-    table[view_principal(ViewId.AA_MG)] = _view(ViewId.AA_MG, agentur_topics)
-    for view in AGENCY_VIEWS:
+    for view in VIEWS:
         table[view_principal(view)] = _view(view, DOMAIN_TOPICS)
     table[PARTNER_FEED] = (
         *(acl for topic in DOMAIN_TOPICS for acl in reads(topic)),

@@ -20,13 +20,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
-from deploy.local import devstack
-from deploy.local.principals import (
-    AGENCY_VIEWS as AGENCY_VIEW_IDS,
-)
+from deploy.local import demo, devstack
 from deploy.local.principals import (
     PARTNER_FEED,
     platform_principals,
@@ -38,16 +36,22 @@ from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "language", "recognition", "placement")
-# The agencies' views on the purpose rules (the Agentur's own view runs as view-aa-mg).
-AGENCY_VIEWS = tuple(v.value for v in AGENCY_VIEW_IDS)
-DATABASES = (*SERVICES, "proj_aa_mg", *(f"proj_{view}" for view in AGENCY_VIEWS), "proj_partners")
+# The agencies' views besides the Agentur's (which runs as view-aa-mg on 8101) and steering.
+AGENCY_VIEWS = tuple(v.value for v in ViewId if v not in {ViewId.AA_MG, ViewId.STEERING})
+# Every view, by process name: one kind of process (services.projections.agency_main).
+VIEWS = {
+    "view-aa-mg": ViewId.AA_MG,
+    **{f"view-{view}": ViewId(view) for view in AGENCY_VIEWS},
+    "view-steering": ViewId.STEERING,
+}
+DATABASES = (*SERVICES, *(f"proj_{view.value}" for view in VIEWS.values()), "proj_partners")
 DEFAULT_PORTS = {
     "intake": 8001,
     "language": 8002,
     "recognition": 8003,
     "placement": 8004,
-    "view": 8101,
-    **{f"view-{view}": 8102 + n for n, view in enumerate(AGENCY_VIEWS)},
+    **{name: 8101 + n for n, name in enumerate(VIEWS)},
+    "web": 8200,  # the case workers' web pages
     "partners-feed": 8120,  # the partner topics' AsyncAPI page at /
     # relays serve only /metrics
     "intake-relay": 9101,
@@ -74,7 +78,7 @@ class RunConfig:
 
     @property
     def view_port(self) -> int:
-        return self.ports["view"]
+        return self.ports["view-aa-mg"]
 
     @property
     def state(self) -> Path:
@@ -97,13 +101,14 @@ def _platform(
     common = {**info.env(), "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
     # One key-reader token per view, derived from the run's secret: each view is its own
     # principal at intake's key API.
-    tokens = {view: f"{reader_token}.{view}" for view in (*AGENCY_VIEWS, "partners")}
+    tokens = {view.value: f"{reader_token}.{view.value}" for view in VIEWS.values()}
+    tokens["partners"] = f"{reader_token}.partners"  # the partners' feed
     processes: list[Process] = []
     for service in SERVICES:
         port = cfg.ports[service]
         own = {f"IP_{service.upper()}_PORT": str(port)}
         if service == "intake":
-            own["IP_INTAKE_KEY_READERS"] = json.dumps({"proj_aa_mg": reader_token, **tokens})
+            own["IP_INTAKE_KEY_READERS"] = json.dumps(tokens)
         own |= info.kafka_env(service_principal(service))
         processes.append(
             Process(
@@ -117,36 +122,22 @@ def _platform(
             **info.kafka_env(relay_principal(service)),
         }
         processes.append(Process(f"{service}-relay", "services.chassis.relay", {**common, **relay}))
-    view = {
-        "IP_VIEW_PORT": str(cfg.view_port),
-        "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
-        "IP_KEY_READER_TOKEN": reader_token,
-        **info.kafka_env(view_principal(ViewId.AA_MG)),
-    }
-    processes.append(
-        Process(
-            "view-aa-mg",
-            "services.projections",
-            {**common, **view},
-            f"http://127.0.0.1:{cfg.view_port}/health",
-        )
-    )
-    for agency_view in AGENCY_VIEWS:
-        port = cfg.ports[f"view-{agency_view}"]
+    for name, view in VIEWS.items():
+        port = cfg.ports[name]
         settings = {
-            "IP_AGENCY_VIEW": agency_view,
-            "IP_DB_VIEW": info.database_dsns[f"proj_{agency_view}"],
+            "IP_AGENCY_VIEW": view.value,
+            "IP_DB_VIEW": info.database_dsns[f"proj_{view.value}"],
             "IP_AGENCY_PORT": str(port),
             "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
-            "IP_KEY_READER_TOKEN": tokens[agency_view],
+            "IP_KEY_READER_TOKEN": tokens[view.value],
             # One signing secret for all views: the issuer signs for any agency, each view
-            # checks the agency in the token.
+            # checks the agency (and role) in the token.
             "IP_TOKEN_SECRET": token_secret,
-            **info.kafka_env(view_principal(ViewId(agency_view))),
+            **info.kafka_env(view_principal(view)),
         }
         processes.append(
             Process(
-                f"view-{agency_view}",
+                name,
                 "services.projections.agency_main",
                 {**common, **settings},
                 f"http://127.0.0.1:{port}/health",
@@ -168,7 +159,41 @@ def _platform(
             f"http://127.0.0.1:{port}/health",
         )
     )
+    processes.append(_web(cfg, info, token_secret))
     return processes
+
+
+def _web(cfg: RunConfig, info: devstack.StackInfo, token_secret: str) -> Process:
+    """The case workers' web pages, with the dev sign-in (``make run`` only). It talks HTTP
+    to the services and views only: no broker, no database in its environment."""
+    tracing = {k: v for k, v in info.env().items() if k == "IP_ZIPKIN_ENDPOINT"}
+    common = {**tracing, "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
+    urls = {view: f"http://127.0.0.1:{cfg.ports[name]}" for name, view in VIEWS.items()}
+    settings = {
+        "IP_WEB_PORT": str(cfg.ports["web"]),
+        "IP_WEB_DEV_SIGN_IN": "true",
+        "IP_WEB_VIEW_URLS": json.dumps(
+            {view.value: url for view, url in urls.items() if view is not ViewId.STEERING}
+        ),
+        "IP_WEB_STEERING_URL": urls[ViewId.STEERING],
+        "IP_TOKEN_SECRET": token_secret,
+        **{f"IP_{s.upper()}_URL": f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES},
+    }
+    return Process(
+        "web", "services.web", {**common, **settings}, f"http://127.0.0.1:{cfg.ports['web']}/health"
+    )
+
+
+def _seed_demo_data(cfg: RunConfig) -> None:
+    """The demo persons, through the services' APIs; a second run replays and adds nothing."""
+    urls = {s: f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES}
+    print("  seeding demo data ...", flush=True)
+    try:
+        seeded = demo.seed(urls, date.today())  # noqa: DTZ011  # the local day is the demo's today
+    except (demo.DemoDataError, OSError) as error:
+        print(f"  demo data refused (the platform runs on): {error}", flush=True)
+        return
+    print(f"  {demo.describe(seeded)}", flush=True)
 
 
 def _reader_token(cfg: RunConfig) -> str:
@@ -292,6 +317,7 @@ def run(cfg: RunConfig) -> int:
         for process in processes:
             children[process.name] = _start(cfg, process)
             _wait_healthy(process, children[process.name])
+        _seed_demo_data(cfg)
         _announce(cfg, info)
         while not stopping:
             for name, child in children.items():
@@ -323,6 +349,7 @@ def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
         ensure_ascii=False,
     )
     relay_ports = ", ".join(str(cfg.ports[f"{s}-relay"]) for s in SERVICES)
+    agency_ports = ", ".join(f"{view} {cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS)
     print(
         f"""
 Ready.
@@ -333,12 +360,17 @@ Ready.
   recognition API           http://127.0.0.1:{cfg.ports["recognition"]}/docs
   placement API             http://127.0.0.1:{cfg.ports["placement"]}/docs
   Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
+  agencies' views (/docs)   {agency_ports}
+  steering figures          http://127.0.0.1:{cfg.ports["view-steering"]}/docs
+  web pages (case workers)  http://127.0.0.1:{cfg.ports["web"]}/  (dev sign-in: pick agency,
+                              role and a user name)
   tracing dashboard         {info.zipkin_url or "(none)"}
   metrics                   /metrics on every API; relays on ports {relay_ports}
   status                    make status
   a read token              python -m services.chassis.auth issue --secret-file \\
-                              {cfg.state}/token-secret --agency JC-MG --role case_worker \\
+                              {cfg.state}/token-secret --agency AA-MG --role case_worker \\
                               --user anna --purpose counselling
+                            (steering: --agency JC-MG --role steering --purpose steering)
   network partners          http://127.0.0.1:{cfg.ports["partners-feed"]}/ (their topics)
   add a partner             set -a; . {cfg.state}/stack.env; set +a
                             IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
@@ -354,7 +386,9 @@ Try it:
   curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases/$CASE/first-contact \\
     -H 'Content-Type: application/json' \\
     -d '{{"contacted_on": "2016-02-09", "interpreter_language": "ar"}}'
-  sleep 1; curl -s http://127.0.0.1:{cfg.view_port}/cases/$CASE
+  TOKEN=$(python -m services.chassis.auth issue --secret-file {cfg.state}/token-secret \\
+    --agency AA-MG --role case_worker --user anna --purpose counselling)
+  sleep 1; curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{cfg.view_port}/cases/$CASE
 """,
         flush=True,
     )
@@ -363,8 +397,9 @@ Try it:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m deploy.local.run",
-        description="Run the Integration Points platform locally: Kafka, PostgreSQL, intake, "
-        "its outbox relay and the Agentur für Arbeit Mönchengladbach view. Ctrl-C stops it.",
+        description="Run the Integration Points platform locally: Kafka, PostgreSQL, Zipkin, "
+        "the four services with their outbox relays, every agency's view and the steering "
+        "view. Ctrl-C stops it.",
     )
     parser.add_argument(
         "--stop", action="store_true", help="stop what an earlier run left running, by PID file"

@@ -17,13 +17,13 @@ import asyncpg
 import httpx
 from aiokafka import TopicPartition
 
+from contracts.topics import DOMAIN_TOPICS
 from deploy.local import devstack
-from deploy.local.run import DEFAULT_PORTS, REPO, SERVICES
+from deploy.local.run import DEFAULT_PORTS, REPO, SERVICES, VIEWS
 from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
 from services.chassis.settings import ProcessSettings
 
-VIEWS = {"view-aa-mg": "proj_aa_mg"}
 Row = tuple[str, str, str]
 
 
@@ -72,7 +72,7 @@ async def _lag(name: str, dsn: str, kafka: KafkaAccess) -> Row:
     except (OSError, asyncpg.PostgresError) as error:
         return (f"{name} lag", "DOWN", type(error).__name__)
     stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
-    topics = sorted({tp.topic for tp in stored} or {"ip.intake.case.v1"})
+    topics = sorted({tp.topic for tp in stored} | set(DOMAIN_TOPICS))  # every view reads them
     ends = {tp: end for tp, (_, end) in (await topic_bounds(kafka, topics)).items()}
     lag = sum(max(end - stored.get(tp, -1) - 1, 0) for tp, end in ends.items())
     return (f"{name} lag", "ok" if lag < 1000 else "BEHIND", f"{lag} messages")
@@ -95,7 +95,11 @@ async def gather_rows(state_dir: Path) -> list[Row]:
         for name, port in ports.items()
     ]
     checks += [_outbox(s, env[f"IP_DB_{s.upper()}"]) for s in SERVICES]
-    checks += [_lag(view, env[f"IP_DB_{db.upper()}"], kafka) for view, db in VIEWS.items()]
+    checks += [
+        _lag(name, env[f"IP_DB_PROJ_{view.value.upper()}"], kafka)
+        for name, view in VIEWS.items()
+        if f"IP_DB_PROJ_{view.value.upper()}" in env
+    ]
     rows += await asyncio.gather(*checks)
     return rows
 

@@ -172,6 +172,19 @@ def verify(secret: str, token: str, now: datetime) -> Claims:
     return claims
 
 
+MIN_SECRET_CHARS: Final = 16
+
+
+def checked_secret(value: SecretStr) -> SecretStr:
+    """A settings validator: refuse to start with a secret too short to sign with."""
+    if len(value.get_secret_value().strip()) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"IP_TOKEN_SECRET is empty or shorter than {MIN_SECRET_CHARS} characters: a"
+            " process refuses to serve reads it cannot authenticate (make run generates one)"
+        )
+    return value
+
+
 # --- FastAPI ---------------------------------------------------------------------------------
 
 _bearer = HTTPBearer(

@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import propagate, trace
@@ -183,12 +183,13 @@ class ProjectionRunner:
             await self._dead_letters.stop()
 
     async def _commit_for_lag(self) -> None:
-        """Commit the group's offsets, which only feed lag gauges: the positions that count
-        are stored with the view. A commit refused after a rebalance (a slow heartbeat on a
-        loaded machine) is no reason to stop consuming."""
+        """Commit to Kafka, which only feeds the lag tools: the positions that count are
+        stored with the rows. A commit refused because the group rebalanced meanwhile (a
+        loaded machine missing a heartbeat is enough) is no reason to stop projecting: the
+        reassignment seeks to the stored positions again."""
         try:
             await self._consumer.commit()
-        except KafkaError as error:
+        except CommitFailedError as error:
             log.warning("projection.commit_skipped", projection=self.name, error=repr(error))
 
     def _measure_lag(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:

@@ -40,10 +40,17 @@ def setup_tracing(
     return provider
 
 
-def current_trace_context() -> TraceContext:
-    """The W3C context of the current span, to carry across the outbox hop."""
+def trace_headers() -> dict[str, str]:
+    """The W3C headers of the current span, for an HTTP call to another platform process
+    (so a case worker's click and the command it sends are one trace)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    return carrier
+
+
+def current_trace_context() -> TraceContext:
+    """The W3C context of the current span, to carry across the outbox hop."""
+    carrier = trace_headers()
     return TraceContext(
         traceparent=carrier.get("traceparent"), tracestate=carrier.get("tracestate")
     )

@@ -26,7 +26,13 @@ _AUTOMATIC = uuid.UUID("6f1d3b0e-6a4c-5c1e-9d7e-2b3f4a5c6d7e")
 
 
 def automatic_handover_id(case: Case, applied_on: date) -> uuid.UUID:
-    return uuid.uuid5(_AUTOMATIC, f"{case.case_id}:sgb2:{applied_on.isoformat()}")
+    return rechtskreiswechsel_id(case.case_id, applied_on)
+
+
+def rechtskreiswechsel_id(case_id: uuid.UUID, applied_on: date) -> uuid.UUID:
+    """The id of the hand-over an SGB II application requests: the receiving Jobcenter can
+    name it from the case and the application day alone (the demo data accepts by it)."""
+    return uuid.uuid5(_AUTOMATIC, f"{case_id}:sgb2:{applied_on.isoformat()}")
 
 
 def package(case: Case, on: date) -> HandOverPackage:

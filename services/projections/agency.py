@@ -92,6 +92,13 @@ class AgencyView:
         if event.topic not in DOMAIN_TOPICS:
             return
         envelope = CODECS[event.topic].parse(event.value)
+        with structlog.contextvars.bound_contextvars(
+            case_id=str(envelope.case_id), event_id=str(envelope.event_id)
+        ):
+            await self._apply(conn, envelope)
+            log.info("event.projected", view=self.view.value, event_type=envelope.type)
+
+    async def _apply(self, conn: DbConnection, envelope: Envelope[Any]) -> None:
         self._in_batch.setdefault(envelope.case_id, []).append(envelope)
         row = await conn.fetchrow(
             "SELECT facts::text, last_day FROM case_facts WHERE case_id = $1", envelope.case_id

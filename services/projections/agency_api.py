@@ -16,7 +16,10 @@ Roles (the token's ``role`` claim):
   Sozialamt view. The Stadt and the Kreis are one controller (one ``agency``) for both
   offices, so the role says which office's view the token opens;
 - ``data_protection``: the controller's data protection officer: reads a case's disclosure
-  log and the access log of the view (``GET /access-log``), never the timeline itself.
+  log and the access log of the view (``GET /access-log``), never the timeline itself;
+- ``steering``: a member of the steering round (MG coordination round, RKN steering
+  conference) sent by one of the network's agencies: reads the steering view's aggregate
+  figures (``services/projections/steering_api.py``), and nothing of any person.
 
 A partner's token must name a purpose the partner pursues (``CONSENT_PURPOSES``): consents
 open a partner's view for named purposes only.
@@ -58,6 +61,7 @@ class Role(StrEnum):
     ABH_CASE_WORKER = "abh_case_worker"
     SOZIALAMT_CASE_WORKER = "sozialamt_case_worker"
     DATA_PROTECTION = "data_protection"
+    STEERING = "steering"
 
 
 # The token ``agency`` each view accepts: the controller it serves (an Agency), or the
@@ -94,10 +98,17 @@ class Read(StrEnum):
     TIMELINE = "timeline"  # a case's personal data
     DISCLOSURES = "disclosures"  # a case's disclosure log
     ACCESS_LOG = "access_log"  # a case's access log
+    FIGURES = "figures"  # the steering figures: aggregates, no person
 
 
 def refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
     """Why the token may not make this read in this view; ``None`` when it may."""
+    if view.kind is ViewKind.STEERING:
+        return _steering_refusal(claims, read)
+    return _agency_refusal(view, claims, read)
+
+
+def _agency_refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
     agency = TOKEN_AGENCY[view]
     if agency is None:
         return f"the view {view.value} serves no reader of persons"
@@ -105,7 +116,9 @@ def refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
         return f"a token of {claims.agency}; this view serves {agency}"
     reader = READ_ROLE[view.kind]
     allowed = (
-        {Role.DATA_PROTECTION}
+        set()
+        if read is Read.FIGURES  # steering's alone
+        else {Role.DATA_PROTECTION}
         if read is Read.ACCESS_LOG
         else {reader, Role.DATA_PROTECTION}
         if read is Read.DISCLOSURES
@@ -121,6 +134,18 @@ def refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
     ):
         purposes = ", ".join(sorted(CONSENT_PURPOSES[view]))
         return f"the purpose {claims.purpose} is not one of this partner's ({purposes})"
+    return None
+
+
+def _steering_refusal(claims: Claims, read: Read) -> str | None:
+    """Steering reads figures only, in the role ``steering``, sent by an agency of the
+    network (the carriers of the coordination round and the steering conference)."""
+    if read is not Read.FIGURES:
+        return "the steering view serves no reader of persons"
+    if claims.agency not in {agency.value for agency in Agency}:
+        return f"a token of {claims.agency}; steering serves the network's agencies"
+    if claims.role != Role.STEERING:
+        return f"the role {claims.role} may not read figures here (roles: {Role.STEERING.value})"
     return None
 
 
@@ -205,7 +230,7 @@ def view_pool(request: Request) -> asyncpg.Pool:
 Pool = Annotated[asyncpg.Pool, Depends(view_pool)]
 
 
-async def _record(
+async def record_access(
     conn: asyncpg.Pool | DbConnection,
     request: Request,
     claims: Claims,
@@ -238,7 +263,7 @@ async def _record(
 async def _refuse(
     pool: asyncpg.Pool, request: Request, claims: Claims, reason: str, case_id: UUID | None
 ) -> HTTPException:
-    await _record(pool, request, claims, granted=False, case_id=case_id, reason=reason)
+    await record_access(pool, request, claims, granted=False, case_id=case_id, reason=reason)
     log.warning(
         "access.refused",
         view=_access(request).view.value,
@@ -251,7 +276,7 @@ async def _refuse(
     return HTTPException(status.HTTP_403_FORBIDDEN, reason)
 
 
-async def _authorize(
+async def authorize(
     pool: asyncpg.Pool, request: Request, claims: Claims, read: Read, case_id: UUID | None = None
 ) -> None:
     reason = refusal(_access(request).view, claims, read)
@@ -271,13 +296,13 @@ async def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[UUID]:
     """The cases this view holds anything of (the read is logged with the ids it showed)."""
-    await _authorize(pool, request, claims, Read.CASES)
+    await authorize(pool, request, claims, Read.CASES)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             "SELECT DISTINCT case_id FROM case_events ORDER BY case_id LIMIT $1", limit
         )
         ids = [row["case_id"] for row in rows]
-        await _record(conn, request, claims, granted=True, listed=ids)
+        await record_access(conn, request, claims, granted=True, listed=ids)
     return ids
 
 
@@ -295,7 +320,7 @@ async def case_timeline(case_id: UUID, request: Request, pool: Pool, claims: Tok
     A case the view holds nothing of is refused like any other (403 "not visible to this
     agency"), not 404: the view cannot tell whether the case exists elsewhere, and must not
     hint that it does."""
-    await _authorize(pool, request, claims, Read.TIMELINE, case_id)
+    await authorize(pool, request, claims, Read.TIMELINE, case_id)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             "SELECT event_id, type, category, occurred_at, read_only, data::text FROM case_events"
@@ -304,7 +329,7 @@ async def case_timeline(case_id: UUID, request: Request, pool: Pool, claims: Tok
         )
         if rows:
             categories = sorted({r["category"] or ADMINISTRATION for r in rows})
-            await _record(
+            await record_access(
                 conn, request, claims, granted=True, case_id=case_id, categories=categories
             )
     if not rows:
@@ -322,13 +347,13 @@ async def disclosures(
     request: Request, pool: Pool, claims: Token, case_id: UUID
 ) -> list[Disclosure]:
     """Every disclosure of a case's data into this view, with its legal basis or consent."""
-    await _authorize(pool, request, claims, Read.DISCLOSURES, case_id)
+    await authorize(pool, request, claims, Read.DISCLOSURES, case_id)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             "SELECT * FROM disclosures WHERE case_id = $1 ORDER BY disclosed_at, event_id",
             case_id,
         )
-        await _record(conn, request, claims, granted=True, case_id=case_id)
+        await record_access(conn, request, claims, granted=True, case_id=case_id)
     return [Disclosure.model_validate(dict(row)) for row in rows]
 
 
@@ -345,7 +370,7 @@ async def access_log(
 ) -> list[AccessLogEntry]:
     """Every read of this view that concerned the case, granted or refused, oldest first
     (role ``data_protection``; this read is logged too)."""
-    await _authorize(pool, request, claims, Read.ACCESS_LOG, case_id)
+    await authorize(pool, request, claims, Read.ACCESS_LOG, case_id)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
             "SELECT at, view, agency, user_name, role, purpose, method, path, case_id,"
@@ -353,5 +378,5 @@ async def access_log(
             " FROM public.access_log WHERE case_id = $1 OR $1 = ANY(listed) ORDER BY at, id",
             case_id,
         )
-        await _record(conn, request, claims, granted=True, case_id=case_id)
+        await record_access(conn, request, claims, granted=True, case_id=case_id)
     return [AccessLogEntry.model_validate(dict(row)) for row in rows]

@@ -1,9 +1,17 @@
-"""An agency view's composition root: the live view (projection + reads) and its read API."""
+"""A view process's composition root: the live view (projection + reads) and its read API.
+
+Every view runs the same way: its own database, the live generation (``LiveView``) that a
+rebuild can replace while reads go on, the four domain topics in a consumer group of its
+own, person keys from intake, and a read API behind signed tokens. What differs between the
+kinds of view (an agency's, steering) is in a ``ViewParts``: its tables, its projection
+handler and its routes; ``views.parts_of`` says which a ``ViewId`` uses.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 from uuid import UUID
@@ -11,35 +19,78 @@ from uuid import UUID
 import asyncpg
 import httpx
 from aiokafka import TopicPartition
-from fastapi import FastAPI, Response, status
+from fastapi import APIRouter, FastAPI, Response, status
 
 from contracts.envelope import Envelope
 from contracts.topics import DOMAIN_TOPICS
 from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.liveview import LiveView
-from services.chassis.projection import ProjectionRunner, install_projection_schema
+from services.chassis.projection import (
+    ProjectionHandler,
+    ProjectionRunner,
+    install_projection_schema,
+)
 from services.projections.agency import AgencyView
 from services.projections.agency_api import configure_access, router
-from services.projections.agency_settings import AgencyViewSettings
+from services.projections.agency_settings import AgencyViewSettings, ViewProjectionSettings
 from services.projections.history import case_history
 
-
-async def install(pool: asyncpg.Pool) -> None:
-    """The view's tables and the runner's bookkeeping, in the pool's generation."""
-    sql = resources.files("services.projections").joinpath("agency.sql").read_text()
-    await install_projection_schema(pool, sql)
+Install = Callable[[asyncpg.Pool], Awaitable[None]]
+RunnerFactory = Callable[[asyncpg.Pool], ProjectionRunner]
 
 
-def runner_factory(
-    settings: AgencyViewSettings, keys_http: httpx.AsyncClient
-) -> Callable[[asyncpg.Pool], ProjectionRunner]:
-    view = settings.agency_view
+@dataclass(frozen=True)
+class ViewParts:
+    """What makes one kind of view."""
 
+    description: str  # the read API's, for its OpenAPI page
+    install: Install  # its tables, in the pool's generation
+    handler: Callable[[ViewProjectionSettings, IntakeKeyClient], ProjectionHandler]
+    router: APIRouter
+    tables: tuple[str, ...]  # the generation's tables a rebuild compares with the live one
+
+
+def installer(view_sql: str) -> Install:
+    """Install the runner's bookkeeping, ``view_sql`` (a file of this package) and the access
+    log (in ``public``: reads are not derived from the topics, a rebuild keeps them)."""
+    package = resources.files("services.projections")
+    sql = "\n".join(package.joinpath(name).read_text() for name in (view_sql, "access_log.sql"))
+
+    async def install(pool: asyncpg.Pool) -> None:
+        await install_projection_schema(pool, sql)
+
+    return install
+
+
+def _agency_handler(settings: ViewProjectionSettings, keys: IntakeKeyClient) -> ProjectionHandler:
     async def history(case_id: UUID, before: Mapping[TopicPartition, int]) -> list[Envelope[Any]]:
         return await case_history(
             settings.kafka, case_id, DOMAIN_TOPICS, settings.topic_partitions, before
         )
+
+    return AgencyView(settings.agency_view, keys, history)
+
+
+AGENCY = ViewParts(
+    description="What this agency may see under the purpose rules, the disclosure log and the"
+    " access log; every read needs a signed token of the agency (Authorization: Bearer).",
+    install=installer("agency.sql"),
+    handler=_agency_handler,
+    router=router,
+    tables=("case_facts", "case_events", "disclosures"),
+)
+
+
+def runner_factory(
+    settings: ViewProjectionSettings,
+    parts: ViewParts,
+    keys_http: httpx.AsyncClient,
+    *,
+    group_id: str | None = None,
+) -> RunnerFactory:
+    """How to build the view's projection on a pool (live, or into a rebuild)."""
+    view = settings.agency_view
 
     def make(pool: asyncpg.Pool) -> ProjectionRunner:
         return ProjectionRunner(
@@ -47,24 +98,24 @@ def runner_factory(
             pool=pool,
             kafka=settings.kafka,
             topics=DOMAIN_TOPICS,
-            group_id=settings.agency_consumer_group or f"projection.{view.value}",
+            group_id=group_id or settings.agency_consumer_group or f"projection.{view.value}",
             max_batch=settings.agency_max_batch,
-            handler=AgencyView(
-                view, IntakeKeyClient(keys_http, settings.key_reader_token), history
-            ),
+            handler=parts.handler(settings, IntakeKeyClient(keys_http, settings.key_reader_token)),
         )
 
     return make
 
 
-def create_app(settings: AgencyViewSettings) -> FastAPI:
+def create_app(settings: AgencyViewSettings, parts: ViewParts = AGENCY) -> FastAPI:
     """The view's HTTP app, consuming while it lives."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http:
             view = LiveView(
-                settings.agency_database_url, install, runner_factory(settings, keys_http)
+                settings.agency_database_url,
+                parts.install,
+                runner_factory(settings, parts, keys_http),
             )
             await view.start()
             app.state.view = view
@@ -75,10 +126,9 @@ def create_app(settings: AgencyViewSettings) -> FastAPI:
 
     app = service_app(
         title=f"Integration Points: view {settings.agency_view.value}",
-        description="What this agency may see under the purpose rules, the disclosure log and the"
-        " access log; every read needs a signed token of the agency (Authorization: Bearer).",
+        description=parts.description,
         lifespan=lifespan,
-        router=router,
+        router=parts.router,
     )
     configure_access(app, settings.agency_view, settings.token_secret)
 

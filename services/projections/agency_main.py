@@ -1,10 +1,11 @@
-"""Run one agency's view: ``python -m services.projections.agency_main`` (IP_AGENCY_VIEW)."""
+"""Run one view: ``python -m services.projections.agency_main`` (IP_AGENCY_VIEW: an agency's
+view such as ``aa_mg`` or ``jc_mg``, or ``steering``)."""
 
 from __future__ import annotations
 
 from services.chassis.process import serve_http
-from services.projections.agency_app import create_app
 from services.projections.agency_settings import AgencyViewSettings
+from services.projections.views import create_app
 
 
 def main() -> None:

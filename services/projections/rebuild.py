@@ -1,7 +1,8 @@
-"""``python -m services.projections.rebuild``: rebuild the Agentur view from the topics.
+"""``python -m services.projections.rebuild --view ID``: rebuild one view from the topics.
 
-Fills a fresh generation with a progress bar, compares it with the live one, and swaps it
-in; the running view process moves over within a second, and reads keep working.
+Fills a fresh generation of the view (any agency's, or steering) with a progress bar,
+compares it with the live one, and swaps it in; the running view process moves over within a
+second, and reads keep working.
 """
 
 from __future__ import annotations
@@ -9,31 +10,53 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
 from prometheus_client import start_http_server
 
+from contracts.topics import DOMAIN_TOPICS
 from services.chassis import generations
 from services.chassis.process import observe
 from services.chassis.projection import ProjectionRunner
-from services.chassis.rebuild import bar, compare, rebuild
-from services.projections import agentur_mg
-from services.projections.app import install, runner_factory
-from services.projections.settings import AgenturViewSettings
+from services.chassis.rebuild import Difference, bar, compare, rebuild
+from services.projections.agency_app import runner_factory
+from services.projections.agency_settings import ViewProjectionSettings
+from services.projections.purpose import ViewId
+from services.projections.views import parts_of
 
-VIEW_TABLES = ("aa_mg_cases",)
+Say = Callable[[str], None]
 
 
-async def _run(settings: AgenturViewSettings, *, swap: bool) -> int:
-    dsn = settings.view_database_url
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a rebuild made: the new generation, the one live before, and how they differ."""
+
+    generation: str
+    live: str
+    differences: list[Difference]
+    swapped: bool
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def rebuild_view(settings: ViewProjectionSettings, *, swap: bool, say: Say = _say) -> Rebuilt:
+    """Rebuild the view of ``settings`` into a fresh generation, compare, and swap it in."""
+    view, parts, dsn = (
+        settings.agency_view,
+        parts_of(settings.agency_view),
+        settings.agency_database_url,
+    )
     conn = await asyncpg.connect(dsn)
     try:
         live = await generations.active(conn)
     finally:
         await conn.close()
-    print(f"rebuilding view {agentur_mg.NAME} from {', '.join(agentur_mg.TOPICS)}", flush=True)
+    say(f"rebuilding view {view.value} from {', '.join(DOMAIN_TOPICS)}")
 
     def progress(done: int, total: int) -> None:
         end = "\n" if done >= total else "\r"
@@ -42,44 +65,49 @@ async def _run(settings: AgenturViewSettings, *, swap: bool) -> int:
     async with httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http:
 
         def make_runner(pool: asyncpg.Pool, group_id: str) -> ProjectionRunner:
-            return runner_factory(settings, keys_http, group_id=group_id)(pool)
+            return runner_factory(settings, parts, keys_http, group_id=group_id)(pool)
 
-        rebuilt = await rebuild(
-            view=agentur_mg.NAME,
+        generation = await rebuild(
+            view=view.value,
             dsn=dsn,
             kafka=settings.kafka,
-            topics=agentur_mg.TOPICS,
-            install=install,
+            topics=DOMAIN_TOPICS,
+            install=parts.install,
             make_runner=make_runner,
             progress=progress,
         )
-    differences = await compare(dsn, live, rebuilt, VIEW_TABLES)
-    if differences:
-        for d in differences:
-            print(
-                f"  {d.table}: {d.only_live} rows only in the live view, "
-                f"{d.only_rebuilt} only in the rebuilt one (events since the snapshot?)"
-            )
-    else:
-        print(f"  generation {rebuilt} equals the live generation {live}", flush=True)
+    differences = await compare(dsn, live, generation, parts.tables)
+    for d in differences:
+        say(
+            f"  {d.table}: {d.only_live} rows only in the live view, "
+            f"{d.only_rebuilt} only in the rebuilt one (events since the snapshot?)"
+        )
+    if not differences:
+        say(f"  generation {generation} equals the live generation {live}")
     if swap:
         conn = await asyncpg.connect(dsn)
         try:
-            await generations.swap(conn, rebuilt)
+            await generations.swap(conn, generation)
         finally:
             await conn.close()
-        print(f"  swapped: the view now reads and projects into {rebuilt}", flush=True)
-    return 0
+        say(f"  swapped: the view now reads and projects into {generation}")
+    return Rebuilt(generation, live, differences, swap)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.projections.rebuild",
-        description="Rebuild the view of the Agentur für Arbeit Mönchengladbach from the "
-        "topics into a fresh generation (a schema of the view's database) with a progress "
-        "bar, compare it with the live one, and swap it in while reads keep working. "
-        "Configured like the view process (IP_DB_PROJ_AA_MG, IP_KAFKA_BOOTSTRAP, "
-        "IP_INTAKE_URL, IP_KEY_READER_TOKEN).",
+        description="Rebuild one view from the topics into a fresh generation (a schema of the "
+        "view's database) with a progress bar, compare it with the live one, and swap it in "
+        "while reads keep working. Configured like the view process: IP_DB_VIEW (the view's "
+        "database), IP_KAFKA_BOOTSTRAP, IP_INTAKE_URL, IP_KEY_READER_TOKEN (the view's own "
+        "token at intake's key API).",
+    )
+    parser.add_argument(
+        "--view",
+        required=True,
+        choices=[view.value for view in ViewId],
+        help="which view to rebuild",
     )
     parser.add_argument(
         "--no-swap", action="store_true", help="build and compare only; keep the live generation"
@@ -91,11 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="serve /metrics (ip_rebuild_progress_ratio) on 127.0.0.1 at this port while running",
     )
     args = parser.parse_args(argv)
-    settings = AgenturViewSettings()
-    observe("projection.aa_mg.rebuild", settings)
+    settings = ViewProjectionSettings(agency_view=ViewId(args.view))
+    observe(f"projection.{args.view}.rebuild", settings)
     if args.metrics_port is not None:
         start_http_server(args.metrics_port, addr="127.0.0.1")
-    return asyncio.run(_run(settings, swap=not args.no_swap))
+    asyncio.run(rebuild_view(settings, swap=not args.no_swap))
+    return 0
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ MIN_CELL_PERSONS: Final = 5  # cells with fewer persons are suppressed (DOMAIN.m
 CONTACT_GAP_DAYS: Final = 90  # a gap counts when strictly more days passed without contact
 FIRST_CONTACT_TARGET_DAYS: Final = 14
 IN_POST_MONTHS: Final = (6, 12)
+ADULT_BAND_YEARS: Final = 25  # the age band's boundary: "unter 25" / "25 und älter"
 BERLIN: Final = ZoneInfo("Europe/Berlin")
 
 # Hand-overs that move a case to another agency; the JBA route stays with the same agency.
@@ -198,7 +199,8 @@ class HandOver:
     from_agency: Agency
     to_agency: Agency
     requested_on: date | None = None
-    package: HandOverPackage | None = None
+    # Judged when the request is folded: the package's free texts never reach a steering row.
+    package_complete: bool | None = None
     accepted_on: date | None = None
 
 
@@ -236,6 +238,50 @@ class CaseRecord:
             and (self.closed is None or day < self.closed[0])
         )
 
+    def event_days(self) -> list[date]:
+        """The business days of what happened in the case, the days the figures count by
+        (not a consent's limit, not a profile's recording day)."""
+        days = [self.allocated_on, self.first_contact_on, self.closed and self.closed[0]]
+        days += [day for day, _ in self.contacts]
+        days += [b.slot_day for b in self.interpreters.values()]
+        days += [h.requested_on for h in self.handovers.values()]
+        days += [h.accepted_on for h in self.handovers.values()]
+        days += self.entitlements.values()
+        days += [e.started_on for e in self.enrolments.values()]
+        days += [e.ended_on for e in self.enrolments.values()]
+        days += [day for day, _ in self.dtz_results]
+        days += self.applications.values()
+        days += [day for day, _, _ in self.decisions]
+        days += [*self.adaptations_started, *self.adaptations_completed]
+        days += [day for day, _ in self.permissions]
+        days += [p.started_on for p in self.placements.values()]
+        days += [p.ended_on for p in self.placements.values()]
+        days += [day for day, _, _ in self.follow_ups]
+        return [day for day in days if day is not None]
+
+
+def months_with_data(records: Iterable[CaseRecord]) -> list[str]:
+    """The months ("YYYY-MM") in which something happened in a registered case, oldest first."""
+    return sorted(
+        {
+            f"{day.year:04d}-{day.month:02d}"
+            for record in records
+            if record.allocated_on is not None
+            for day in record.event_days()
+        }
+    )
+
+
+def turns_25_on(date_of_birth: date, allocated_on: date) -> date:
+    """The day from which the person counts as 25 or older, for an age-band mapping.
+
+    Someone 25 or older when allocated gets ``date.min`` (older on every day): the day is
+    kept only where the band can change while the case runs, and otherwise says nothing of
+    the person's age.
+    """
+    birthday_25 = _add_months(date_of_birth, 12 * ADULT_BAND_YEARS)
+    return birthday_25 if birthday_25 > allocated_on else date.min
+
 
 def _recorded_on(envelope: Envelope[Any]) -> date:
     return envelope.occurred_at.astimezone(BERLIN).date()
@@ -264,7 +310,11 @@ def _apply_intake(record: CaseRecord, envelope: Envelope[Any]) -> None:  # noqa:
                 record.sites.append((data.effective_from, data.site))
         case HandOverRequested():
             record.handovers[data.handover_id] = HandOver(
-                data.reason, data.from_agency, data.to_agency, data.requested_on, data.package
+                data.reason,
+                data.from_agency,
+                data.to_agency,
+                data.requested_on,
+                package_complete(data.package),
             )
         case HandOverAccepted():
             handover = record.handovers.setdefault(
@@ -354,21 +404,32 @@ def fold(envelopes: Iterable[Envelope[Any]]) -> dict[UUID, CaseRecord]:
     in the figures). Duplicates (at-least-once delivery) are dropped by event id."""
     streams: dict[tuple[UUID, str], dict[UUID, Envelope[Any]]] = defaultdict(dict)
     for envelope in envelopes:
-        topic = envelope.type.split(".", 1)[0]
-        streams[envelope.case_id, topic].setdefault(envelope.event_id, envelope)
+        streams[envelope.case_id, source_of(envelope)].setdefault(envelope.event_id, envelope)
     records: dict[UUID, CaseRecord] = {}
-    for (case_id, topic), events in sorted(streams.items(), key=lambda item: str(item[0])):
+    for (case_id, _topic), events in sorted(streams.items(), key=lambda item: str(item[0])):
         record = records.setdefault(case_id, CaseRecord(case_id))
         for envelope in sorted(events.values(), key=lambda e: e.stream_version):
-            if topic == "intake":
-                _apply_intake(record, envelope)
-            elif topic == "language":
-                _apply_language(record, envelope.data)
-            elif topic == "recognition":
-                _apply_recognition(record, envelope.data)
-            elif topic == "placement":
-                _apply_placement(record, envelope.data)
+            apply(record, envelope)
     return records
+
+
+def source_of(envelope: Envelope[Any]) -> str:
+    """The service (and topic) an event comes from: the prefix of its type."""
+    return envelope.type.split(".", 1)[0]
+
+
+def apply(record: CaseRecord, envelope: Envelope[Any]) -> None:
+    """Fold one event into its case's record. Within one source, events must come in stream
+    order (a projection gets them so: a case's events of one topic share a partition)."""
+    match source_of(envelope):
+        case "intake":
+            _apply_intake(record, envelope)
+        case "language":
+            _apply_language(record, envelope.data)
+        case "recognition":
+            _apply_recognition(record, envelope.data)
+        case "placement":
+            _apply_placement(record, envelope.data)
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -622,9 +683,9 @@ def package_complete(package: HandOverPackage) -> bool:
 
 def _handover_package(record: CaseRecord, month: Month) -> Observation | None:
     requested = sorted(
-        (h.requested_on, package_complete(h.package))
+        (h.requested_on, h.package_complete)
         for h in record.handovers.values()
-        if h.reason in TRANSFERS and h.package is not None and h.requested_on in month
+        if h.reason in TRANSFERS and h.package_complete is not None and h.requested_on in month
     )
     if not requested or requested[0][0] is None:
         return None
@@ -1020,17 +1081,27 @@ def compute(
     age_band: AgeBandSource,
     figures: Iterable[Figure] = FIGURES,
 ) -> list[FigureRow]:
-    """Every figure for ``month`` ("YYYY-MM") in every cell, in registry then cell order.
+    """Every figure for ``month`` ("YYYY-MM") in every cell, in registry then cell order."""
+    return figures_of(fold(envelopes).values(), month, age_band, figures)
+
+
+def figures_of(
+    records: Iterable[CaseRecord],
+    month: str,
+    age_band: AgeBandSource,
+    figures: Iterable[Figure] = FIGURES,
+) -> list[FigureRow]:
+    """``compute`` on records already folded (a projection keeps them per case).
 
     Cases without a registration are left out: there is no site to count them at.
     """
     period = Month.parse(month)
     band = _age_band_function(age_band)
-    records = [r for _, r in sorted(fold(envelopes).items()) if r.allocated_on is not None]
+    registered = sorted((r for r in records if r.allocated_on is not None), key=lambda r: r.case_id)
     rows: list[FigureRow] = []
     for figure in figures:
         cells: dict[Cell, list[float]] = {cell: [] for cell in _grid()}
-        for record in records:
+        for record in registered:
             observed = figure.measure(record, period)
             if observed is not None:
                 day, number = observed

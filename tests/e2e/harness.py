@@ -11,7 +11,9 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -19,6 +21,7 @@ from fastapi import FastAPI
 
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal, view_principal
+from services.chassis.auth import Claims, issue
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,15 +33,19 @@ PRINCIPALS = {
     "services.recognition": service_principal("recognition"),
     "services.placement": service_principal("placement"),
     "services.chassis.relay": relay_principal("intake"),
-    "services.projections": view_principal(ViewId.AA_MG),
 }
 
 
 def platform_child(
     stack: StackInfo, module: str, env: dict[str, str], log_dir: Path
 ) -> ChildProcess:
-    """``python -m module`` with ``env`` and the credentials of its own principal."""
-    return ChildProcess(module, {**env, **stack.kafka_env(PRINCIPALS[module])}, log_dir)
+    """``python -m module`` with ``env`` and the credentials of its own principal (a view's
+    is the one of the view ``IP_AGENCY_VIEW`` names)."""
+    if module == "services.projections.agency_main":
+        principal = view_principal(ViewId(env["IP_AGENCY_VIEW"]))
+    else:
+        principal = PRINCIPALS[module]
+    return ChildProcess(module, {**env, **stack.kafka_env(principal)}, log_dir)
 
 
 @asynccontextmanager
@@ -102,3 +109,20 @@ class ChildProcess:
 
     def log_text(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""
+
+
+def bearer(
+    secret: str, agency: str, role: str, *, user: str = "tester", purpose: str = "counselling"
+) -> dict[str, str]:
+    """The Authorization header of a signed read token (services.chassis.auth), an hour long."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    claims = Claims(agency, role, user, purpose, now, now + timedelta(hours=1))
+    return {"Authorization": f"Bearer {issue(secret, claims)}"}
+
+
+def registration(timeline: dict[str, Any]) -> dict[str, Any] | None:
+    """The registration's data in a view's case timeline (GET /cases/{id}), if it holds it."""
+    found: dict[str, Any] | None = next(
+        (e["data"] for e in timeline["events"] if e["type"] == "intake.person_registered"), None
+    )
+    return found

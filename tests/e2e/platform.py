@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +15,10 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from contracts.topics import CODECS
+from contracts.topics import CODECS, DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal
+from services.chassis.offsets import topic_bounds
 from services.chassis.relay import OutboxRelay, create_producer
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -129,7 +130,7 @@ class Platform:
 
 
 async def fresh_database(admin_dsn: str) -> str:
-    """A new empty database on the stack (left for the stack's reset to drop)."""
+    """A new empty database on the test stack's server, for one service or view."""
     name = f"t_{uuid4().hex[:16]}"
     conn = await asyncpg.connect(admin_dsn)
     try:
@@ -194,3 +195,37 @@ async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
         finally:
             stop.set()
             await asyncio.gather(*relays)
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Until ``predicate`` holds (two minutes at most)."""
+    for _ in range(600):
+        if await predicate():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(what)
+
+
+async def caught_up(platform: Platform, dsns: Iterable[str]) -> None:
+    """Until every view database stored a position at the end of every partition of the
+    domain topics."""
+    ends = await topic_bounds(platform.stack.kafka, DOMAIN_TOPICS)
+
+    async def all_at_end() -> bool:
+        for dsn in dsns:
+            conn = await asyncpg.connect(dsn)
+            try:
+                rows = await conn.fetch(
+                    'SELECT topic, "partition", "offset" FROM projection_positions'
+                )
+            finally:
+                await conn.close()
+            stored = {(r["topic"], r["partition"]): r["offset"] for r in rows}
+            if any(
+                end > 0 and stored.get((tp.topic, tp.partition), -1) < end - 1
+                for tp, (_, end) in ends.items()
+            ):
+                return False
+        return True
+
+    await until(all_at_end, "a view did not catch up with the topics")

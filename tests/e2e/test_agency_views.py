@@ -5,7 +5,6 @@ row held is in the disclosure log with its legal basis or consent."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -15,16 +14,14 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from contracts.topics import DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import view_principal
-from services.chassis.offsets import topic_bounds
 from services.projections.agency_app import create_app
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from tests.conftest import free_port
 from tests.e2e.harness import serving
-from tests.e2e.platform import KEY_TOKEN, Platform, running_platform
+from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -93,38 +90,6 @@ async def everything(dsn: str) -> str:
     finally:
         await conn.close()
     return "\n".join(parts)
-
-
-async def caught_up(platform: Platform, dsns: dict[ViewId, str]) -> None:
-    """Until every view stored a position at the end of every partition of the topics."""
-    ends = await topic_bounds(platform.stack.kafka, DOMAIN_TOPICS)
-
-    async def all_at_end() -> bool:
-        for dsn in dsns.values():
-            conn = await asyncpg.connect(dsn)
-            try:
-                rows = await conn.fetch(
-                    'SELECT topic, "partition", "offset" FROM projection_positions'
-                )
-            finally:
-                await conn.close()
-            stored = {(r["topic"], r["partition"]): r["offset"] for r in rows}
-            if any(
-                end > 0 and stored.get((tp.topic, tp.partition), -1) < end - 1
-                for tp, (_, end) in ends.items()
-            ):
-                return False
-        return True
-
-    await until(all_at_end, "a view did not catch up with the topics")
-
-
-async def until(predicate: Any, what: str) -> None:
-    for _ in range(600):
-        if await predicate():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(what)
 
 
 async def test_each_view_holds_what_its_agency_may_see(
@@ -236,7 +201,7 @@ async def test_each_view_holds_what_its_agency_may_see(
     await until(jobcenter_has_history, "the Jobcenter never received the history")
     await until(iq_has_recognition, "IQ never received the consented recognition data")
     await until(sozialamt_has_the_date, "the Sozialamt never learned the Rechtskreiswechsel")
-    await caught_up(platform, dsns)
+    await caught_up(platform, dsns.values())
 
     categories = {view: {row["category"] for row in await held(dsns[view], case)} for view in VIEWS}
     dumps = {view: await everything(dsns[view]) for view in VIEWS}
@@ -271,7 +236,7 @@ async def test_each_view_holds_what_its_agency_may_see(
         return await held(dsns[ViewId.PARTNER_IQ], case) == []
 
     await until(iq_forgot, "the partner kept rows after the consent was withdrawn")
-    await caught_up(platform, dsns)
+    await caught_up(platform, dsns.values())
     conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
     try:
         logged = await conn.fetch(

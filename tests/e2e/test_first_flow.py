@@ -1,5 +1,5 @@
-"""HTTP register -> intake store -> outbox relay -> Kafka -> the Agentur view, on the real
-broker and database, with one trace across all of it."""
+"""HTTP register -> intake store -> outbox relay -> Kafka -> the Agentur view (the generic
+agency view for aa_mg), on the real broker and database, with one trace across all of it."""
 
 from __future__ import annotations
 
@@ -15,19 +15,23 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal, view_principal
 from services.chassis.relay import OutboxRelay, create_producer
 from services.intake.app import create_app as create_intake
 from services.intake.settings import IntakeSettings
-from services.projections.app import create_app as create_view
+from services.projections.agency_app import create_app as create_view
+from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
-from services.projections.settings import AgenturViewSettings
 from tests.conftest import free_port
-from tests.e2e.harness import serving
+from tests.e2e.harness import bearer, registration, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+SECRET = "first-flow-signing-secret-0123456789"  # throwaway, loopback test
+READER = bearer(SECRET, "AA-MG", "case_worker")
 
 PERSON = {
     "given_name": "Yonas",
@@ -67,16 +71,18 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
         IntakeSettings(
             intake_database_url=intake_dsn,
             **stack.kafka_settings(service_principal("intake")),
-            intake_key_readers={"proj_aa_mg": "view-token"},
+            intake_key_readers={"aa_mg": "view-token"},
         )
     )
     view_app = create_view(
-        AgenturViewSettings(
-            view_database_url=view_dsn,
-            view_consumer_group=f"projection.aa_mg.test-{uuid4().hex[:8]}",
+        AgencyViewSettings(
+            agency_view=ViewId.AA_MG,
+            agency_database_url=view_dsn,
+            agency_consumer_group=f"projection.aa_mg.test-{uuid4().hex[:8]}",
             **stack.kafka_settings(view_principal(ViewId.AA_MG)),
             intake_url=f"http://127.0.0.1:{intake_port}",
             key_reader_token="view-token",
+            token_secret=SecretStr(SECRET),
         )
     )
     stop = asyncio.Event()
@@ -100,10 +106,11 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
 
 
 async def until_visible(view: httpx.AsyncClient, case_id: str, ready: str) -> dict[str, Any]:
+    """The case's timeline in the view once it holds an event of type ``ready``."""
     deadline = time.monotonic() + 60.0
     while time.monotonic() < deadline:
-        response = await view.get(f"/cases/{case_id}")
-        if response.status_code == 200 and response.json().get(ready) is not None:
+        response = await view.get(f"/cases/{case_id}", headers=READER)
+        if response.status_code == 200 and ready in {e["type"] for e in response.json()["events"]}:
             body: dict[str, Any] = response.json()
             return body
         await asyncio.sleep(0.1)
@@ -111,8 +118,9 @@ async def until_visible(view: httpx.AsyncClient, case_id: str, ready: str) -> di
 
 
 async def test_registered_person_shows_in_the_agentur_view(system: System) -> None:
-    """A person registered over HTTP appears in the Agentur view with the days from allocation
-    to first contact, personal fields decrypted with the key fetched from intake."""
+    """A person registered over HTTP appears in the Agentur view, read with an Agentur
+    token: personal fields decrypted with the key fetched from intake, then the first
+    contact; each event once. A Jobcenter's token is refused."""
     case_id = (await system.intake.post("/cases", json=PERSON)).json()["case_id"]
     contact = await system.intake.post(
         f"/cases/{case_id}/first-contact",
@@ -120,16 +128,30 @@ async def test_registered_person_shows_in_the_agentur_view(system: System) -> No
     )
     assert contact.status_code == 201
 
-    case = await until_visible(system.view, case_id, "first_contact_on")
+    case = await until_visible(system.view, case_id, "intake.first_contact_made")
+    other = await system.view.get(
+        f"/cases/{case_id}", headers=bearer(SECRET, "JC-MG", "case_worker")
+    )
 
-    assert case["days_allocation_to_first_contact"] == 8
-    assert (case["given_name"], case["family_name"], case["date_of_birth"]) == (
+    person = registration(case)
+    assert person is not None
+    assert (person["given_name"], person["family_name"], person["date_of_birth"]) == (
         "Yonas",
         "Tesfaye",
         "1997-05-02",
     )
-    assert (case["site"], case["town"], case["interpreter_language"]) == ("NE", "Kaarst", "ti")
-    assert (case["version"], case["events_applied"]) == (2, 2)
+    assert (person["site"], person["town"], person["allocated_on"]) == (
+        "NE",
+        "Kaarst",
+        "2016-03-01",
+    )
+    assert [e["type"] for e in case["events"]] == [
+        "intake.person_registered",
+        "intake.first_contact_made",
+    ]
+    assert case["events"][1]["data"]["contacted_on"] == "2016-03-09"
+    assert case["events"][1]["data"]["interpreter_language"] == "ti"
+    assert other.status_code == 403
 
 
 def _by_name(spans: tuple[ReadableSpan, ...], name: str, case_id: str) -> ReadableSpan:
@@ -160,7 +182,7 @@ async def test_one_trace_spans_http_append_relay_and_projection(
     """The registration's HTTP span, the relay's publish span and the projection's span share
     one trace id, each the parent of the next: the context survives the outbox hop."""
     case_id = (await system.intake.post("/cases", json=PERSON)).json()["case_id"]
-    await until_visible(system.view, case_id, "given_name")
+    await until_visible(system.view, case_id, "intake.person_registered")
 
     finished = spans.get_finished_spans()
     http = [s for s in finished if s.name == "POST /cases"]

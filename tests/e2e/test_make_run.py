@@ -16,9 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.local.run import AGENCY_VIEWS
+from deploy.local import demo
+from deploy.local.run import VIEWS
 from tests.conftest import free_port
-from tests.e2e.harness import REPO
+from tests.e2e.harness import REPO, bearer, registration
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -33,6 +34,22 @@ def state_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+async def _jobcenter_caseload(client: httpx.AsyncClient, web: str) -> str:
+    """The Jobcenter MG's caseload page, once its view holds the handed-over demo cases."""
+    signed_in = await client.post(
+        f"{web}/anmelden",
+        data={"agency": "JC-MG", "role": "case_worker", "user": "jonas", "purpose": "placement"},
+    )
+    assert signed_in.status_code == 303, signed_in.text  # the client keeps the cookie
+    page = ""
+    for _ in range(300):
+        page = (await client.get(f"{web}/faelle")).text
+        if "Youssef, Mariam" in page and "Al-Ali, Hussein" in page:
+            break
+        await asyncio.sleep(0.2)
+    return page
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -42,13 +59,13 @@ def _alive(pid: int) -> bool:
 
 
 async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: Path) -> None:
-    """The launcher prints its URLs, the README's register-then-read example works against it,
-    and SIGINT stops every process it started, broker and database included."""
+    """The launcher prints its URLs, the README's register-then-read example works against it
+    (with a signed token), the steering view counts the registration, and SIGINT stops every
+    process it started, broker and database included."""
     stack_ports = {name: free_port() for name in ("kafka", "controller", "pg", "zipkin")}
     services = ("intake", "language", "recognition", "placement")
-    views = tuple(f"view-{view}" for view in AGENCY_VIEWS)
     relays = tuple(f"{service}-relay" for service in services)
-    processes = (*services, "view", *views, *relays, "partners-feed")
+    processes = (*services, *VIEWS, "web", *relays)
     ports = {name: free_port() for name in processes}
     launcher = subprocess.Popen(
         [sys.executable, "-m", "deploy.local.run", "--state-dir", str(state_dir)]
@@ -63,7 +80,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
     assert launcher.stdout is not None
     printed: list[str] = []
     try:
-        deadline = time.monotonic() + 300  # nineteen processes on a loaded machine
+        deadline = time.monotonic() + 300  # the demo data is seeded before "Ready."
         while time.monotonic() < deadline:
             line = await asyncio.to_thread(launcher.stdout.readline)
             printed.append(line)
@@ -92,19 +109,41 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
             await client.post(
                 f"{intake}/cases/{case_id}/first-contact", json={"contacted_on": "2016-02-09"}
             )
-            view = f"http://127.0.0.1:{ports['view']}/cases/{case_id}"
+            secret = (state_dir / "token-secret").read_text().strip()
+            view = f"http://127.0.0.1:{ports['view-aa-mg']}/cases/{case_id}"
+            reader = bearer(secret, "AA-MG", "case_worker")
             for _ in range(300):
-                response = await client.get(view)
-                if response.status_code == 200 and response.json()["first_contact_on"]:
+                response = await client.get(view, headers=reader)
+                if response.status_code == 200 and len(response.json()["events"]) == 2:
                     break
                 await asyncio.sleep(0.1)
+            steering = f"http://127.0.0.1:{ports['view-steering']}"
+            steerer = bearer(secret, "JC-MG", "steering", purpose="steering")
+            for _ in range(300):
+                months = await client.get(f"{steering}/months", headers=steerer)
+                if "2016-02" in months.json()["months"]:
+                    break
+                await asyncio.sleep(0.1)
+            figures = await client.get(
+                f"{steering}/figures", params={"month": "2016-02"}, headers=steerer
+            )
+            unsigned = await client.get(view)
             intake_metrics = (await client.get(f"{intake}/metrics")).text
-            partners_page = await client.get(f"http://127.0.0.1:{ports['partners-feed']}/")
-            assert "ip.partner.{partner}.v1" in partners_page.text
             relay_metrics = (
                 await client.get(f"http://127.0.0.1:{ports['intake-relay']}/metrics")
             ).text
             zipkin = await client.get(f"http://127.0.0.1:{stack_ports['zipkin']}/health")
+            handed_over = await _jobcenter_caseload(client, f"http://127.0.0.1:{ports['web']}")
+        again = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "deploy.local.demo"]
+            + [f"--{s}-url=http://127.0.0.1:{ports[s]}" for s in services],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         status = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "deploy.local.status", "--state-dir", str(state_dir)],
@@ -114,14 +153,40 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
             timeout=60,
             check=False,
         )
-        assert response.json()["days_allocation_to_first_contact"] == 8
-        assert 'ip_commands_total{command="RegisterPerson",result="accepted"} 1.0' in (
-            intake_metrics
+        person = registration(response.json())
+        assert person is not None
+        assert person["given_name"] == "Amina"
+        assert response.json()["events"][1]["data"]["contacted_on"] == "2016-02-09"
+        assert unsigned.status_code == 401
+        allocated = [  # one person in the cell: suppressed
+            r
+            for r in figures.json()["rows"]
+            if (r["figure"], r["site"], r["age_band"])
+            == ("intake.allocation", "MG", "25 und älter")
+            and r["rechtskreis"] == "SGB III"
+        ]
+        assert [(r["value"], r["suppressed"]) for r in allocated] == [(None, True)]
+        # The demo persons and the README's example, each registered once.
+        registered_once = len(demo.PERSONS) + 1
+        assert (
+            f'ip_commands_total{{command="RegisterPerson",result="accepted"}} {registered_once}.0'
+            in intake_metrics
         )
+        # A second seeding (as a second `make run` does) replays every command, adds none.
+        assert again.returncode == 0, again.stderr
+        assert f"demo data: {len(demo.PERSONS)} persons" in again.stdout
+        assert " 0 new, " in again.stdout
+        # The web pages show the Jobcenter MG the demo cases it took over, in SGB II.
+        assert "Al-Ali, Hussein" in handed_over
+        assert "Youssef, Mariam" in handed_over
+        assert "Saleh, Khaled" not in handed_over  # Neuss: Jobcenter Rhein-Kreis Neuss's
+        assert "SGB II" in handed_over
+        assert "web" in status.stdout
         assert 'ip_relay_published_total{relay="intake.relay"}' in relay_metrics
         assert zipkin.status_code == 200
         assert status.returncode == 0, status.stdout + status.stderr
         assert "view-aa-mg lag" in status.stdout
+        assert "view-steering lag" in status.stdout
         assert "intake-relay" in status.stdout
     finally:
         launcher.send_signal(signal.SIGINT)
@@ -130,8 +195,9 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
 
     assert launcher.returncode == 0, remaining
     assert f"http://127.0.0.1:{ports['intake']}/docs" in remaining
-    # 4 services, 4 relays, the Agentur's view, the agencies' views, the partners' feed,
+    assert "demo data: " in "".join(printed)
+    # 4 services, 4 relays, every view (the Agentur's, the agencies', steering), the web,
     # broker, Zipkin
-    assert len(started) == 12 + len(AGENCY_VIEWS)
+    assert len(started) == 11 + len(VIEWS)
     assert not [pid for pid in started if _alive(pid)]
     assert not (state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()

@@ -1,5 +1,6 @@
-"""Rebuilding the Agentur view from the topics: progress, equality with the live view, and a
-swap while reads keep answering; afterwards the live process projects into the new one."""
+"""Rebuilding a view from the topics with the CLI (``--view aa_mg``, the Agentur's): progress,
+equality with the live view, and a swap while reads keep answering; afterwards the live
+process projects into the new one."""
 
 from __future__ import annotations
 
@@ -18,19 +19,24 @@ import httpx
 import pytest
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.chassis.rebuild import compare
+from services.projections.agency_app import AGENCY
+from services.projections.purpose import ViewId
 from tests.conftest import free_port
-from tests.e2e.harness import REPO, platform_child, wait_for
+from tests.e2e.harness import REPO, bearer, platform_child, registration, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 TOKEN = "rebuild-test-token"  # throwaway secret of a loopback test
+SECRET = "rebuild-test-signing-secret-0123456789"  # throwaway, loopback test
+READER = bearer(SECRET, "AA-MG", "case_worker")
 PERSONS = 40
 
 
 @pytest.fixture
 async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    """intake, its relay and the Agentur view on a fresh view database."""
+    """intake, its relay and the Agentur view (a view process) on a fresh view database."""
     admin = await asyncpg.connect(stack.admin_dsn)
     view_db = f"t_{uuid4().hex[:16]}"
     try:
@@ -42,23 +48,29 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         **stack.env(),
         "IP_REACTIONS": "false",
         "IP_INTAKE_PORT": str(ports["intake"]),
-        "IP_INTAKE_KEY_READERS": json.dumps({"proj_aa_mg": TOKEN}),
+        "IP_INTAKE_KEY_READERS": json.dumps({"aa_mg": TOKEN}),
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
-        "IP_DB_PROJ_AA_MG": stack.admin_dsn.rsplit("/", 1)[0] + "/" + view_db,
-        "IP_VIEW_CONSUMER_GROUP": f"projection.aa_mg.test-{view_db}",
-        "IP_VIEW_PORT": str(ports["view"]),
+        "IP_AGENCY_VIEW": "aa_mg",
+        "IP_DB_VIEW": stack.admin_dsn.rsplit("/", 1)[0] + "/" + view_db,
+        "IP_AGENCY_CONSUMER_GROUP": f"projection.aa_mg.test-{view_db}",
+        "IP_AGENCY_PORT": str(ports["view"]),
         "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
         "IP_KEY_READER_TOKEN": TOKEN,
+        "IP_TOKEN_SECRET": SECRET,
     }
     children = [
         platform_child(stack, module, env, tmp_path)
-        for module in ("services.intake", "services.chassis.relay", "services.projections")
+        for module in (
+            "services.intake",
+            "services.chassis.relay",
+            "services.projections.agency_main",
+        )
     ]
     for child in children:
         child.start()
     await wait_for(f"http://127.0.0.1:{ports['intake']}/health")
     await wait_for(f"http://127.0.0.1:{ports['view']}/health")
-    yield {"ports": ports, "env": env}
+    yield {"ports": ports, "env": env, "rebuilder": stack.kafka_env(view_principal(ViewId.AA_MG))}
     for child in children:
         child.stop()
 
@@ -78,10 +90,22 @@ async def register_with_contact(intake: httpx.AsyncClient, n: int) -> str:
     return case
 
 
+def first_contact(timeline: dict[str, Any]) -> str | None:
+    contacted: str | None = next(
+        (
+            e["data"]["contacted_on"]
+            for e in timeline.get("events", [])
+            if e["type"] == "intake.first_contact_made"
+        ),
+        None,
+    )
+    return contacted
+
+
 async def until_visible(view: httpx.AsyncClient, case: str) -> dict[str, Any]:
     for _ in range(600):
-        answer = await view.get(f"/cases/{case}")
-        if answer.status_code == 200 and answer.json()["first_contact_on"]:
+        answer = await view.get(f"/cases/{case}", headers=READER)
+        if answer.status_code == 200 and first_contact(answer.json()):
             body: dict[str, Any] = answer.json()
             return body
         await asyncio.sleep(0.1)
@@ -107,16 +131,16 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
         async def keep_reading() -> None:
             while not stop_reading.is_set():
                 for case in cases[:5]:
-                    answer = await view.get(f"/cases/{case}")
-                    reads.append((answer.status_code, answer.json().get("first_contact_on")))
+                    answer = await view.get(f"/cases/{case}", headers=READER)
+                    reads.append((answer.status_code, first_contact(answer.json())))
                 await asyncio.sleep(0.02)
 
         reader = asyncio.create_task(keep_reading())
         rebuild = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "services.projections.rebuild"],
+            [sys.executable, "-m", "services.projections.rebuild", "--view", "aa_mg"],
             cwd=REPO,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **platform["rebuilder"]},  # as the view's principal
             capture_output=True,
             text=True,
             timeout=300,
@@ -133,7 +157,7 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
         stop_reading.set()
         await reader
 
-        after = {case: (await view.get(f"/cases/{case}")).json() for case in cases}
+        after = {case: (await view.get(f"/cases/{case}", headers=READER)).json() for case in cases}
         newcomer = await register_with_contact(intake, PERSONS)
         landed = await until_visible(view, newcomer)
 
@@ -144,10 +168,33 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
     assert {status for status, _ in reads} == {200}
     assert {first for _, first in reads} == {"2016-05-12"}
     assert after == before
-    assert landed["given_name"] == f"Person{PERSONS}"
+    person = registration(landed)
+    assert person is not None
+    assert person["given_name"] == f"Person{PERSONS}"
     # Since the swap only the new generation takes events: it holds the newcomer, the old not.
-    differences = await compare(env["IP_DB_PROJ_AA_MG"], "public", generation, ["aa_mg_cases"])
-    assert [(d.only_live, d.only_rebuilt) for d in differences] == [(0, 1)]
+    differences = await compare(env["IP_DB_VIEW"], "public", generation, AGENCY.tables)
+    assert {d.table: (d.only_live, d.only_rebuilt) for d in differences} == {
+        "case_facts": (0, 1),
+        "case_events": (0, 2),
+        "disclosures": (0, 2),
+    }
+
+
+def test_rebuild_cli_explains_itself_and_names_every_view() -> None:
+    """--help describes the command and offers every view, steering included."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "services.projections.rebuild", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert answer.returncode == 0
+    assert "--view" in answer.stdout
+    assert "--no-swap" in answer.stdout
+    for view in ViewId:
+        assert view.value in answer.stdout
 
 
 async def view_health(ports: dict[str, int]) -> dict[str, Any]:

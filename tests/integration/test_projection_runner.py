@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 
 from contracts.topics import DEAD_LETTER_TOPIC
@@ -230,3 +231,44 @@ async def test_a_parked_case_waits_behind_its_poison_and_replays_in_order(
     assert [letter.value for letter in replayed] == [b"poison", b"b"]
     assert after_replay[2:] == ["poison", "b"]
     assert await fresh_pool.fetchval("SELECT count(*) FROM parked_keys") == 0
+
+
+async def test_a_refused_kafka_commit_does_not_stop_the_projection(
+    stack: StackInfo, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kafka refusing a commit after a rebalance (CommitFailedError) leaves the runner
+    projecting: Kafka's offsets only feed lag, the positions live with the rows."""
+    monkeypatch.setattr("services.chassis.projection.KAFKA_COMMIT_INTERVAL", 0.0)
+    topic = await create_topic(stack, f"test.runner.{uuid4().hex[:8]}", partitions=1)
+    await install_projection_schema(fresh_pool, SEEN_SQL)
+    runner = ProjectionRunner(
+        name="test",
+        pool=fresh_pool,
+        kafka=stack.kafka,
+        topics=[topic],
+        group_id=f"test.{uuid4().hex[:8]}",
+        handler=Recorder(),
+    )
+    refused = 0
+
+    async def refuse() -> None:
+        nonlocal refused
+        refused += 1
+        raise CommitFailedError("the group has already rebalanced")
+
+    monkeypatch.setattr(runner._consumer, "commit", refuse)  # the one seam
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        for n, body in enumerate((b"first", b"second"), start=1):
+            await produce(stack, topic, [(str(uuid4()), body)])
+            for _ in range(300):
+                if task.done() or await fresh_pool.fetchval("SELECT count(*) FROM seen") >= n:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await task  # raises if the runner crashed
+
+    assert refused >= 1
+    assert await fresh_pool.fetchval("SELECT count(*) FROM seen") == 2

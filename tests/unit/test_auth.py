@@ -264,3 +264,16 @@ def test_every_view_has_an_explicit_token_agency() -> None:
         controller = view.controller
         assert agency == (controller.value if controller is not None else None)
     assert NOT_VISIBLE == "not visible to this agency"
+
+
+def test_steering_reads_figures_only_in_the_steering_role() -> None:
+    """Any agency of the network may send a steering member; figures are steering's alone."""
+    for agency in ("JC-MG", "RKN", "AA-MG"):
+        assert refusal(ViewId.STEERING, _claims(agency, "steering"), Read.FIGURES) is None
+    assert "role" in str(refusal(ViewId.STEERING, _claims("JC-MG", "case_worker"), Read.FIGURES))
+    assert "network" in str(
+        refusal(ViewId.STEERING, _claims("iq_counselling", "steering"), Read.FIGURES)
+    )
+    assert refusal(ViewId.STEERING, _claims("JC-MG", "steering"), Read.TIMELINE) is not None
+    assert refusal(ViewId.JC_MG, _claims("JC-MG", "steering"), Read.CASES) is not None
+    assert refusal(ViewId.JC_MG, _claims("JC-MG", "case_worker"), Read.FIGURES) is not None

@@ -145,7 +145,6 @@ def test_every_process_topic_and_database_has_its_counterpart(
 ) -> None:
     assert {p.module for p in processes} >= {
         "services.chassis.relay",
-        "services.projections",
         "services.projections.agency_main",
     }
     assert v.counterpart_problems(manifests, processes) == []
@@ -156,7 +155,16 @@ def test_every_process_topic_and_database_has_its_counterpart(
     ("kind", "name", "expected"),
     [
         ("Deployment", "intake-relay", "process intake-relay (python -m services.chassis.relay)"),
-        ("Deployment", "view-aa-mg", "process view-aa-mg (python -m services.projections)"),
+        (
+            "Deployment",
+            "view-aa-mg",
+            "process view-aa-mg (python -m services.projections.agency_main)",
+        ),
+        (
+            "Deployment",
+            "view-steering",
+            "process view-steering (python -m services.projections.agency_main)",
+        ),
         ("KafkaTopic", "ip.deadletter.v1", "topic ip.deadletter.v1 (contracts.topics."),
         ("Cluster", "ip-pg-proj-aa-mg", "database proj_aa_mg (deploy.local.run.DATABASES)"),
         (
@@ -222,8 +230,8 @@ def test_a_missing_counterpart_is_reported(
         ),
         (
             "view-aa-mg",
-            lambda d: env_item(d, "IP_VIEW_HOST").update(value="127.0.0.1"),
-            "IP_VIEW_HOST must be 0.0.0.0",
+            lambda d: env_item(d, "IP_AGENCY_HOST").update(value="127.0.0.1"),
+            "IP_AGENCY_HOST must be 0.0.0.0",
         ),
         (
             "placement",
@@ -288,6 +296,16 @@ def test_a_missing_counterpart_is_reported(
             lambda d: env_item(d, "IP_TOPIC_PARTITIONS").update(value="12"),
             "IP_TOPIC_PARTITIONS is '12', but the domain topics have [6] partitions",
         ),
+        (
+            "web",
+            lambda d: container(d)["env"].append({"name": "IP_WEB_DEV_SIGN_IN", "value": "true"}),
+            "IP_WEB_DEV_SIGN_IN is for the local dev stack only: leave it unset or false",
+        ),
+        (
+            "web",
+            lambda d: env_item(d, "IP_TOKEN_SECRET").update(value="in-plain-sight", valueFrom=None),
+            "IP_TOKEN_SECRET: a credential must come from a Secret",
+        ),
     ],
 )
 def test_a_wrong_counterpart_is_reported(
@@ -309,7 +327,7 @@ def test_a_view_counts_the_partitions_the_domain_topics_have(
     )
     problems = v.counterpart_problems(more, processes)
     wrong = [p for p in problems if "IP_TOPIC_PARTITIONS is '6'" in p]
-    history_readers = [*run.AGENCY_VIEWS, "partners-feed"]  # the feed reads a case's history too
+    history_readers = [*run.VIEWS, "partners-feed"]  # steering by its default; the feed too
     assert len(wrong) == len(history_readers), problems
     assert "the domain topics have [6, 12] partitions" in wrong[0]
 

@@ -81,8 +81,11 @@ from services.projections.steering import (
     FigureRow,
     Rechtskreis,
     compute,
+    fold,
+    months_with_data,
     nearest_rank,
     to_csv,
+    turns_25_on,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
@@ -782,3 +785,24 @@ def test_golden_samples_compute_without_leaking() -> None:
         assert data["event_id"] not in text
     assert "ciphertext" not in text
     assert "key_id" not in text
+
+
+def test_turns_25_is_kept_only_where_the_band_can_change() -> None:
+    """Under 25 when allocated: the 25th birthday; older: a day before every day."""
+    assert turns_25_on(date(1995, 2, 28), date(2016, 1, 4)) == date(2020, 2, 28)
+    assert turns_25_on(date(1996, 2, 29), date(2016, 1, 4)) == date(2021, 2, 28)
+    assert turns_25_on(date(1980, 6, 1), date(2016, 1, 4)) == date.min
+    assert turns_25_on(date(1991, 1, 4), date(2016, 1, 4)) == date.min  # 25 on the day
+
+
+def test_months_with_data_are_the_months_something_happened() -> None:
+    """Allocation, contact and closing months, oldest first; an unregistered case none."""
+    persons = [
+        Person("months-0").contact(date(2016, 3, 2)),
+        Person("months-1", allocated_on=date(2016, 2, 1)),
+    ]
+    records = fold(events_of(persons)).values()
+    assert months_with_data(records) == ["2016-01", "2016-02", "2016-03"]
+    lone = Person("lone").contact(date(2016, 9, 1))
+    lone.events = lone.events[1:]  # its registration never came
+    assert months_with_data(fold(lone.events).values()) == []

@@ -1,0 +1,205 @@
+"""The steering view on the real broker and databases: a fixed scenario through the four
+services, then the month's figures from the view's read API (JSON and CSV) with a steering
+token, a suppressed cell and shown ones, no person's data in the view's database, and the
+same figures after a rebuild of the view from the topics."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
+from services.projections.agency_settings import AgencyViewSettings
+from services.projections.purpose import ViewId
+from services.projections.rebuild import rebuild_view
+from services.projections.views import create_app
+from tests.conftest import free_port
+from tests.e2e.harness import bearer, serving
+from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+SECRET = "test-steering-signing-secret-0123456789"  # throwaway, loopback test
+NAME = "Rania"
+
+
+def token(role: str = "steering", agency: str = "JC-MG") -> dict[str, str]:
+    return bearer(SECRET, agency, role, user="steffi", purpose="steering")
+
+
+@dataclass
+class Steering:
+    platform: Platform
+    view: httpx.AsyncClient
+    settings: AgencyViewSettings
+    month: date  # the scenario's month: the topics hold other tests' events in other months
+
+
+@pytest.fixture
+async def steering(stack: StackInfo) -> AsyncIterator[Steering]:
+    """The four services and the steering view on fresh databases."""
+    admin = await asyncpg.connect(stack.admin_dsn)
+    name = f"t_{uuid4().hex[:16]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    # A month of its own per run: the shared topics keep every earlier run's events.
+    seed = uuid4().int
+    month = date(1970 + seed % 40, 1 + (seed >> 8) % 12, 1)
+    async with running_platform(stack) as platform:
+        settings = AgencyViewSettings(
+            agency_view=ViewId.STEERING,
+            agency_database_url=stack.admin_dsn.rsplit("/", 1)[0] + "/" + name,
+            agency_consumer_group=f"projection.steering.test-{name}",
+            **stack.kafka_settings(view_principal(ViewId.STEERING)),
+            intake_url=platform.urls["intake"],
+            key_reader_token=KEY_TOKEN,
+            token_secret=SecretStr(SECRET),
+        )
+        async with (
+            serving(create_app(settings), free_port()) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as view,
+        ):
+            yield Steering(platform, view, settings, month)
+
+
+async def register(platform: Platform, site: str, town: str, born: date, allocated: date) -> str:
+    person = {
+        "given_name": NAME,
+        "family_name": "Steering",
+        "date_of_birth": born.isoformat(),
+        "nationality": "SYR",
+        "site": site,
+        "town": town,
+        "allocated_on": allocated.isoformat(),
+    }
+    case: str = (await platform.command("intake", "/cases", person))["case_id"]
+    return case
+
+
+async def scenario(platform: Platform, month: date) -> None:
+    """MG: six persons of 40, first contacted after 3, 5, 8, 10, 12 and 20 days.
+    GV: five persons of 20, not yet contacted. NE: two persons of 40."""
+    older, young = month.replace(year=month.year - 40), month.replace(year=month.year - 20)
+    allocated = month + timedelta(days=1)
+    for days in (3, 5, 8, 10, 12, 20):
+        case = await register(platform, "MG", "Mönchengladbach", older, allocated)
+        contact = {"contacted_on": (allocated + timedelta(days=days)).isoformat()}
+        await platform.command("intake", f"/cases/{case}/first-contact", contact)
+    for _ in range(5):
+        await register(platform, "GV", "Grevenbroich", young, allocated)
+    for _ in range(2):
+        await register(platform, "NE", "Kaarst", older, allocated)
+
+
+def cell(body: dict[str, Any], figure: str, site: str, age_band: str) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = [
+        r
+        for r in body["rows"]
+        if (r["figure"], r["site"], r["rechtskreis"], r["age_band"])
+        == (figure, site, "SGB III", age_band)
+    ]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) -> None:
+    """Allocations and first-contact days per cell from the endpoint; the NE cell of two
+    persons is suppressed; the CSV says the same; a rebuild gives identical figures."""
+    month = steering.month.strftime("%Y-%m")
+    await scenario(steering.platform, steering.month)
+    await caught_up(steering.platform, [steering.settings.agency_database_url])
+    answer = await steering.view.get("/figures", params={"month": month}, headers=token())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+
+    older, under_25 = "25 und älter", "unter 25"
+    assert body["month"] == month
+    assert body["min_cell_persons"] == 5
+    versions = {d["figure"]: d["version"] for d in body["definitions"]}
+    assert versions["intake.allocation"] == "intake.allocation@1"
+    assert all(r["version"] == versions[r["figure"]] for r in body["rows"])
+    mg = cell(body, "intake.allocation", "MG", older)
+    assert (mg["value"], mg["persons"], mg["suppressed"]) == (6, 6, False)
+    assert cell(body, "first_contact.days_median", "MG", older)["value"] == 8
+    assert cell(body, "first_contact.days_p90", "MG", older)["value"] == 20
+    assert cell(body, "first_contact.within_14_days_share", "MG", older)["value"] == 83.3
+    # The birth date, opened with the person's key, puts the young ones in their own band.
+    gv = cell(body, "intake.allocation", "GV", under_25)
+    assert (gv["value"], gv["persons"], gv["suppressed"]) == (5, 5, False)
+    assert cell(body, "intake.allocation", "GV", older)["suppressed"]
+    ne = cell(body, "intake.allocation", "NE", older)
+    assert (ne["value"], ne["persons"], ne["suppressed"]) == (None, None, True)
+
+    csv_answer = await steering.view.get("/figures.csv", params={"month": month}, headers=token())
+    assert csv_answer.status_code == 200
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    assert f"steering-{month}.csv" in csv_answer.headers["content-disposition"]
+    exported = {
+        (r["figure"], r["site"], r["rechtskreis"], r["age_band"]): r
+        for r in csv.DictReader(io.StringIO(csv_answer.text))
+    }
+    assert len(exported) == len(body["rows"])
+    assert exported["intake.allocation", "MG", "SGB III", older]["value"] == "6"
+    ne_row = exported["intake.allocation", "NE", "SGB III", older]
+    assert (ne_row["value"], ne_row["persons"], ne_row["suppressed"]) == ("", "", "true")
+
+    months = await steering.view.get("/months", headers=token())
+    assert month in months.json()["months"]
+
+    # The view's database holds no person: no name, no birth date.
+    conn = await asyncpg.connect(steering.settings.agency_database_url)
+    try:
+        dump = str(await conn.fetch("SELECT * FROM steering_cases"))
+    finally:
+        await conn.close()
+    assert NAME not in dump
+    assert steering.month.replace(year=steering.month.year - 40).isoformat() not in dump
+
+    said: list[str] = []
+    rebuilt = await rebuild_view(steering.settings, swap=True, say=said.append)
+    assert rebuilt.differences == [], said
+    for _ in range(100):  # the live view follows the pointer within a second
+        if (await steering.view.get("/health")).json()["generation"] == rebuilt.generation:
+            break
+        await asyncio.sleep(0.1)
+    again = await steering.view.get("/figures", params={"month": month}, headers=token())
+    assert (await steering.view.get("/health")).json()["generation"] == rebuilt.generation
+    assert again.json() == body
+
+
+async def test_steering_reads_need_the_steering_role(steering: Steering) -> None:
+    """No token: 401. A case worker's token: 403, logged. Cases: not served at all."""
+    month = steering.month.strftime("%Y-%m")
+    assert (await steering.view.get("/figures", params={"month": month})).status_code == 401
+    refused = await steering.view.get(
+        "/figures", params={"month": month}, headers=token(role="case_worker")
+    )
+    assert refused.status_code == 403
+    assert "steering" in refused.json()["detail"]
+    stranger = await steering.view.get("/months", headers=token(agency="iq_counselling"))
+    assert stranger.status_code == 403
+    bad_month = await steering.view.get("/figures", params={"month": "2016-13"}, headers=token())
+    assert bad_month.status_code == 422
+    assert (await steering.view.get("/cases", headers=token())).status_code == 404
+    conn = await asyncpg.connect(steering.settings.agency_database_url)
+    try:
+        logged = await conn.fetch(
+            "SELECT role, granted, reason FROM public.access_log WHERE path = '/figures'"
+        )
+    finally:
+        await conn.close()
+    assert [(r["role"], r["granted"]) for r in logged] == [("case_worker", False)]
