@@ -31,8 +31,9 @@ READS: Final[dict[str, set[str]]] = {
     "ip-language": {INTAKE},  # an entitlement's issuer follows hand-overs
     "ip-recognition": set(),
     "ip-placement": {INTAKE},  # its own copy of the residence facts
-    "ip-view-aa-mg": set(DOMAIN_TOPICS),  # the Agentur's views: its own, and on the rules
+    "ip-view-aa-mg": set(DOMAIN_TOPICS),  # every view reads the four domain topics
     **{f"ip-view-{view}": set(DOMAIN_TOPICS) for view in (*VIEWS, *PARTNER_VIEWS)},
+    "ip-view-steering": set(DOMAIN_TOPICS),  # figures only, but from every topic
     "ip-partners-feed": set(DOMAIN_TOPICS),
     **{
         f"ip-{service}-relay": set()
