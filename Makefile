@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 TEST_STATE := .local/test
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help venv browser run stop status test lint unit fmt
+.PHONY: help venv browser run stop status test lint unit fmt chaos bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,15 +44,22 @@ status: $(STAMP) ## health of broker, databases, processes; view lag; outbox bac
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
 	@echo "==> ruff format --check"; $(VENV)/bin/ruff format --check --quiet .
 	@echo "==> ruff check"; $(VENV)/bin/ruff check --quiet .
-	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests
+	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests bench
 	@echo "==> import contracts"; $(VENV)/bin/lint-imports --no-cache
 	@echo "==> deploy/k8s manifests"; $(PY) -m deploy.k8s.validate --quiet
 
 fmt: $(STAMP) ## format and autofix
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
+chaos: $(STAMP) ## the crash suite at full size: 100k events, 100 SIGKILLs, 3 broker restarts (long)
+	@nice -n 10 $(PY) -m deploy.local.chaos --events 100000 --kills 100 --broker-restarts 3 --max-seconds 10800
+
 unit: $(STAMP) ## the fast tests only (no broker, no database)
 	@$(PY) -m pytest tests/unit -q
+
+# BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--events 100000 --runs 1"
+bench: $(STAMP) ## benchmarks on a stack of their own (ports 49092, 45432): table, docs/benchmarks.md
+	@$(PY) -m bench $(BENCH_ARGS)
 
 test: $(STAMP) $(CHROMIUM) lint ## lint, then all tests; the test stack starts fresh and stops afterwards
 	@echo "==> resetting the test stack in $(TEST_STATE)"

@@ -12,15 +12,20 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
+import psutil
+
 from bench import append, growth, streaming
-from bench.core import REGISTRY, Benchmark, Context, Outcome, Sample, Sizes, say
-from bench.facts import collect
-from bench.platform import PlatformRun
+from bench.core import REGISTRY, REPO, Benchmark, Context, Outcome, Sample, Sizes, say
+from bench.facts import MachineShare, collect
+from bench.platform import PlatformRun, infrastructure, own_cpu
 from bench.platform import measure as measure_platform
 from bench.report import (
+    PLATFORM,
     markdown,
+    platform_row,
     platform_text,
     ratio_lines,
     ratios,
@@ -30,11 +35,9 @@ from bench.report import (
 from deploy.local import devstack
 from services.chassis.logging import setup_logging
 
-REPO = Path(__file__).resolve().parents[1]
 MODULES = (append, streaming)  # imported for their registrations
 DOCS = REPO / "docs" / "benchmarks.md"
 LAST = ("rebuild",)  # the slowest at full size: measured after everything else
-PLATFORM = "platform"  # the end-to-end, CPU and RSS measurements of the whole platform
 PROFILE_LINES = 70
 PROFILE_EVENTS = 100_000  # a profiled rebuild needs no more to show where the time goes
 
@@ -98,6 +101,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kafka-port", type=int, default=49092)
     p.add_argument("--controller-port", type=int, default=49093)
     p.add_argument("--pg-port", type=int, default=45432)
+    p.add_argument(
+        "--port-base",
+        type=int,
+        default=None,
+        help="first HTTP/metrics port of the platform's processes (default: 24001 for the "
+        "default Kafka port; ports in use are skipped)",
+    )
     return p
 
 
@@ -113,29 +123,31 @@ def select(only: str) -> tuple[list[Benchmark], bool]:
     return chosen, whole
 
 
-async def run_all(ctx: Context, chosen: Sequence[Benchmark], runs: int, done: Session) -> None:
-    for number, bench in enumerate(chosen, start=1):
-        outcome = Outcome(bench)
-        for run in range(1, runs + 1):
-            label = f"[{number}/{len(chosen)}] {bench.name} run {run}/{runs}"
-            try:
-                sample = await bench.measure(ctx)
-            except Exception as error:  # noqa: BLE001  # reported in the table, run goes on
-                outcome.error = f"{type(error).__name__}: {error}"
-                say(f"{label}: FAILED {outcome.error}")
-                break
-            outcome.samples.append(sample)
-            _keep(ctx, bench, sample)
-            p99 = sample.percentile(0.99)
-            latency = f", p99 {p99:.2f} ms" if p99 is not None else ""
-            say(
-                f"{label}: {sample.rate:,.0f} {bench.unit}/s "
-                f"({sample.count:,} in {sample.seconds:.2f} s{latency})"
-            )
-        if outcome.error is not None:
-            outcome.samples.clear()  # a benchmark that failed once shows no number
-        done.outcomes.append(outcome)
-        done.pending.remove(bench.name)
+async def measure_once(ctx: Context, outcome: Outcome, label: str) -> None:
+    """One run of a benchmark into its outcome; a failure is kept and ends its runs."""
+    bench = outcome.benchmark
+    try:
+        sample = await bench.measure(ctx)
+    except Exception as error:  # noqa: BLE001  # reported in the table, the run goes on
+        outcome.error = f"{type(error).__name__}: {error}"
+        outcome.samples.clear()  # a benchmark that failed once shows no number
+        say(f"{label}: FAILED {outcome.error}")
+        return
+    outcome.samples.append(sample)
+    _keep(ctx, bench, sample)
+    p99 = sample.percentile(0.99)
+    latency = f", p99 {p99:.2f} ms" if p99 is not None else ""
+    say(
+        f"{label}: {sample.rate:,.0f} {bench.unit}/s "
+        f"({sample.count:,} in {sample.seconds:.2f} s{latency})"
+    )
+
+
+def _our_cpu(cfg: devstack.StackConfig) -> float:
+    """CPU seconds of this process (the platform's processes are its children), the broker
+    and PostgreSQL (with its backends)."""
+    processes = [psutil.Process(), *infrastructure(cfg).values()]
+    return sum(own_cpu(process) for process in processes)
 
 
 def _terminated(signum: int, _: object) -> None:
@@ -185,19 +197,31 @@ class Session:
     platform_runs: list[PlatformRun] = field(default_factory=list)
     platform_error: str | None = None
     interrupted: str | None = None  # what stopped the run before its end
-    pending: list[str] = field(default_factory=list)  # chosen but never measured
+    whole: bool = False  # the platform was chosen
+    rounds: int = 0  # rounds completed
+
+    def short(self, runs: int) -> list[str]:
+        """What has fewer runs than asked for (an interrupted run), with how many it has."""
+        found = [
+            f"`{o.benchmark.name}` ({len(o.samples)})"
+            for o in self.outcomes
+            if o.error is None and len(o.samples) < runs
+        ]
+        if self.whole and self.platform_error is None and len(self.platform_runs) < runs:
+            found.append(f"`{PLATFORM}` ({len(self.platform_runs)})")
+        return found
 
 
-async def run_platform(ctx: Context, runs: int, done: Session) -> None:
-    for run in range(1, runs + 1):
-        say(f"[{PLATFORM}] run {run}/{runs}: starting the platform's processes")
-        try:
-            done.platform_runs.append(await measure_platform(ctx))
-        except Exception as error:  # noqa: BLE001  # reported, the report goes on
-            done.platform_error = f"{type(error).__name__}: {error}"
-            done.platform_runs.clear()
-            say(f"[{PLATFORM}] run {run}/{runs}: FAILED {done.platform_error}")
-            return
+async def run_platform(ctx: Context, label: str, done: Session, *, profile: bool) -> None:
+    """One run of the whole platform; ``profile``: it also finds where the time and the
+    memory go."""
+    say(f"{label}: starting the platform's processes")
+    try:
+        done.platform_runs.append(await measure_platform(ctx, profile=profile))
+    except Exception as error:  # noqa: BLE001  # reported, the report goes on
+        done.platform_error = f"{type(error).__name__}: {error}"
+        done.platform_runs.clear()
+        say(f"{label}: FAILED {done.platform_error}")
 
 
 async def session(
@@ -211,17 +235,35 @@ async def session(
     done: Session,
 ) -> None:
     """Measure into ``done``: the benchmarks, the platform, and the slowest (LAST) at the end."""
-    ctx = Context(stack=stack, stack_config=cfg, sizes=sizes, state_dir=args.state_dir)
+    ctx = Context(
+        stack=stack,
+        stack_config=cfg,
+        sizes=sizes,
+        state_dir=args.state_dir,
+        port_base=args.port_base,
+    )
     done.facts.update(await collect(stack.admin_dsn))
-    first = [b for b in chosen if b.name not in LAST]
-    last = [b for b in chosen if b.name in LAST]
-    done.pending = [b.name for b in chosen] + ([PLATFORM] if whole else [])
-    await run_all(ctx, first, args.runs, done)
-    if whole:
-        await run_platform(ctx, args.runs, done)
-        done.pending.remove(PLATFORM)
-    await run_all(ctx, last, args.runs, done)
-    done.outcomes.sort(key=lambda o: [b.name for b in chosen].index(o.benchmark.name))
+    done.outcomes = [Outcome(b) for b in chosen]
+    done.whole = whole
+    # Round by round, each measuring everything once: on a machine that other work shares,
+    # a figure and its calibration are then measured minutes apart, under the same load,
+    # rather than an hour apart. The slowest (LAST) close each round, after the platform.
+    first = [o for o in done.outcomes if o.benchmark.name not in LAST]
+    last = [o for o in done.outcomes if o.benchmark.name in LAST]
+    for round_ in range(1, args.runs + 1):
+        done.rounds = round_ - 1
+        run = f"[run {round_}/{args.runs}]"
+        for number, outcome in enumerate(first, start=1):
+            if outcome.error is None:
+                label = f"{run} [{number}/{len(first)}] {outcome.benchmark.name}"
+                await measure_once(ctx, outcome, label)
+        if whole and done.platform_error is None:
+            sampled = not args.no_profile and round_ == args.runs
+            await run_platform(ctx, f"{run} [{PLATFORM}]", done, profile=sampled)
+        for outcome in last:
+            if outcome.error is None:
+                await measure_once(ctx, outcome, f"{run} {outcome.benchmark.name}")
+    done.rounds = args.runs
     profiles = done.profiles
     if not args.smoke and not args.no_profile:
         by_name = {b.name: b for b in REGISTRY}
@@ -246,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             time_cap=30.0,
             rates=(20,),
             step_seconds=2.0,
-            drain_seconds=20.0,
+            drain_seconds=60.0,  # a busy machine may stall the views' consumer groups
             idle_seconds=1.0,
         )
         args.runs = 1
@@ -284,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, stream=platform_log, force=True)  # aiokafka
         say(f"starting the bench stack in {args.state_dir} (logs: {log_path})")
         stack = devstack.up(cfg)
+        machine = MachineShare(partial(_our_cpu, cfg))
         done = Session()
         try:
             asyncio.run(session(args, stack, cfg, sizes, chosen=chosen, whole=whole, done=done))
@@ -291,11 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             done.interrupted = f"interrupted ({type(stopped).__name__} {stopped})".strip()
             say(f"{done.interrupted}: reporting what was measured")
         finally:
+            done.facts.update(machine.facts())
             if stack.started and not args.keep_stack:
                 say("stopping the bench stack")
                 devstack.down(cfg)
-    if done.outcomes:
-        sys.stdout.write("\n" + text_table(done.outcomes) + "\n\n")
+    measured = done.platform_runs or done.platform_error is not None
+    extra = [platform_row(done.platform_runs, done.platform_error)] if measured else []
+    if done.outcomes or extra:
+        sys.stdout.write("\n" + text_table(done.outcomes, extra) + "\n\n")
         sys.stdout.write("\n".join(ratio_lines(ratios(done.outcomes, sizes))) + "\n")
     if done.platform_runs:
         sys.stdout.write("\n" + platform_text(done.platform_runs) + "\n")
@@ -326,8 +372,9 @@ def write_docs(
     notes = []
     if done.interrupted is not None:
         notes.append(
-            f"this run was {done.interrupted} before it measured: "
-            + ", ".join(f"`{name}`" for name in done.pending)
+            f"this run was {done.interrupted} after {done.rounds} of {args.runs} rounds; "
+            "these have fewer runs than asked for (how many they have): "
+            + ", ".join(done.short(args.runs))
         )
     if done.platform_error is not None:
         notes.append(f"`{PLATFORM}` failed: {done.platform_error}")
@@ -342,6 +389,7 @@ def write_docs(
         profiles=done.profiles,
         notes=notes,
         platform_runs=done.platform_runs,
+        platform_error=done.platform_error,
     )
     docs.write_text(text, encoding="utf-8")
     say(f"wrote {docs}")

@@ -17,6 +17,8 @@ import asyncpg
 from deploy.local import devstack
 from services.chassis.kafka import KafkaAccess
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @dataclass(frozen=True)
 class Sizes:
@@ -42,6 +44,7 @@ class Context:
     sizes: Sizes
     state_dir: Path
     fixtures: dict[str, object] = field(default_factory=dict)
+    port_base: int | None = None  # the platform's HTTP and metrics ports start here
 
     @property
     def kafka(self) -> KafkaAccess:

@@ -24,7 +24,9 @@ import asyncpg
 import httpx
 import psutil
 
+from bench import sampling
 from bench.core import Context, say
+from bench.memory import import_rss
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack, run
 from services.projections.purpose import ViewId
@@ -41,6 +43,10 @@ REGISTRATION = {
     "town": "Mönchengladbach",
     "allocated_on": "2016-02-01",
 }
+# Where a command's time goes, each from its intended send time (medians per step):
+# intake answered the HTTP command (events, outbox row, key committed); the relay had the
+# event acknowledged by Kafka (the outbox row's sent_at); it showed in every entitled view.
+STAGES = ("answered", "published", "visible")
 VIEW_QUERY = "SELECT DISTINCT case_id FROM case_events WHERE case_id = ANY($1::uuid[])"
 
 
@@ -53,6 +59,7 @@ class Step:
     latencies_ms: tuple[float, ...]
     cpu_ms_per_command: float | None  # platform processes + PostgreSQL + Kafka
     view_p50_ms: dict[str, float] = field(default_factory=dict)  # per entitled view
+    stage_p50_ms: dict[str, float] = field(default_factory=dict)  # see STAGES
     cpu_ms_by_process: dict[str, float] = field(default_factory=dict)  # per command
 
     def percentile(self, share: float) -> float | None:
@@ -73,6 +80,14 @@ class PlatformRun:
     rss_idle_mb: dict[str, float] = field(default_factory=dict)
     rss_load_mb: dict[str, float] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    # Where the time and memory go (in the profiled run only):
+    profile_rate: int | None = None  # the rate of the extra step sampled with py-spy
+    profiles: dict[str, list[str]] = field(default_factory=dict)  # process -> summary
+    memory_of: str | None = None  # the largest idle service, its imports' resident MB
+    memory_mb: list[tuple[str, float]] = field(default_factory=list)
+
+
+PROFILED = ("intake", "intake-relay", "view-aa-mg")  # with the first entitled agency view
 
 
 def _bindable(port: int) -> bool:
@@ -86,9 +101,9 @@ def _bindable(port: int) -> bool:
 
 def run_config(ctx: Context) -> run.RunConfig:
     """``make run``'s processes on the bench stack, on a block of ports below the ephemeral
-    range (so that no client connection holds one) chosen by the stack's Kafka port: 24xxx
-    for the bench, 25xxx for the smoke test; a port in use is skipped."""
-    base = 20_000 + (ctx.stack_config.kafka_port // 10_000) * 1000
+    range (so that no client connection holds one): from ``--port-base``, or else chosen by
+    the stack's Kafka port (24xxx for the bench's default 49092); a port in use is skipped."""
+    base = ctx.port_base or 20_000 + (ctx.stack_config.kafka_port // 10_000) * 1000
     wanted = {name: base + port % 1000 for name, port in run.DEFAULT_PORTS.items()}
     ports: dict[str, int] = {}
     for name, port in sorted(wanted.items(), key=lambda item: item[1]):
@@ -117,7 +132,7 @@ def _mb(process: psutil.Process) -> float:
     return float(process.memory_info().rss) / 1e6
 
 
-def _own_cpu(process: psutil.Process) -> float:
+def own_cpu(process: psutil.Process) -> float:
     """User + system seconds of ``process``, its live children and its reaped ones."""
     try:
         times = process.cpu_times()
@@ -131,17 +146,17 @@ def _own_cpu(process: psutil.Process) -> float:
         except psutil.Error:
             continue
         total += child_times.user + child_times.system
-    return total
+    return float(total)
 
 
 def _cpu_by_process(processes: dict[str, psutil.Process]) -> dict[str, float]:
-    return {name: _own_cpu(process) for name, process in processes.items()}
+    return {name: own_cpu(process) for name, process in processes.items()}
 
 
-def _infrastructure(ctx: Context) -> dict[str, psutil.Process]:
+def infrastructure(stack: devstack.StackConfig) -> dict[str, psutil.Process]:
     """PostgreSQL (its backends are its children) and Kafka of the bench stack."""
     found = {}
-    for name, pid in devstack.running_pids(ctx.stack_config).items():
+    for name, pid in devstack.running_pids(stack).items():
         try:
             found[name] = psutil.Process(pid)
         except psutil.Error:
@@ -183,14 +198,22 @@ class Watcher:
         return sum(len(cases) for cases in self.pending.values())
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One command of a step: when it was due, when it was answered, the case it made."""
+
+    intended: float
+    answered: float
+    case_id: UUID | None  # None: refused or failed
+
+
 async def _open_loop(
     client: httpx.AsyncClient, rate: int, seconds: float, watcher: Watcher
-) -> list[tuple[float, UUID | None]]:
+) -> list[Sent]:
     """Send ``rate * seconds`` registrations, each at its intended time, the watcher looking
-    out for each case from its answer on; returns (intended, case id or None when refused)
-    per command."""
+    out for each case from its answer on."""
     count = max(1, int(rate * seconds))
-    results: list[tuple[float, UUID | None]] = []
+    results: list[Sent] = []
 
     async def send(intended: float) -> None:
         try:
@@ -200,7 +223,7 @@ async def _open_loop(
             case_id = None
         if case_id is not None:
             watcher.expect(case_id)
-        results.append((intended, case_id))
+        results.append(Sent(intended, time.perf_counter(), case_id))
 
     start = time.perf_counter() + 0.01
     tasks = []
@@ -214,12 +237,49 @@ async def _open_loop(
     return results
 
 
+async def _published(intake_dsn: str, accepted: Sequence[Sent]) -> dict[UUID, float]:
+    """When the relay had each case's registration acknowledged by Kafka, on the
+    ``perf_counter`` clock (the outbox's ``sent_at`` is PostgreSQL's wall clock)."""
+    wall_minus_perf = time.time() - time.perf_counter()
+    conn = await asyncpg.connect(intake_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT key, min(sent_at) AS sent_at FROM outbox"
+            " WHERE key = ANY($1::text[]) AND sent_at IS NOT NULL GROUP BY key",
+            [str(s.case_id) for s in accepted],
+        )
+    finally:
+        await conn.close()
+    return {UUID(r["key"]): r["sent_at"].timestamp() - wall_minus_perf for r in rows}
+
+
+def _stages(
+    accepted: Sequence[Sent], published: dict[UUID, float], watcher: Watcher
+) -> dict[str, float]:
+    since_intended: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for sent in accepted:
+        assert sent.case_id is not None
+        since_intended["answered"].append(sent.answered - sent.intended)
+        if sent.case_id in published:
+            since_intended["published"].append(published[sent.case_id] - sent.intended)
+        visible = watcher.visible_at(sent.case_id)
+        if visible is not None:
+            since_intended["visible"].append(visible - sent.intended)
+    return {
+        stage: statistics.median(values) * 1000
+        for stage, values in since_intended.items()
+        if values
+    }
+
+
 async def _step(
     ctx: Context,
     client: httpx.AsyncClient,
     watcher: Watcher,
     rate: int,
+    *,
     counted: dict[str, psutil.Process],
+    intake_dsn: str,
 ) -> Step:
     cpu_before = _cpu_by_process(counted)
     stop = asyncio.Event()
@@ -241,20 +301,20 @@ async def _step(
     cpu_after = _cpu_by_process(counted)
     cpu_by = {name: cpu_after[name] - cpu_before[name] for name in counted}
     cpu = sum(cpu_by.values())
-    accepted = [(t, c) for t, c in sent if c is not None]
+    accepted = [s for s in sent if s.case_id is not None]
     latencies = []
-    for intended, case_id in accepted:
-        assert case_id is not None
-        visible = watcher.visible_at(case_id)
-        if visible is not None:
-            latencies.append((visible - intended) * 1000)
     per_view: dict[str, list[float]] = {}
-    for intended, case_id in accepted:
-        assert case_id is not None
-        for view, seen in watcher.seen.get(case_id, {}).items():
-            per_view.setdefault(view, []).append((seen - intended) * 1000)
+    for command in accepted:
+        assert command.case_id is not None
+        visible = watcher.visible_at(command.case_id)
+        if visible is not None:
+            latencies.append((visible - command.intended) * 1000)
+        for view, seen in watcher.seen.get(command.case_id, {}).items():
+            per_view.setdefault(view, []).append((seen - command.intended) * 1000)
+    published = await _published(intake_dsn, accepted) if accepted else {}
     return Step(
         view_p50_ms={view: statistics.median(values) for view, values in per_view.items()},
+        stage_p50_ms=_stages(accepted, published, watcher),
         rate=rate,
         sent=len(sent),
         accepted=len(accepted),
@@ -267,9 +327,10 @@ async def _step(
     )
 
 
-async def measure(ctx: Context) -> PlatformRun:
+async def measure(ctx: Context, *, profile: bool = False) -> PlatformRun:
     """Start the platform, measure idle RSS, step the rate up until not every command shows
-    within the drain time, stop it."""
+    within the drain time, stop it. ``profile``: then one more step, with py-spy sampling
+    the processes on the command's path, and the import breakdown of the largest service."""
     cfg = run_config(ctx)
     info = await asyncio.to_thread(
         devstack.up,
@@ -291,14 +352,21 @@ async def measure(ctx: Context) -> PlatformRun:
         platform = {name: psutil.Process(child.pid) for name, child in children.items()}
         result.rss_idle_mb = {name: _mb(p) for name, p in platform.items()}
         result.entitled, watcher, pools = await _entitled_views(ctx, cfg, info)
-        counted = {**platform, **_infrastructure(ctx)}
+        counted = {**platform, **infrastructure(ctx.stack_config)}
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{cfg.intake_port}", timeout=30.0, limits=limits
         ) as client:
             try:
                 for rate in ctx.sizes.rates:
-                    step = await _step(ctx, client, watcher, rate, counted)
+                    step = await _step(
+                        ctx,
+                        client,
+                        watcher,
+                        rate,
+                        counted=counted,
+                        intake_dsn=info.database_dsns["intake"],
+                    )
                     result.steps.append(step)
                     result.rss_load_mb = {name: _mb(p) for name, p in platform.items()}
                     say(
@@ -308,13 +376,65 @@ async def measure(ctx: Context) -> PlatformRun:
                     )
                     if step.visible < step.sent:
                         break  # it no longer keeps up: higher steps would only queue
+                if profile:
+                    await _profiled_step(
+                        ctx,
+                        client,
+                        watcher,
+                        result,
+                        {name: children[name].pid for name in _sampled(result.entitled)},
+                    )
             finally:
                 for pool in pools:
                     await pool.close()
     finally:
         for name in reversed(list(children)):
             await asyncio.to_thread(run._stop_pid, cfg, name, children[name])
+    if profile:
+        services = [p for p in processes if "relay" not in p.name]
+        largest = max(services, key=lambda p: result.rss_idle_mb[p.name])
+        result.memory_of = largest.name
+        result.memory_mb = await asyncio.to_thread(import_rss, largest.module)
     return result
+
+
+def _sampled(entitled: Sequence[str]) -> list[str]:
+    agency = [f"view-{view.removeprefix('proj_')}" for view in entitled if view != "proj_aa_mg"]
+    return [*PROFILED, *agency[:1]]
+
+
+async def _profiled_step(
+    ctx: Context,
+    client: httpx.AsyncClient,
+    watcher: Watcher,
+    result: PlatformRun,
+    pids: dict[str, int],
+) -> None:
+    """One more step at the highest rate kept up with (at most 500/s, the target's), its
+    open-loop part sampled by py-spy in the processes on the command's path. Not counted in
+    the steps: sampling costs them a little CPU."""
+    kept = [s.rate for s in result.steps if s.visible == s.sent]
+    rate = min(max(kept, default=result.steps[0].rate if result.steps else 1), 500)
+    backlog_gone = time.perf_counter() + ctx.sizes.drain_seconds
+    while watcher.outstanding() and time.perf_counter() < backlog_gone:
+        await watcher.poll()
+        await asyncio.sleep(0.05)
+    say(f"platform: profiling {', '.join(pids)} at {rate}/s with py-spy")
+    folder = ctx.state_dir / "profiles"
+    folder.mkdir(exist_ok=True)
+    samplers = {
+        name: asyncio.create_task(
+            sampling.record(pid, ctx.sizes.step_seconds, folder / f"{name}.txt")
+        )
+        for name, pid in pids.items()
+    }
+    await _open_loop(client, rate, ctx.sizes.step_seconds, watcher)
+    result.profile_rate = rate
+    for name, sampler in samplers.items():
+        try:
+            result.profiles[name] = sampling.summary(await sampler)
+        except RuntimeError as error:
+            result.profiles[name] = [f"not sampled: {error}"]
 
 
 def _ms(value: float | None) -> str:
@@ -343,6 +463,8 @@ async def _entitled_views(
         await probing.poll()
         await asyncio.sleep(0.05)
     entitled = sorted(probing.seen.get(probe, {}))
+    if not entitled:
+        raise RuntimeError(f"no view showed the probe case within {ctx.sizes.drain_seconds} s")
     for view in views:
         if view not in entitled:
             await pools.pop(view).close()

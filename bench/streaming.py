@@ -227,7 +227,7 @@ async def _fill_outbox(pool: asyncpg.Pool, topic: str, records: Iterable[Record]
 class _NoKeys:
     """The bench's events carry plain fields: no key to fetch."""
 
-    async def find(self, case_id: UUID) -> PersonKey | None:  # noqa: ARG002  # the port's shape
+    async def find(self, case_id: UUID, key_id: str | None = None) -> PersonKey | None:  # noqa: ARG002  # the port's shape
         return None
 
     def forget(self, case_id: UUID) -> None:

@@ -124,3 +124,13 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def fetch(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    """The rows of one query on a database of the test stack (a connection of its own)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+    return rows

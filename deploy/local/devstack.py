@@ -81,7 +81,9 @@ __all__ = [
     "fetch_kafka",
     "kafka_passwords",
     "running_pids",
+    "start_kafka",
     "status",
+    "stop_kafka",
     "up",
 ]
 
@@ -994,12 +996,17 @@ def _kafka_cluster_id(cfg: StackConfig) -> str:
     path = _kafka_dir(cfg) / "cluster.id"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
+    cluster_id = new_kafka_cluster_id()
+    _write_private(path, cluster_id + "\n", mode=0o644)
+    return cluster_id
+
+
+def new_kafka_cluster_id() -> str:
+    """A KRaft cluster id, as ``kafka-storage random-uuid`` makes one."""
     while True:  # Kafka's Uuid.randomUuid() also avoids a leading '-'
         cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
         if not cluster_id.startswith("-"):
-            break
-    _write_private(path, cluster_id + "\n", mode=0o644)
-    return cluster_id
+            return cluster_id
 
 
 def _java() -> str:
@@ -1007,6 +1014,22 @@ def _java() -> str:
     if java is None:
         raise DevStackError("kafka: `java` (17+) is needed to run the broker; install a JDK/JRE")
     return java
+
+
+def kafka_command(libs: Path, main: str, *args: str, heap: str | None = None) -> list[str]:
+    """The JVM command line of a Kafka tool or (with ``heap``) a broker, from the cached jars."""
+    server = ["-Xms256m", f"-Xmx{heap}", "-XX:+ExitOnOutOfMemoryError"] if heap else []
+    return [
+        _java(),
+        *server,
+        "-Djava.awt.headless=true",
+        "-Djava.net.preferIPv4Stack=true",
+        f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+        "-cp",
+        f"{libs}/*",
+        main,
+        *args,
+    ]
 
 
 def _kafka_format(cfg: StackConfig, libs: Path) -> None:
@@ -1027,21 +1050,21 @@ def _kafka_format(cfg: StackConfig, libs: Path) -> None:
     ]
     cluster_id = _kafka_cluster_id(cfg)
     _say("kafka", f"formatting storage in {data} (cluster id {cluster_id})")
+    format_kafka_storage(libs, _kafka_props_path(cfg), cluster_id, scram)
+    _write_private(secured, "SCRAM-SHA-512\n", mode=0o644)
+
+
+def format_kafka_storage(
+    libs: Path, properties: Path, cluster_id: str, extra: Sequence[str] = ()
+) -> None:
+    """``StorageTool format``: a node's log dirs, of cluster ``cluster_id`` (``extra``: e.g.
+    the SCRAM credentials to write into the metadata log)."""
     proc = subprocess.run(
-        [
-            _java(),
-            "-Djava.net.preferIPv4Stack=true",
-            f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
-            "-cp",
-            f"{libs}/*",
+        kafka_command(
+            libs,
             "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(_kafka_props_path(cfg)),
-            *scram,
-        ],
+            *("format", "-t", cluster_id, "-c", str(properties), *extra),
+        ),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -1050,7 +1073,6 @@ def _kafka_format(cfg: StackConfig, libs: Path) -> None:
     )
     if proc.returncode != 0:
         raise DevStackError(f"kafka: storage format failed:\n{proc.stdout}\n{proc.stderr}")
-    _write_private(secured, "SCRAM-SHA-512\n", mode=0o644)
 
 
 # Brokers started by this Python process, kept so they can be reaped (no zombies, no
@@ -1142,7 +1164,6 @@ def _kafka_up(cfg: StackConfig) -> bool:
 
     _require_port_free("kafka", cfg.kafka_port)
     _require_port_free("kafka controller", cfg.controller_port)
-    java = _java()
     libs = fetch_kafka(cfg)
     kdir = _kafka_dir(cfg)
     kdir.mkdir(parents=True, exist_ok=True)
@@ -1157,19 +1178,7 @@ def _kafka_up(cfg: StackConfig) -> bool:
         )
         log_fh.flush()
         proc = subprocess.Popen(
-            [
-                java,
-                "-Xms256m",
-                "-Xmx768m",
-                "-XX:+ExitOnOutOfMemoryError",
-                "-Djava.awt.headless=true",
-                "-Djava.net.preferIPv4Stack=true",
-                f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
-                "-cp",
-                f"{libs}/*",
-                "kafka.Kafka",
-                str(_kafka_props_path(cfg)),
-            ],
+            kafka_command(libs, "kafka.Kafka", str(_kafka_props_path(cfg)), heap="768m"),
             stdin=subprocess.DEVNULL,
             stdout=log_fh,
             stderr=subprocess.STDOUT,
@@ -1346,6 +1355,22 @@ def down(cfg: StackConfig) -> list[str]:
         tracing_stopped = _zipkin_down(cfg)
     stopped = (("kafka", kafka_stopped), ("postgres", pg_stopped), ("zipkin", tracing_stopped))
     return [name for name, was_running in stopped if was_running]
+
+
+def stop_kafka(cfg: StackConfig, *, kill: bool = False) -> bool:
+    """Stop this stack's broker only (``kill``: SIGKILL, as in a crash); True if it ran."""
+    with _file_lock(cfg.state_dir / ".lock"):
+        pid = _kafka_running_pid(cfg)
+        if kill and pid is not None:
+            _signal(pid, signal.SIGKILL)
+            _wait_gone(pid, 10)
+        return _kafka_down(cfg) or pid is not None
+
+
+def start_kafka(cfg: StackConfig) -> bool:
+    """Start this stack's broker again after :func:`stop_kafka`; True if started here."""
+    with _file_lock(cfg.state_dir / ".lock"):
+        return _kafka_up(cfg)
 
 
 def _zipkin_up(cfg: StackConfig) -> bool:

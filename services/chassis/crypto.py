@@ -3,6 +3,10 @@
 Erasure is a key deletion: once the key is gone every sealed copy, in any store or topic,
 is unreadable. The associated data binds a ciphertext to its case and field, so a sealed
 value cannot be moved to another person or field unnoticed.
+
+A person may have several keys over time (rotation): each sealed value names the key it was
+sealed with, nothing published is ever re-encrypted, and a reader opens each value with the
+key it names.
 """
 
 from __future__ import annotations
@@ -48,10 +52,25 @@ def seal(model: Model, key: PersonKey) -> Model:
     return _sealed(model, key, AESGCM(key.secret), "")
 
 
-def unseal(model: Model, key: PersonKey) -> Model:
-    """A copy of ``model`` with its sealed fields decrypted and validated again."""
-    opened = _opened(model, key, AESGCM(key.secret), "")
+def unseal(model: Model, *keys: PersonKey) -> Model:
+    """A copy of ``model`` with its sealed fields decrypted (each with the key it names among
+    ``keys``) and validated again; a value naming a key not given raises."""
+    ring = {key.key_id: (key, AESGCM(key.secret)) for key in keys}
+    opened = _opened(model, ring, "")
     return type(model).model_validate(opened)
+
+
+def key_ids(model: BaseModel) -> frozenset[str]:
+    """The ids of the keys the sealed values of ``model`` (nested parts too) were sealed with."""
+    found: set[str] = set()
+    for value in model.__dict__.values():
+        parts = value if isinstance(value, tuple) else (value,)
+        for part in parts:
+            if isinstance(part, Sealed):
+                found.add(part.key_id)
+            elif isinstance(part, BaseModel):
+                found |= key_ids(part)
+    return frozenset(found)
 
 
 def _sealed(model: Model, key: PersonKey, aead: AESGCM, path: str) -> Model:
@@ -81,15 +100,19 @@ def _sealed(model: Model, key: PersonKey, aead: AESGCM, path: str) -> Model:
     return model.model_copy(update=update)
 
 
-def _opened(model: BaseModel, key: PersonKey, aead: AESGCM, path: str) -> dict[str, Any]:
+Ring = dict[str, tuple[PersonKey, AESGCM]]
+
+
+def _opened(model: BaseModel, ring: Ring, path: str) -> dict[str, Any]:
     opened: dict[str, Any] = {}
     marked = set(personal_fields(type(model)))
     for field in type(model).model_fields:
         value = getattr(model, field)
         where = f"{path}{field}"
         if field in marked and isinstance(value, Sealed):
-            if value.key_id != key.key_id:
+            if value.key_id not in ring:
                 raise KeyUnavailableError(f"{where} was sealed with key {value.key_id}")
+            key, aead = ring[value.key_id]
             plaintext = aead.decrypt(
                 base64.b64decode(value.nonce),
                 base64.b64decode(value.ciphertext),
@@ -97,12 +120,10 @@ def _opened(model: BaseModel, key: PersonKey, aead: AESGCM, path: str) -> dict[s
             )
             opened[field] = json.loads(plaintext)
         elif isinstance(value, BaseModel):
-            opened[field] = _opened(value, key, aead, f"{where}.")
+            opened[field] = _opened(value, ring, f"{where}.")
         elif isinstance(value, tuple):
             opened[field] = [
-                _opened(item, key, aead, f"{where}.{index}.")
-                if isinstance(item, BaseModel)
-                else item
+                _opened(item, ring, f"{where}.{index}.") if isinstance(item, BaseModel) else item
                 for index, item in enumerate(value)
             ]
         else:

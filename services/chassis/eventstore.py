@@ -61,7 +61,9 @@ class AppendResult:
 async def install_schema(pool: asyncpg.Pool, *sql_files: str) -> None:
     """Apply the chassis's event-store tables, then each named schema file (idempotent)."""
     chassis = resources.files("services.chassis")
-    scripts = [chassis.joinpath(name).read_text() for name in ("eventstore.sql", "outbox.sql")]
+    # parking.sql: the reactions' held cases, in the service's own database.
+    names = ("eventstore.sql", "outbox.sql", "parking.sql")
+    scripts = [chassis.joinpath(name).read_text() for name in names]
     scripts.extend(sql_files)
     async with pool.acquire() as conn, conn.transaction():
         # Processes of one service start together; the lock keeps their DDL from racing.

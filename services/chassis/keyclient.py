@@ -1,13 +1,36 @@
-"""How readers obtain person keys: from intake, over HTTP, with their bearer token."""
+"""How readers obtain person keys: from intake, over HTTP, with their bearer token; and how
+they open a sealed payload with the keys its values name."""
 
 from __future__ import annotations
 
 import base64
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import httpx
+from pydantic import BaseModel
 
-from services.chassis.crypto import PersonKey
+from services.chassis.crypto import PersonKey, key_ids, unseal
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class KeySource(Protocol):
+    """Where a reader finds a person's keys: by key id, or the current one."""
+
+    async def find(self, case_id: UUID, key_id: str | None = None) -> PersonKey | None: ...
+
+    def forget(self, case_id: UUID) -> None: ...
+
+
+async def opened(model: Model, case_id: UUID, keys: KeySource) -> Model:
+    """``model`` with its sealed values opened, each with the key it names (old events keep
+    the key they were sealed with after a rotation); left sealed when a key is gone."""
+    ring = [await keys.find(case_id, key_id) for key_id in sorted(key_ids(model))]
+    found = [key for key in ring if key is not None]
+    if not found or len(found) < len(ring):
+        return model  # erased (or unknown): nothing of it is readable
+    return unseal(model, *found)
 
 
 class IntakeKeyClient:
@@ -16,15 +39,16 @@ class IntakeKeyClient:
     def __init__(self, client: httpx.AsyncClient, token: str, *, cache_size: int = 50_000) -> None:
         self._client = client
         self._token = token
-        self._cache: dict[UUID, PersonKey] = {}
+        self._cache: dict[UUID, dict[str, PersonKey]] = {}
         self._cache_size = cache_size
 
-    async def find(self, case_id: UUID) -> PersonKey | None:
-        cached = self._cache.get(case_id)
-        if cached is not None:
-            return cached
+    async def find(self, case_id: UUID, key_id: str | None = None) -> PersonKey | None:
+        cached = self._cache.get(case_id, {})
+        if key_id is not None and key_id in cached:
+            return cached[key_id]
         response = await self._client.get(
             f"/internal/person-keys/{case_id}",
+            params={} if key_id is None else {"key_id": key_id},
             headers={"Authorization": f"Bearer {self._token}"},
         )
         if response.status_code == httpx.codes.NOT_FOUND:
@@ -34,9 +58,10 @@ class IntakeKeyClient:
         key = PersonKey(case_id, body["key_id"], base64.b64decode(body["secret"]))
         if len(self._cache) >= self._cache_size:
             self._cache.clear()  # bounded memory; keys are cheap to fetch again
-        self._cache[case_id] = key
+        # Only by its id: the current key may change by a rotation, a key id never does.
+        self._cache.setdefault(case_id, {})[key.key_id] = key
         return key
 
     def forget(self, case_id: UUID) -> None:
-        """Drop a cached key (after an erasure event)."""
+        """Drop the person's cached keys (after an erasure event)."""
         self._cache.pop(case_id, None)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol, TypeAlias
@@ -27,10 +28,12 @@ from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import propagate, trace
 
 from contracts.topics import DEAD_LETTER_TOPIC
+from services.chassis.backoff import delay, pause, until_started
 from services.chassis.eventstore import SCHEMA_LOCK
 from services.chassis.ids import uuid7
 from services.chassis.kafka import KafkaAccess
 from services.chassis.metrics import APPLIED, CONSUMER_LAG, DEAD_LETTERS
+from services.chassis.parking import CaseParking
 from services.chassis.relay import OutboxRelay, create_producer
 
 log = structlog.get_logger("projection")
@@ -50,9 +53,9 @@ TRANSIENT_ERRORS = (
     KafkaError,
 )
 
-KAFKA_COMMIT_INTERVAL = 5.0
+KAFKA_COMMIT_INTERVAL = 5.0  # seconds; Kafka offsets only feed the lag gauge
 POISON_ATTEMPTS = 3  # tries of an event that keeps failing before it is parked
-POISON_BACKOFF = 0.05  # seconds, doubled per try  # seconds; Kafka offsets only feed the lag gauge
+POISON_BACKOFF = 0.05  # seconds, doubled per try
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ async def install_projection_schema(pool: asyncpg.Pool, view_sql: str) -> None:
     chassis = resources.files("services.chassis")
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
-        for name in ("projection.sql", "outbox.sql"):  # the outbox carries dead letters
+        for name in ("projection.sql", "parking.sql", "outbox.sql"):  # outbox: dead letters
             await conn.execute(chassis.joinpath(name).read_text())
         await conn.execute(view_sql)
 
@@ -133,6 +136,7 @@ class ProjectionRunner:
             max_poll_records=max_batch,
         )
         self._dead_letters = OutboxRelay(pool, create_producer(kafka))
+        self._parking = CaseParking()
         self.applied = 0
         self.parked = 0
 
@@ -151,36 +155,53 @@ class ProjectionRunner:
         log.info("projection.assigned", projection=self.name, partitions=len(assigned))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; transient failures re-read from the stored positions."""
+        """Consume until ``stop`` is set; transient failures re-read from the stored positions.
+
+        A broker that is down at start or restarts meanwhile is waited for (with backoff):
+        the task ends only when ``stop`` is set.
+        """
         self._consumer.subscribe(self._topics, listener=_SeekToStoredPositions(self))
-        await self._consumer.start()
-        await self._dead_letters.start()
-        last_commit = time.monotonic()
-        failures = 0
+        what = f"projection {self.name}"
+        if not await until_started(self._consumer.start, what=what, stop=stop):
+            return
         try:
-            await self._dead_letters.publish_pending()  # parked before a crash
-            while not stop.is_set():
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
-                records = [record for part in batches.values() for record in part]
-                if not records:
-                    continue
-                try:
-                    if await self.apply_batch([_consumed(record) for record in records]):
-                        await self._dead_letters.publish_pending()
-                    self._measure_lag(records)
-                    failures = 0
-                except TRANSIENT_ERRORS as error:
-                    failures += 1
-                    log.warning("projection.retrying", projection=self.name, error=repr(error))
-                    await asyncio.sleep(min(0.1 * 2**failures, 5.0))
-                    await self.seek_to_stored(list(self._consumer.assignment()))
-                    continue
-                if time.monotonic() - last_commit > KAFKA_COMMIT_INTERVAL:
-                    await self._commit_for_lag()
-                    last_commit = time.monotonic()
+            if not await until_started(self._dead_letters.start, what=what, stop=stop):
+                return
+            await self._consume(stop)
         finally:
             await self._consumer.stop()
             await self._dead_letters.stop()
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        last_commit = time.monotonic()
+        failures = 0
+        parked_before_crash = True
+        while not stop.is_set():
+            try:
+                if parked_before_crash:
+                    await self._dead_letters.publish_pending()
+                    parked_before_crash = False
+                await self._step()
+                if time.monotonic() - last_commit > KAFKA_COMMIT_INTERVAL:
+                    last_commit = time.monotonic()
+                    await self._commit_for_lag()
+                failures = 0
+            except TRANSIENT_ERRORS as error:
+                failures += 1
+                log.warning("projection.retrying", projection=self.name, error=repr(error))
+                await pause(stop, delay(failures))
+                with suppress(*TRANSIENT_ERRORS):  # mid-rebalance: the listener seeks instead
+                    await self.seek_to_stored(list(self._consumer.assignment()))
+
+    async def _step(self) -> None:
+        """One poll: apply what came, publish what it parked."""
+        batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
+        records = [record for part in batches.values() for record in part]
+        if not records:
+            return
+        if await self.apply_batch([_consumed(record) for record in records]):
+            await self._dead_letters.publish_pending()
+        self._measure_lag(records)
 
     async def _commit_for_lag(self) -> None:
         """Commit to Kafka, which only feeds the lag tools: the positions that count are
@@ -222,7 +243,7 @@ class ProjectionRunner:
         async with self._pool.acquire() as conn, conn.transaction():
             await self._handler.start_batch(conn)
             fresh = await _claim_event_ids(conn, [e.event_id for e in events if e.event_id])
-            blocked = await _parked_keys(conn, {e.key for e in events})
+            blocked = await self._parking.held(conn, {e.key for e in events})
             for event in events:
                 positions[(event.topic, event.partition)] = event.offset
                 if event.event_id is None:
@@ -232,7 +253,9 @@ class ProjectionRunner:
                 if event.event_id not in fresh:
                     continue
                 fresh.discard(event.event_id)  # a duplicate within the batch applies once
-                if event.key in blocked and not await _releases(conn, event, blocked):
+                if event.key in blocked and not await self._parking.releases(
+                    conn, event.key, event.event_id, event.headers, blocked
+                ):
                     await self._park(conn, event, f"behind parked {blocked[event.key]}")
                     parked += 1
                     continue
@@ -242,12 +265,7 @@ class ProjectionRunner:
                 reason = await self._apply_with_retries(conn, event)
                 if reason is not None:
                     await self._park(conn, event, reason)
-                    await conn.execute(
-                        "INSERT INTO parked_keys (key, first_event_id) VALUES ($1, $2)"
-                        " ON CONFLICT (key) DO NOTHING",
-                        event.key,
-                        event.event_id,
-                    )
+                    await self._parking.hold(conn, event.key, event.event_id)
                     blocked.setdefault(event.key, str(event.event_id))
                     parked += 1
             await conn.executemany(
@@ -325,22 +343,6 @@ class ProjectionRunner:
             offset=event.offset,
             reason=reason[:200],
         )
-
-
-async def _parked_keys(conn: DbConnection, keys: set[str]) -> dict[str, str]:
-    rows = await conn.fetch(
-        "SELECT key, first_event_id FROM parked_keys WHERE key = ANY($1::text[])", list(keys)
-    )
-    return {row["key"]: str(row["first_event_id"]) for row in rows}
-
-
-async def _releases(conn: DbConnection, event: ConsumedEvent, blocked: dict[str, str]) -> bool:
-    """A replay of the message that parked its case releases the case (True)."""
-    if event.headers.get("dlq.replayed_from") is None or str(event.event_id) != blocked[event.key]:
-        return False
-    await conn.execute("DELETE FROM parked_keys WHERE key = $1", event.key)
-    del blocked[event.key]
-    return True
 
 
 async def _claim_event_ids(conn: DbConnection, event_ids: list[UUID]) -> set[UUID]:

@@ -6,7 +6,8 @@ on top of at-least-once delivery. Messages arrive in batches and the offsets are
 once per batch, after handling (never before, as FastStream's default would: a commit per
 message caps a consumer at a few hundred messages a second here). A transient failure nacks
 the batch, so it is read again; a message that cannot be parsed or handled is parked on the
-dead-letter topic with its reason and origin, and the rest of the batch goes on.
+dead-letter topic with its reason and origin, the case's later messages are parked behind it
+(``services.chassis.parking``: per-case order holds), and the other cases go on.
 
 (No ``from __future__ import annotations``: FastStream reads the handler's annotations at
 run time.)
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -34,6 +36,7 @@ from contracts.topics import DEAD_LETTER_TOPIC
 from services.chassis.eventstore import CommandContext
 from services.chassis.kafka import KafkaAccess
 from services.chassis.metrics import DEAD_LETTERS
+from services.chassis.parking import CaseParking, Db
 from services.chassis.projection import TRANSIENT_ERRORS
 
 log = structlog.get_logger("reactions")
@@ -132,35 +135,66 @@ def dead_letter_parker(producer: AIOKafkaProducer | None) -> Park:
 
 
 def subscribe(
-    broker: KafkaBroker, reaction: Reaction[Ports], ports: Callable[[], Ports], park: Park
+    broker: KafkaBroker,
+    reaction: Reaction[Ports],
+    ports: Callable[[], Ports],
+    park: Park,
+    parked_in: Db | None = None,
 ) -> None:
-    """Subscribe ``reaction`` on ``broker``, in batches, with dead letters per message."""
+    """Subscribe ``reaction`` on ``broker``, in batches. A message that cannot be handled is
+    parked; with ``parked_in`` (the service's database) the case's later messages are parked
+    behind it until a replay releases the case (without: per message, as for a document)."""
     codec = reaction.codec
+    parking = CaseParking(reaction.name)
+
+    def refusal(record: ConsumerRecord[bytes, bytes]) -> str | None:
+        """Why the record is no envelope of the topic, or None when it is one."""
+        try:
+            codec.adapter.validate_python(codec.upcast(json.loads(record.value or b"")))
+        except (ValueError, KeyError, TypeError) as error:  # pydantic's errors are ValueErrors
+            return f"{type(error).__name__}: {error}"
+        return None
 
     async def decode(message: StreamMessage[Any]) -> list[dict[str, Any]]:
-        valid = []
-        for record in message.raw_message:
-            try:
-                raw = codec.upcast(json.loads(record.value or b""))
-                codec.adapter.validate_python(raw)
-            except (ValueError, KeyError, TypeError) as error:  # pydantic's errors are ValueErrors
-                await park(record, reaction.name, f"{type(error).__name__}: {error}")
-                continue
-            valid.append(raw)
-        return valid
+        # Unreadable records are left out here and parked in order by ``on_batch``.
+        return [
+            codec.upcast(json.loads(record.value or b""))
+            for record in message.raw_message
+            if refusal(record) is None
+        ]
 
     async def on_batch(envelopes: list[Any], message: KafkaMessage) -> None:
-        records = {_event_id(record): record for record in message.raw_message}
-        for envelope in envelopes:
-            record = records[str(envelope.event_id)]
+        by_id = {str(envelope.event_id): envelope for envelope in envelopes}
+        records = message.raw_message
+        cases = {(record.key or b"").decode(errors="replace") for record in records}
+        holding = await parking.held(parked_in, cases) if parked_in is not None else {}
+        for record in records:
+            case = (record.key or b"").decode(errors="replace")
             headers = {name: value.decode(errors="replace") for name, value in record.headers}
-            try:
-                with reaction_span(envelope, reaction.name, reaction.topic, headers):
-                    await reaction.handle(envelope, ports())
-            except TRANSIENT_ERRORS:
-                raise  # the whole batch is read again; reactions are idempotent
-            except Exception as error:  # noqa: BLE001  # parked with its reason, the rest goes on
-                await park(record, reaction.name, f"{type(error).__name__}: {error}")
+            envelope = by_id.get(_event_id(record))
+            event_id = envelope.event_id if envelope is not None else _header_id(headers)
+            if (
+                parked_in is not None
+                and case in holding
+                and not await parking.releases(parked_in, case, event_id, headers, holding)
+            ):
+                await park(record, reaction.name, f"behind parked {holding[case]}")
+                continue
+            if envelope is None:
+                reason = refusal(record) or "no envelope"
+            else:
+                try:
+                    with reaction_span(envelope, reaction.name, reaction.topic, headers):
+                        await reaction.handle(envelope, ports())
+                    continue
+                except TRANSIENT_ERRORS:
+                    raise  # the whole batch is read again; reactions are idempotent
+                except Exception as error:  # noqa: BLE001  # parked with its reason
+                    reason = f"{type(error).__name__}: {error}"
+            await park(record, reaction.name, reason)
+            if parked_in is not None:
+                await parking.hold(parked_in, case, event_id)
+                holding.setdefault(case, str(event_id))
 
     # FastStream validates (and documents) the batch against the reaction's own envelope.
     on_batch.__annotations__["envelopes"] = list[reaction.envelope]  # type: ignore[name-defined]
@@ -176,6 +210,13 @@ def subscribe(
         title=reaction.name,
         description=reaction.description,
     )(on_batch)
+
+
+def _header_id(headers: dict[str, str]) -> UUID | None:
+    try:
+        return UUID(headers["event_id"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _event_id(record: ConsumerRecord[bytes, bytes]) -> str:

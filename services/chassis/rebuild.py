@@ -109,8 +109,8 @@ def _except_count(left: str, right: str) -> str:
     return f"SELECT count(*) FROM (TABLE {left} EXCEPT TABLE {right}) x"  # noqa: S608
 
 
-def bar(done: int, total: int, width: int = 30) -> str:
+def bar(done: int, total: int, width: int = 30, unit: str = "events") -> str:
     """A text progress bar: [#########.....]  64%  6400/10000 events."""
     share = done / total if total else 1.0
     filled = round(share * width)
-    return f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  {done}/{total} events"
+    return f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  {done}/{total} {unit}"

@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 from opentelemetry import propagate, trace
 from prometheus_client import start_http_server
 
+from services.chassis.backoff import until_started
 from services.chassis.eventstore import OUTBOX_CHANNEL, install_schema
 from services.chassis.kafka import KafkaAccess
 from services.chassis.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
@@ -178,11 +179,13 @@ async def _serve(settings: RelaySettings) -> None:
     pool = await asyncpg.create_pool(settings.relay_database_url, min_size=1, max_size=2)
     await install_schema(pool)  # the relay may start before its service created the outbox
     producer = create_producer(settings.kafka)
-    await producer.start()
-    log.info("relay.started", relay=settings.relay_name)
     try:
         if settings.relay_metrics_port is not None:
             start_http_server(settings.relay_metrics_port, addr="127.0.0.1")
+        # The broker may be restarting: wait for it rather than exit with rows to publish.
+        if not await until_started(producer.start, what=settings.relay_name, stop=stop):
+            return
+        log.info("relay.started", relay=settings.relay_name)
         await OutboxRelay(pool, producer, name=settings.relay_name).run(stop)
     finally:
         await producer.stop()

@@ -4,15 +4,15 @@ subscribes to."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, TypeVar
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
+from services.chassis.backoff import until_started
 from services.chassis.eventstore import PostgresEventStore, install_schema
 from services.chassis.http import service_app
 from services.chassis.kafka import KafkaAccess
@@ -65,30 +66,62 @@ def write_side_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
-        dead_letters: AIOKafkaProducer | None = None
-        broker: KafkaBroker | None = None
+        stop = asyncio.Event()
+        reactions: asyncio.Task[None] | None = None
         try:
             await install_schema(pool, *spec.schema_sql())
             write_side = WriteSide(pool, PostgresEventStore(pool, spec.topic, spec.codec))
             wire(app, write_side)
             if spec.reactions and settings.reactions:
-                dead_letters = create_producer(settings.kafka)
-                await dead_letters.start()
-                broker = reaction_broker(settings.kafka, description=spec.description)
-                for reaction in spec.reactions:
-                    subscribe(
-                        broker, reaction, lambda: write_side, dead_letter_parker(dead_letters)
-                    )
-                await broker.start()
+                # In the background: commands are taken while the broker is still away.
+                reactions = asyncio.create_task(
+                    _run_reactions(spec, settings, write_side, stop), name="reactions"
+                )
             yield
         finally:
-            if broker is not None:
-                await broker.stop()
-            if dead_letters is not None:
-                await dead_letters.stop()
+            stop.set()
+            if reactions is not None:
+                await reactions
             await pool.close()
 
     return lifespan
+
+
+async def _run_reactions(
+    spec: ServiceSpec[Payload],
+    settings: ProcessSettings,
+    write_side: WriteSide[Payload],
+    stop: asyncio.Event,
+) -> None:
+    """Start the reactions (waiting out a broker that is not there yet) and run them until
+    ``stop``. FastStream's consumers ride out a broker restart by themselves."""
+    dead_letters = create_producer(settings.kafka)
+    park = dead_letter_parker(dead_letters)
+    running: list[KafkaBroker] = []
+
+    async def start_broker() -> None:
+        # A fresh broker per try: one whose start failed half-way is not started again.
+        broker = reaction_broker(settings.kafka, description=spec.description)
+        for reaction in spec.reactions:
+            subscribe(broker, reaction, lambda: write_side, park, parked_in=write_side.pool)
+        try:
+            await broker.start()
+        except BaseException:
+            with suppress(Exception):
+                await broker.stop()
+            raise
+        running.append(broker)
+
+    what = f"{spec.name} reactions"
+    try:
+        if await until_started(dead_letters.start, what=what, stop=stop) and await until_started(
+            start_broker, what=what, stop=stop
+        ):
+            await stop.wait()
+    finally:
+        for broker in running:
+            await broker.stop()
+        await dead_letters.stop()
 
 
 def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]]) -> str:

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from services.chassis.commandapi import add_command
+from contracts.envelope import Agency
+from services.chassis.commandapi import ActingAgency, add_command
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.intake.commands import (
     AcceptHandOver,
@@ -37,7 +38,7 @@ from services.intake.commands import (
     RequestInterpreter,
     WithdrawConsent,
 )
-from services.intake.handlers import IntakePorts, handle
+from services.intake.handlers import IntakePorts, handle, rotate_key
 
 log = structlog.get_logger("intake.api")
 router = APIRouter()
@@ -87,16 +88,50 @@ class PersonKeyOut(BaseModel):
     secret: str
 
 
+class RotatedKey(BaseModel):
+    """The id of the person's new current key (never its secret)."""
+
+    case_id: UUID
+    key_id: str
+
+
+@router.post(
+    "/cases/{case_id}/key-rotation",
+    response_model=RotatedKey,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "unknown or erased case, or not the responsible agency"}},
+)
+async def key_rotation(
+    case_id: UUID,
+    wired: Annotated[IntakePorts, Depends(ports)],
+    agency: ActingAgency = Agency.AA_MG,
+) -> RotatedKey:
+    """Rotate the person's data key: new events are sealed with a new key, published ones
+    keep theirs (nothing is re-encrypted)."""
+    key = await rotate_key(case_id, agency, wired)
+    log.info("person_key.rotated", case_id=str(case_id), key_id=key.key_id, agency=agency.value)
+    return RotatedKey(case_id=case_id, key_id=key.key_id)
+
+
 @router.get("/internal/person-keys/{case_id}", response_model=PersonKeyOut)
 async def person_key(
     case_id: UUID,
     wired: Annotated[IntakePorts, Depends(ports)],
     authorization: Annotated[str | None, Header()] = None,
+    key_id: Annotated[
+        str | None, Query(max_length=64, description="a retired key by its id; none: the current")
+    ] = None,
 ) -> PersonKeyOut:
     """A person's data key, for a reader named in intake's settings (bearer token)."""
     reader = _authenticated_reader(wired.key_readers, authorization)
-    key = await wired.keys.lookup_for_reader(reader, case_id)
-    log.info("person_key.requested", reader=reader, case_id=str(case_id), granted=key is not None)
+    key = await wired.keys.lookup_for_reader(reader, case_id, key_id)
+    log.info(
+        "person_key.requested",
+        reader=reader,
+        case_id=str(case_id),
+        key_id=key_id,
+        granted=key is not None,
+    )
     if key is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no key for this case (unknown or erased)")
     return PersonKeyOut(

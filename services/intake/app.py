@@ -26,16 +26,23 @@ SPEC: Final = ServiceSpec[IntakeEvent](
 )
 
 
+def intake_ports(
+    write_side: WriteSide[IntakeEvent], key_readers: dict[str, str] | None = None
+) -> IntakePorts:
+    """Intake's handler ports on its database (the HTTP app's, or a job's)."""
+    return IntakePorts(
+        store=write_side.store,
+        keys=PostgresKeyStore(write_side.pool),
+        milestones=PostgresMilestones(write_side.pool),
+        key_readers=key_readers or {},
+    )
+
+
 def create_app(settings: IntakeSettings) -> FastAPI:
     """The intake HTTP app; its pool lives as long as the app runs."""
 
     def wire(app: FastAPI, write_side: WriteSide[IntakeEvent]) -> None:
-        app.state.intake = IntakePorts(
-            store=write_side.store,
-            keys=PostgresKeyStore(write_side.pool),
-            milestones=PostgresMilestones(write_side.pool),
-            key_readers=settings.intake_key_readers,
-        )
+        app.state.intake = intake_ports(write_side, settings.intake_key_readers)
 
     return service_http_app(
         SPEC,

@@ -93,6 +93,19 @@ def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
     return _decide_open(case, command)
 
 
+def may_rotate_key(case: Case | None, agency: Agency) -> None:
+    """A person's key is rotated for a registered, unerased case by its responsible agency."""
+    if case is None:
+        raise InvalidTransitionError("case.must_be_registered", "no registered case")
+    if case.erased_on is not None:
+        raise InvalidTransitionError("case.erased", f"the person was erased on {case.erased_on}")
+    if agency != case.responsible:
+        raise InvalidTransitionError(
+            "case.only_responsible_agency_changes",
+            f"{case.responsible} is responsible; {agency} may only read",
+        )
+
+
 def _require_may_act(case: Case, command: IntakeCommand) -> None:
     if isinstance(command, AcceptHandOver | RejectHandOver):
         return  # the receiver decides; checked by the hand-over rules

@@ -7,14 +7,16 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 from uuid import UUID
 
+from contracts.envelope import Agency
 from contracts.intake import IntakeEvent
 from contracts.personal import personal_fields
 from services.chassis.commands import EventStore, decide_and_append
 from services.chassis.crypto import PersonKey, seal, unseal
 from services.chassis.eventstore import AppendResult, CommandContext
+from services.chassis.rules import InvalidTransitionError
 from services.intake.case import Case, Milestones
 from services.intake.commands import ErasePerson, IntakeCommand, RegisterPerson
-from services.intake.domain import decide, fold
+from services.intake.domain import decide, fold, may_rotate_key
 
 
 class KeyStore(Protocol):
@@ -22,9 +24,15 @@ class KeyStore(Protocol):
 
     async def key_for(self, case_id: UUID) -> PersonKey: ...
 
-    async def find(self, case_id: UUID) -> PersonKey | None: ...
+    async def find(self, case_id: UUID, key_id: str | None = None) -> PersonKey | None: ...
 
-    async def lookup_for_reader(self, reader: str, case_id: UUID) -> PersonKey | None: ...
+    async def ring(self, case_id: UUID) -> list[PersonKey]: ...
+
+    async def rotate(self, case_id: UUID) -> PersonKey | None: ...
+
+    async def lookup_for_reader(
+        self, reader: str, case_id: UUID, key_id: str | None = None
+    ) -> PersonKey | None: ...
 
     async def erase(self, case_id: UUID) -> None: ...
 
@@ -54,10 +62,12 @@ async def handle(
         key: PersonKey | None = await ports.keys.key_for(case_id)
     else:
         key = await ports.keys.find(case_id)
+    # The history may be sealed with retired keys too: each event opens with the one it names.
+    ring = await ports.keys.ring(case_id) if key is not None else []
     milestones = await ports.milestones.for_case(case_id)
 
     def opened_case(stream: UUID, history: Iterable[IntakeEvent]) -> Case | None:
-        events = (unseal(event, key) for event in history) if key is not None else history
+        events = (unseal(event, *ring) for event in history) if ring else history
         case = fold(stream, events)
         # Who acts and what the other services reported are facts of this command, not of
         # the stream: the decider sees them through the case.
@@ -78,3 +88,14 @@ async def handle(
         # crash between the two leaves nothing half done.
         await ports.keys.erase(case_id)
     return result
+
+
+async def rotate_key(case_id: UUID, agency: Agency, ports: IntakePorts) -> PersonKey:
+    """A new current key for the person: later events are sealed with it, nothing already
+    published is re-encrypted (each value names the key that opens it)."""
+    history = await ports.store.load(case_id)
+    may_rotate_key(fold(case_id, (envelope.data for envelope in history)), agency)
+    key = await ports.keys.rotate(case_id)
+    if key is None:  # erased between the check and the rotation
+        raise InvalidTransitionError("case.erased", "the person's keys were erased")
+    return key

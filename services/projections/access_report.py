@@ -93,13 +93,13 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-async def _exists(conn: asyncpg.Connection, table: str) -> bool:
+async def table_exists(conn: asyncpg.Connection, table: str) -> bool:
     return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
 
 
 async def _active_generation(conn: asyncpg.Connection) -> str:
     """The view's active generation, read without creating anything."""
-    if not await _exists(conn, "public.view_generation"):
+    if not await table_exists(conn, "public.view_generation"):
         return generations.DEFAULT
     found = await conn.fetchval("SELECT active FROM public.view_generation")
     return generations.checked(found) if found else generations.DEFAULT
@@ -108,7 +108,7 @@ async def _active_generation(conn: asyncpg.Connection) -> str:
 async def _read_view(report: AccessReport, dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        if await _exists(conn, "public.access_log"):
+        if await table_exists(conn, "public.access_log"):
             rows = await conn.fetch(
                 "SELECT at, view, agency, user_name, role, purpose, method, path,"
                 " case_id IS DISTINCT FROM $1 AS listed, categories, granted, reason"
@@ -132,7 +132,7 @@ async def _read_view(report: AccessReport, dsn: str) -> None:
                 for r in rows
             )
         generation = await _active_generation(conn)
-        if await _exists(conn, f"{generation}.disclosures"):
+        if await table_exists(conn, f"{generation}.disclosures"):
             # The generation's name passed generations.checked: a safe identifier.
             table = f'"{generation}".disclosures'
             rows = await conn.fetch(
@@ -227,6 +227,13 @@ def _parser() -> argparse.ArgumentParser:
         "from the access logs and disclosure logs of every view database of a run.",
     )
     parser.add_argument("case_id", type=UUID, help="the person's case id")
+    add_view_database_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def add_view_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--state-dir`` (a run's stack.env names the view databases) or ``--dsn VIEW=DSN``."""
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -240,24 +247,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VIEW=DSN",
         help="a view database to read (repeatable; instead of the run's stack.env)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    return parser
+
+
+def view_databases(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """The view databases the arguments name (view name → DSN); a usage error otherwise."""
+    if args.dsn:
+        if any("=" not in item for item in args.dsn):
+            parser.error("--dsn takes VIEW=DSN")
+        return dict(item.split("=", 1) for item in args.dsn)
+    env_file = args.state_dir / "stack.env"
+    if not env_file.exists():
+        parser.error(f"{env_file} does not exist: is the run up? (or pass --dsn)")
+    dsns = view_dsns(read_env_file(env_file))
+    if not dsns:
+        parser.error(f"{env_file} names no view database ({DSN_PREFIX}<VIEW>)")
+    return dsns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.dsn:
-        if any("=" not in item for item in args.dsn):
-            parser.error("--dsn takes VIEW=DSN")
-        dsns = dict(item.split("=", 1) for item in args.dsn)
-    else:
-        env_file = args.state_dir / "stack.env"
-        if not env_file.exists():
-            parser.error(f"{env_file} does not exist: is the run up? (or pass --dsn)")
-        dsns = view_dsns(read_env_file(env_file))
-        if not dsns:
-            parser.error(f"{env_file} names no view database ({DSN_PREFIX}<VIEW>)")
+    dsns = view_databases(parser, args)
     report = asyncio.run(access_report(args.case_id, dsns))
     sys.stdout.write(render_json(report) + "\n" if args.json else render_text(report))
     return 0 if report.complete else 1

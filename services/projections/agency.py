@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from uuid import UUID
 
 import structlog
@@ -36,9 +36,9 @@ from contracts.intake import (
     Purpose,
     WohnsitzauflageImposed,
 )
-from contracts.personal import Sealed, personal_fields
+from contracts.personal import Sealed
 from contracts.topics import CODECS, DOMAIN_TOPICS
-from services.chassis.crypto import PersonKey, unseal
+from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection
 from services.projections.purpose import (
     CaseFacts,
@@ -46,6 +46,7 @@ from services.projections.purpose import (
     Grant,
     Responsibility,
     ViewId,
+    awaits_consented_data,
     case_facts,
     disclosure,
     evolve,
@@ -65,12 +66,6 @@ REJUDGING: Final = (
 )
 
 History = Callable[[UUID, Mapping[TopicPartition, int]], Awaitable[list[Envelope[Any]]]]
-
-
-class KeySource(Protocol):
-    async def find(self, case_id: UUID) -> PersonKey | None: ...
-
-    def forget(self, case_id: UUID) -> None: ...
 
 
 class AgencyView:
@@ -105,6 +100,12 @@ class AgencyView:
         )
         if isinstance(envelope.data, PersonErased):
             self._keys.forget(envelope.case_id)  # a cached key must not outlive the erasure
+            await conn.execute(
+                "INSERT INTO public.erasures (case_id, erased_on) VALUES ($1, $2)"
+                " ON CONFLICT (case_id) DO NOTHING",
+                envelope.case_id,
+                envelope.data.erased_on,
+            )
         if isinstance(envelope.data, REJUDGING):
             await self._judge_case(
                 conn,
@@ -135,7 +136,10 @@ class AgencyView:
             if (g := disclosure(self.view, e.data, facts, now, recorded_on=e.occurred_at))
         ]
         if not grants:
-            await conn.execute("DELETE FROM case_facts WHERE case_id = $1", case_id)
+            if awaits_consented_data(self.view, facts, now):
+                await _save_facts(conn, case_id, facts, now)  # what the consent names may follow
+            else:
+                await conn.execute("DELETE FROM case_facts WHERE case_id = $1", case_id)
             return
         await _save_facts(conn, case_id, facts, now)
         for envelope, grant in grants:
@@ -184,13 +188,9 @@ class AgencyView:
 
 async def readable(envelope: Envelope[Any], keys: KeySource) -> dict[str, Any]:
     """The payload with personal fields opened (or left out when the key is gone)."""
-    payload: BaseModel = envelope.data
-    if _has_sealed(payload):
-        key = await keys.find(envelope.case_id)
-        if key is not None:
-            payload = unseal(payload, key)
-    opened: dict[str, Any] = without_sealed(payload.model_dump(mode="json"))
-    return opened
+    payload: BaseModel = await opened(envelope.data, envelope.case_id, keys)
+    shown: dict[str, Any] = without_sealed(payload.model_dump(mode="json"))
+    return shown
 
 
 def merged(earlier: list[Envelope[Any]], in_batch: list[Envelope[Any]]) -> list[Envelope[Any]]:
@@ -228,13 +228,6 @@ def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one ar
         case ConsentExpired():
             return data.model_copy(update={"expired_on": at})
     return data
-
-
-def _has_sealed(model: BaseModel) -> bool:
-    return bool(personal_fields(type(model))) or any(
-        isinstance(v, tuple) and any(isinstance(i, BaseModel) for i in v)
-        for v in model.__dict__.values()
-    )
 
 
 def without_sealed(value: Any) -> Any:

@@ -29,9 +29,9 @@ from contracts.envelope import Envelope
 from contracts.intake import ConsentExpired, ConsentGiven, ConsentWithdrawn, PersonErased
 from contracts.partners import ConsentEnded, ForwardedEvent
 from contracts.topics import CODECS, DOMAIN_TOPICS, partner_topic
+from services.chassis.keyclient import KeySource
 from services.chassis.projection import ConsumedEvent, DbConnection
 from services.projections.agency import (
-    KeySource,
     facts_from_json,
     facts_to_json,
     merged,

@@ -611,6 +611,19 @@ def _sozialamt(view: ViewId, event: AnyEvent, case: CaseFacts) -> tuple[LegalBas
     return None
 
 
+def awaits_consented_data(view: ViewId, case: CaseFacts, on: date) -> bool:
+    """Whether a consent valid on ``on`` names the view for a purpose it pursues: then the
+    view keeps the case's facts (no personal data) while it holds nothing yet, so that data
+    of a named category recorded later reaches it without waiting for another judgement."""
+    recipient = view.controller
+    if recipient is None:
+        return False
+    purposes = CONSENT_PURPOSES[view]
+    return any(
+        c.valid_on(on) and c.names(recipient) and purposes & c.purposes for c in case.consents
+    )
+
+
 def _consent(
     view: ViewId, event: AnyEvent, category: DataCategory | None, case: CaseFacts, on: date
 ) -> UUID | None:

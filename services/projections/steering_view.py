@@ -20,10 +20,9 @@ from pydantic import TypeAdapter
 
 from contracts.intake import PersonErased, PersonRegistered
 from contracts.topics import CODECS, DOMAIN_TOPICS
-from services.chassis.crypto import unseal
+from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection
 from services.projections import steering
-from services.projections.agency import KeySource
 
 log = structlog.get_logger("projection.steering")
 
@@ -73,10 +72,9 @@ class SteeringView:
         )
 
     async def _turns_25(self, case_id: UUID, registered: PersonRegistered) -> date | None:
-        key = await self._keys.find(case_id)
-        if key is None:
-            return None  # erased or unknown: counted under "unbekannt"
-        born = unseal(registered, key).date_of_birth
+        # Opened with the key the value names (a rotation keeps old events on their key);
+        # erased or unknown: still sealed, counted under "unbekannt".
+        born = (await opened(registered, case_id, self._keys)).date_of_birth
         return (
             steering.turns_25_on(born, registered.allocated_on) if isinstance(born, date) else None
         )

@@ -14,10 +14,11 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
-from deploy.local.principals import relay_principal, service_principal
+from deploy.local.principals import relay_principal, service_principal, view_principal
 from services.chassis.offsets import topic_bounds
 from services.chassis.relay import OutboxRelay, create_producer
 from services.intake.app import create_app as intake_app
@@ -26,6 +27,9 @@ from services.language.app import create_app as language_app
 from services.language.settings import LanguageSettings
 from services.placement.app import create_app as placement_app
 from services.placement.settings import PlacementSettings
+from services.projections.agency_app import create_app as agency_app
+from services.projections.agency_settings import AgencyViewSettings
+from services.projections.purpose import ViewId
 from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
 from tests.conftest import free_port, read_topic
@@ -229,3 +233,23 @@ async def caught_up(platform: Platform, dsns: Iterable[str]) -> None:
         return True
 
     await until(all_at_end, "a view did not catch up with the topics")
+
+
+@asynccontextmanager
+async def serving_view(
+    platform: Platform, view: ViewId, token_secret: str
+) -> AsyncIterator[tuple[str, str]]:
+    """One agency view on a fresh database, reading the platform's topics and keys:
+    its database DSN and its URL, until the block ends."""
+    dsn = await fresh_database(platform.stack.admin_dsn)
+    settings = AgencyViewSettings(
+        agency_view=view,
+        agency_database_url=dsn,
+        agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
+        **platform.stack.kafka_settings(view_principal(view)),
+        intake_url=platform.urls["intake"],
+        key_reader_token=KEY_TOKEN,
+        token_secret=SecretStr(token_secret),
+    )
+    async with serving(agency_app(settings), free_port()) as url:
+        yield dsn, url

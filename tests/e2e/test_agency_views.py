@@ -1,12 +1,14 @@
 """The agency views on the real broker and databases: after a fixed scenario, the raw tables
 of every view's database hold what its agency may see and nothing it may not; a hand-over
-brings the history to the Jobcenter; a withdrawn consent takes the partner's rows away; every
-row held is in the disclosure log with its legal basis or consent."""
+brings the history to the Jobcenter; a withdrawn or expired consent takes the partner's rows
+away while the other recipients keep theirs; every row held is in the disclosure log with its
+legal basis or consent."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -246,3 +248,122 @@ async def test_each_view_holds_what_its_agency_may_see(
         await conn.close()
     assert logged
     assert {(str(r["consent_id"]), r["legal_basis"]) for r in logged} == {(consent, None)}
+
+
+async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
+    views: tuple[Platform, dict[ViewId, str]],
+) -> None:
+    """Two consents: IQ for recognition until a date, the Jugendberufsagentur for the profile
+    open-ended. When the first expires, IQ's rows of the person go (its disclosure log
+    stays); the Jugendberufsagentur keeps its consented rows and the Agentur, on its own
+    legal basis, keeps every row it had."""
+    platform, dsns = views
+    case = (
+        await platform.command(
+            "intake",
+            "/cases",
+            {
+                "given_name": "Meron",
+                "family_name": "Habte",
+                "date_of_birth": "2000-01-01",
+                "nationality": "ERI",
+                "site": "MG",
+                "town": "Mönchengladbach",
+                "allocated_on": "2016-02-01",
+            },
+        )
+    )["case_id"]
+    base = f"/cases/{case}"
+    # The views judge a consent's end on the recording clock: it must still run today.
+    until_day = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
+    iq_consent, jba_consent = str(uuid4()), str(uuid4())
+    consent = {
+        "notice_version": "2016-01",
+        "notice_language": "ti",
+        "method": "written",
+        "given_on": "2016-02-10",
+    }
+    for path, body in (
+        (
+            "consents",
+            {
+                **consent,
+                "consent_id": iq_consent,
+                "purposes": ["recognition"],
+                "recipients": [{"partner": "iq_counselling"}],
+                "data_categories": ["recognition"],
+                "valid_until": until_day,
+            },
+        ),
+        (
+            "consents",
+            {
+                **consent,
+                "consent_id": jba_consent,
+                "purposes": ["placement"],
+                "recipients": [{"partner": "jugendberufsagentur"}],
+                "data_categories": ["profile"],
+            },
+        ),
+        (
+            "profile",
+            {
+                "work_history": [
+                    {
+                        "country": "ERI",
+                        "occupation": "Schneiderin",
+                        "kldb": "28222",
+                        "from_year": 2014,
+                    }
+                ]
+            },
+        ),
+    ):
+        await platform.command("intake", f"{base}/{path}", body)
+    await platform.command(
+        "recognition",
+        f"{base}/counselling",
+        {
+            "procedure_id": str(uuid4()),
+            "qualification_kind": "berufsabschluss",
+            "qualification_title": "Schneiderin",
+            "country": "ERI",
+            "counselled_by": "iq_beratung",
+            "held_on": "2016-03-01",
+        },
+    )
+
+    async def both_partners_hold() -> bool:
+        iq = {r["category"] for r in await held(dsns[ViewId.PARTNER_IQ], case)}
+        jba = {r["category"] for r in await held(dsns[ViewId.PARTNER_JBA], case)}
+        return iq == {"recognition"} and jba == {"profile"}
+
+    await until(both_partners_hold, "the partners never received the consented rows")
+    await caught_up(platform, dsns.values())
+    aa_before = await held(dsns[ViewId.AA_MG], case)
+    jba_before = await held(dsns[ViewId.PARTNER_JBA], case)
+
+    await platform.command(
+        "intake",
+        f"{base}/consents/expiry",
+        {"consent_id": iq_consent, "expired_on": until_day},
+    )
+
+    async def iq_forgot() -> bool:
+        return await held(dsns[ViewId.PARTNER_IQ], case) == []
+
+    await until(iq_forgot, "the partner kept rows after the consent expired")
+    await caught_up(platform, dsns.values())
+    aa_after = await held(dsns[ViewId.AA_MG], case)
+    conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
+    try:
+        logged = await conn.fetch(
+            "SELECT consent_id FROM disclosures WHERE case_id = $1", UUID(case)
+        )
+    finally:
+        await conn.close()
+
+    assert await held(dsns[ViewId.PARTNER_JBA], case) == jba_before, "JBA's consent still runs"
+    assert [r for r in aa_after if r["type"] != "intake.consent_expired"] == aa_before
+    assert {"recognition", "profile", "identity"} <= {r["category"] for r in aa_after}
+    assert {str(r["consent_id"]) for r in logged} == {iq_consent}

@@ -177,7 +177,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
         # A second seeding (as a second `make run` does) replays every command, adds none.
         assert again.returncode == 0, again.stderr
         assert f"demo data: {len(demo.PERSONS)} persons" in again.stdout
-        assert " 0 new, " in again.stdout
+        assert "(0 new, " in again.stdout
         # The web pages show the Jobcenter MG the demo cases it took over, in SGB II.
         assert "Al-Ali, Hussein" in handed_over
         assert "Youssef, Mariam" in handed_over

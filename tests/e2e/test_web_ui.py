@@ -1,8 +1,9 @@
 """The case workers' web pages in a real headless Chromium (Debian's ``/usr/bin/chromium``,
 driven by Playwright) against the four services, the Agentur's view and the steering view on
 the real broker and databases: sign in, register a person (a bad field first), find the
-person in the caseload, record the first contact, see the timeline update, open the
-steering page. Screenshots go to ``.local/artefacts/web/``."""
+person in the caseload, record the first contact, see the timeline update, a placement
+test and a recognition counselling from their services' forms, a measure refused by
+placement's rules, and the steering page. Screenshots go to ``.local/artefacts/web/``."""
 
 from __future__ import annotations
 
@@ -94,7 +95,10 @@ async def browser() -> AsyncIterator[Browser]:
         pytest.fail("Debian's chromium is not installed (make test installs it)")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+            # CI runs as root, where Chromium cannot start its sandbox.
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox"],
         )
         try:
             yield chromium
@@ -203,6 +207,35 @@ async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
     # A second first contact breaks a rule: the service's 409 is shown above the form.
     await page.locator("#form-erstkontakt button").click()
     assert "first_contact.only_once" in await page.locator("#form-erstkontakt .errors").inner_text()
+
+    # The other services' forms: a placement test (language) and a recognition counselling
+    # reach the timeline; a measure (placement) without a residence document is refused by
+    # placement's rules, said above its form.
+    await page.goto(case_url)
+    test = page.locator("#form-einstufungstest")
+    await test.locator("select[name=level]").select_option("A2")
+    await test.locator("button").click()
+    await page.wait_for_url("**meldung=*")
+    counselling = page.locator("#form-anerkennungsberatung")
+    await counselling.locator("input[name=qualification_title]").fill("Bauingenieurwesen")
+    await counselling.locator("input[name=country]").fill("SYR")
+    await counselling.locator("button").click()
+    await page.wait_for_url("**meldung=*")
+
+    async def other_services_shown() -> bool:
+        timeline = await page.locator("#zeitleiste").inner_text()
+        if "Einstufungstest" in timeline and "Anerkennungsberatung" in timeline:
+            return True
+        await page.goto(case_url)
+        return False
+
+    await until(
+        other_services_shown, "the timeline never showed the language and recognition steps"
+    )
+    measure = page.locator("#form-massnahme")
+    await measure.locator("input[name=provider]").fill("Bildungszentrum Niederrhein")
+    await measure.locator("button").click()
+    assert "(Regel case." in await page.locator("#form-massnahme .errors").inner_text()
 
     # The steering page, signed in to the steering role: this month's figures. The six
     # persons over 25 at MG fill one cell of the caseload; every other cell is suppressed.

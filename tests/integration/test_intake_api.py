@@ -3,8 +3,10 @@ rule, nothing stored on a refusal; person keys only for authenticated readers.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -12,6 +14,7 @@ import pytest
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
+from tests.conftest import fetch
 
 pytestmark = pytest.mark.postgres
 
@@ -266,3 +269,108 @@ async def test_a_nul_character_is_422_naming_the_field(
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "given_name"
     assert await stored(fresh_dsn) == (0, 0, 0)
+
+
+async def test_key_rotation_keeps_old_events_sealed_with_their_key(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """After a rotation the next event names the new key, the registration keeps the old
+    one; a reader fetches each by its id; erasure deletes both; nothing was re-encrypted."""
+    reader = {"Authorization": "Bearer reader-secret"}
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+    first = (await api.get(f"/internal/person-keys/{case_id}", headers=reader)).json()["key_id"]
+    before = await _stored_bodies(fresh_dsn)
+
+    rotated = await api.post(f"/cases/{case_id}/key-rotation")
+    linked = await api.post(
+        f"/cases/{case_id}/identifiers", json={"kind": "bamf_file_number", "value": "8123456-7"}
+    )
+    contact = await api.post(
+        f"/cases/{case_id}/first-contact", json={"contacted_on": "2016-02-09"}
+    )  # decided on the history opened with both keys
+    bodies = await _stored_bodies(fresh_dsn)
+    current = await api.get(f"/internal/person-keys/{case_id}", headers=reader)
+    old = await api.get(f"/internal/person-keys/{case_id}?key_id={first}", headers=reader)
+
+    assert (rotated.status_code, linked.status_code, contact.status_code) == (201, 201, 201)
+    second = rotated.json()["key_id"]
+    assert second != first
+    assert bodies[0] == before[0], "the published registration was not re-encrypted"
+    assert bodies[0]["data"]["given_name"]["key_id"] == first
+    assert bodies[1]["data"]["value"]["key_id"] == second
+    assert (current.json()["key_id"], old.json()["key_id"]) == (second, first)
+    assert current.json()["secret"] != old.json()["secret"]
+
+    erased = await api.post(
+        f"/cases/{case_id}/erasure",
+        json={"reason": "Art. 17 DSGVO, geprüft", "erased_on": "2016-09-01"},
+    )
+    after = [
+        (await api.get(f"/internal/person-keys/{case_id}?key_id={k}", headers=reader)).status_code
+        for k in (first, second)
+    ]
+    again = await api.post(f"/cases/{case_id}/key-rotation")
+
+    assert erased.status_code == 201
+    assert after == [404, 404]
+    assert again.status_code == 409
+    assert again.json()["rule"] == "case.erased"
+    assert await _secrets_left(fresh_dsn) == 0
+
+
+async def test_key_rotation_is_refused_for_unknown_cases_and_other_agencies(
+    api: httpx.AsyncClient,
+) -> None:
+    """Only the responsible agency rotates, and only a registered case's key."""
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+
+    unknown = await api.post("/cases/0192f1a0-7c40-7000-8000-00000000abcd/key-rotation")
+    other = await api.post(f"/cases/{case_id}/key-rotation", headers={"X-Agency": "JC-MG"})
+
+    assert (unknown.status_code, unknown.json()["rule"]) == (409, "case.must_be_registered")
+    assert (other.status_code, other.json()["rule"]) == (
+        409,
+        "case.only_responsible_agency_changes",
+    )
+
+
+async def test_person_keys_table_of_before_rotation_is_migrated(fresh_dsn: str) -> None:
+    """A database with one key per person (keyed by case id) keeps its keys and accepts a
+    second key for the same person once intake installed its schema."""
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        await conn.execute(
+            "CREATE TABLE person_keys (case_id uuid PRIMARY KEY, key_id text NOT NULL UNIQUE,"
+            " secret bytea, created_at timestamptz NOT NULL DEFAULT now(),"
+            " erased_at timestamptz);"
+            "INSERT INTO person_keys (case_id, key_id, secret)"
+            " VALUES ('0192f1a0-7c40-7000-8000-000000000001', 'old', '\\x01')"
+        )
+    finally:
+        await conn.close()
+    settings = IntakeSettings(intake_database_url=fresh_dsn, reactions=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        keys = app.state.intake.keys
+        case = UUID("0192f1a0-7c40-7000-8000-000000000001")
+        rotated = await keys.rotate(case)
+        ring = await keys.ring(case)
+
+    assert rotated is not None
+    assert [k.key_id for k in ring] == ["old", rotated.key_id]
+    assert (await keys_current(fresh_dsn, case)) == rotated.key_id
+
+
+async def keys_current(dsn: str, case: UUID) -> str:
+    sql = "SELECT key_id FROM person_keys WHERE case_id = $1 AND retired_at IS NULL"
+    current: str = (await fetch(dsn, sql, case))[0]["key_id"]
+    return current
+
+
+async def _stored_bodies(dsn: str) -> list[dict[str, Any]]:
+    rows = await fetch(dsn, "SELECT body::text FROM events ORDER BY position")
+    return [json.loads(row["body"]) for row in rows]
+
+
+async def _secrets_left(dsn: str) -> int:
+    return len(await fetch(dsn, "SELECT 1 FROM person_keys WHERE secret IS NOT NULL"))

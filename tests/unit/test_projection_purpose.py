@@ -82,6 +82,7 @@ from services.projections.purpose import (
     Responsibility,
     ViewId,
     ViewKind,
+    awaits_consented_data,
     case_facts,
     data_category,
     disclosure,
@@ -788,6 +789,24 @@ def test_partner_sees_nothing_once_a_consent_expired() -> None:
         iq_consent(valid_until=AFTER), ConsentExpired(consent_id=CONSENT, expired_on=AFTER)
     )
     assert grant(ViewId.PARTNER_IQ, counselling(), expired, on=LATER) is None
+
+
+def test_a_view_named_in_a_running_consent_awaits_the_data_it_names() -> None:
+    """A partner holding nothing yet keeps the case's facts while a consent naming it for
+    a purpose it pursues runs (so later consented data reaches it); not once it ended, not
+    for another partner, not under a purpose it does not pursue."""
+    running = facts(iq_consent(given_on=BEFORE))
+    ended = facts(
+        iq_consent(given_on=BEFORE), ConsentWithdrawn(consent_id=CONSENT, withdrawn_on=AFTER)
+    )
+    courses_only = facts(iq_consent(purposes=(Purpose.LANGUAGE_COURSES,)))
+
+    assert awaits_consented_data(ViewId.PARTNER_IQ, running, LATER)
+    assert not awaits_consented_data(ViewId.PARTNER_IQ, running, date(2016, 3, 31))
+    assert not awaits_consented_data(ViewId.PARTNER_IQ, ended, LATER)
+    assert not awaits_consented_data(ViewId.PARTNER_JBA, running, LATER)
+    assert not awaits_consented_data(ViewId.PARTNER_IQ, courses_only, LATER)
+    assert not awaits_consented_data(ViewId.STEERING, running, LATER)
 
 
 def test_partner_sees_nothing_under_a_purpose_it_does_not_pursue() -> None:

@@ -1,0 +1,216 @@
+"""The retention job on intake's real database: cases seeded with old business dates, a
+dry run that lists the expired ones and changes nothing, then ``--apply`` erasing exactly
+those through the erasure command (recorded with the job and the rule), the rest untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+
+from services.intake.app import create_app
+from services.intake.retention import packaged_schedule, run
+from services.intake.retention_rules import parse_schedule
+from services.intake.settings import IntakeSettings
+from tests.conftest import fetch
+
+pytestmark = pytest.mark.postgres
+
+TODAY = date(2021, 4, 1)  # the job's injected clock
+SECRETS = ("Yonas", "Gebremariam", "1991-01-17")
+
+
+def person(given_name: str = SECRETS[0]) -> dict[str, Any]:
+    return {
+        "given_name": given_name,
+        "family_name": SECRETS[1],
+        "date_of_birth": SECRETS[2],
+        "nationality": "ERI",
+        "site": "MG",
+        "town": "Mönchengladbach",
+        "allocated_on": "2016-02-01",
+    }
+
+
+@pytest.fixture
+async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(IntakeSettings(intake_database_url=fresh_dsn, reactions=False))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as client,
+    ):
+        yield client
+
+
+async def post(
+    api: httpx.AsyncClient, path: str, body: dict[str, Any], agency: str = "AA-MG"
+) -> Any:
+    response = await api.post(path, json=body, headers={"X-Agency": agency})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def close(api: httpx.AsyncClient, case: str, on: str, agency: str = "AA-MG") -> None:
+    await post(api, f"/cases/{case}/closing", {"reason": "work", "closed_on": on}, agency)
+
+
+async def seed(api: httpx.AsyncClient, dsn: str) -> dict[str, str]:
+    """Six cases; on 1 April 2021 the Agentur's case closed 31 March 2016 and the one whose
+    last course ended 15 March 2016 have run out, the others not."""
+    cases = {
+        name: (await post(api, "/cases", person()))["case_id"]
+        for name in (
+            "closed_5y_ago",
+            "closed_later",
+            "open",
+            "course_ended",
+            "course_running",
+            "jobcenter",
+        )
+    }
+    await close(api, cases["closed_5y_ago"], "2016-03-31")
+    await close(api, cases["closed_later"], "2016-04-01")
+    jc = cases["jobcenter"]
+    await post(api, f"/cases/{jc}/identifiers", {"kind": "bamf_file_number", "value": "7123456-1"})
+    await post(
+        api,
+        f"/cases/{jc}/residence-status",
+        {"status": "aufenthaltsgestattung", "valid_from": "2016-02-01", "stay_since": "2016-01-10"},
+    )
+    await post(
+        api,
+        f"/cases/{jc}/asylum-decision",
+        {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-02-20"},
+    )
+    await post(api, f"/cases/{jc}/sgb2-application", {"applied_on": "2016-02-25"})
+    bodies = await stored(dsn, jc)
+    handover = bodies[-1]["data"]["handover_id"]
+    await post(
+        api,
+        f"/cases/{jc}/hand-overs/acceptance",
+        {"handover_id": handover, "accepted_on": "2016-03-01"},
+        "JC-MG",
+    )
+    await close(api, jc, "2016-03-31", "JC-MG")  # the Jobcenter keeps ten years
+    conn = await asyncpg.connect(dsn)
+    try:  # what intake's reactions record when the language service reports the courses
+        for name, ended in (("course_ended", True), ("course_running", False)):
+            await conn.execute(
+                "INSERT INTO milestone_facts (case_id, kind, item, label, ended, occurred_at)"
+                " VALUES ($1, 'course', 'enrolment-1', 'BSK B1-B2', $2, '2016-03-15T10:00:00Z')",
+                UUID(cases[name]),
+                ended,
+            )
+    finally:
+        await conn.close()
+    return cases
+
+
+async def stored(dsn: str, case: str) -> list[dict[str, Any]]:
+    sql = "SELECT body::text FROM events WHERE stream_id = $1 ORDER BY version"
+    return [json.loads(r["body"]) for r in await fetch(dsn, sql, UUID(case))]
+
+
+async def keys_left(dsn: str) -> dict[str, int]:
+    sql = "SELECT case_id, count(secret) AS n FROM person_keys GROUP BY case_id"
+    return {str(r["case_id"]): r["n"] for r in await fetch(dsn, sql)}
+
+
+async def job(dsn: str, *, apply: bool) -> tuple[list[str], str]:
+    out = io.StringIO()
+    due = await run(
+        dsn,
+        parse_schedule(packaged_schedule()),
+        TODAY,
+        apply=apply,
+        out=out,
+        progress=lambda *_: None,
+    )
+    return [str(e.case_id) for e in due], out.getvalue()
+
+
+async def test_dry_run_lists_then_apply_erases_exactly_the_expired(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """Dry run: the two expired cases listed with rule and date, nothing changed. Apply:
+    those two erased by the job under their rule, keys deleted; the four others untouched."""
+    cases = await seed(api, fresh_dsn)
+    expired = {cases["closed_5y_ago"], cases["course_ended"]}
+    before = {name: await stored(fresh_dsn, case) for name, case in cases.items()}
+    keys_before = await keys_left(fresh_dsn)
+
+    listed, listing = await job(fresh_dsn, apply=False)
+
+    assert set(listed) == expired
+    for shown in ("sgb3-case-file", "deufoev-course-data", "2021-03-31", "2021-03-15"):
+        assert shown in listing
+    assert "§ 26 Abs. 3 DeuFöV" in listing
+    assert not any(secret in listing for secret in SECRETS), "personal data in the listing"
+    assert {name: await stored(fresh_dsn, case) for name, case in cases.items()} == before
+    assert await keys_left(fresh_dsn) == keys_before
+
+    erased, report = await job(fresh_dsn, apply=True)
+
+    assert set(erased) == expired
+    assert "2 of 2 expired cases erased on 2021-04-01" in report
+    keys = await keys_left(fresh_dsn)
+    for name, case in cases.items():
+        events = await stored(fresh_dsn, case)
+        if case in expired:
+            last = events[-1]
+            assert last["type"] == "intake.person_erased", name
+            assert last["agency"] == "AA-MG"
+            assert last["data"]["erased_on"] == "2021-04-01"
+            rule = "sgb3-case-file" if name == "closed_5y_ago" else "deufoev-course-data"
+            assert last["data"]["reason"].startswith(f"retention job: rule {rule} (")
+            assert keys[case] == 0, f"{name} kept a key"
+        else:
+            assert events == before[name], f"{name} changed"
+            assert keys[case] == 1, f"{name} lost its key"
+
+    again, second = await job(fresh_dsn, apply=True)
+    assert again == []
+    assert "0 of 0 expired cases erased" in second
+
+
+async def test_the_command_line_lists_with_progress_and_its_own_clock(
+    api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """``python -m services.intake.retention --today`` scans with a progress bar on stderr
+    and lists on stdout; it is a dry run unless told ``--apply``."""
+    cases = await seed(api, fresh_dsn)
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.intake.retention",
+        "--today",
+        "2031-04-02",
+        env={**os.environ, "IP_DB_INTAKE": fresh_dsn, "IP_LOG_JSON": "true"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+
+    assert process.returncode == 0, err.decode()
+    listing = out.decode()
+    # Ten years on, the Jobcenter's file and every closed or course case has run out.
+    for name in ("closed_5y_ago", "closed_later", "course_ended", "jobcenter"):
+        assert cases[name] in listing, name
+    for name in ("open", "course_running"):
+        assert cases[name] not in listing, name
+    assert "4 expired on 2031-04-02; dry run, nothing erased" in listing
+    assert "6/6 cases" in err.decode()
+    assert all(
+        e["type"] != "intake.person_erased" for e in await stored(fresh_dsn, cases["jobcenter"])
+    )
