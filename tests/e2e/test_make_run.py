@@ -112,7 +112,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
             secret = (state_dir / "token-secret").read_text().strip()
             view = f"http://127.0.0.1:{ports['view-aa-mg']}/cases/{case_id}"
             reader = bearer(secret, "AA-MG", "case_worker")
-            for _ in range(300):
+            for _ in range(1200):  # two minutes: twenty processes share a loaded machine
                 response = await client.get(view, headers=reader)
                 if response.status_code == 200 and len(response.json()["events"]) == 2:
                     break
