@@ -15,6 +15,7 @@ from uuid import uuid4
 import asyncpg
 
 from deploy.local import devstack
+from services.chassis.kafka import KafkaAccess
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,8 +47,9 @@ class Context:
     port_base: int | None = None  # the platform's HTTP and metrics ports start here
 
     @property
-    def bootstrap(self) -> str:
-        return self.stack.kafka_bootstrap
+    def kafka(self) -> KafkaAccess:
+        """The broker as its administrator: the benchmarks create and read their own topics."""
+        return self.stack.kafka
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[str]:

@@ -36,7 +36,7 @@ CHUNK = 1000  # records per pipelined wait, as the relay's batch
 
 
 async def create_topic(ctx: Context, name: str) -> str:
-    admin = AIOKafkaAdminClient(bootstrap_servers=ctx.bootstrap)
+    admin = AIOKafkaAdminClient(**ctx.kafka.client_kwargs())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, PARTITIONS, 1)])
@@ -46,7 +46,7 @@ async def create_topic(ctx: Context, name: str) -> str:
 
 
 async def delete_topic(ctx: Context, name: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=ctx.bootstrap)
+    admin = AIOKafkaAdminClient(**ctx.kafka.client_kwargs())
     await admin.start()
     try:
         await admin.delete_topics([name])
@@ -56,7 +56,7 @@ async def delete_topic(ctx: Context, name: str) -> None:
 
 async def produce(ctx: Context, topic: str, records: Iterable[Record]) -> int:
     """Publish with the relay's producer settings, pipelined per chunk of records."""
-    producer = create_producer(ctx.bootstrap)
+    producer = create_producer(ctx.kafka)
     await producer.start()
     sent = 0
     try:
@@ -94,13 +94,13 @@ async def fixture_topic(ctx: Context, count: int) -> str:
 
 
 async def _bounds_or_none(ctx: Context, name: str) -> dict[TopicPartition, tuple[int, int]] | None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=ctx.bootstrap)
+    admin = AIOKafkaAdminClient(**ctx.kafka.client_kwargs())
     await admin.start()
     try:
         exists = name in await admin.list_topics()
     finally:
         await admin.close()
-    return await topic_bounds(ctx.bootstrap, [name]) if exists else None
+    return await topic_bounds(ctx.kafka, [name]) if exists else None
 
 
 @benchmark("kafka.produce.raw", "calibration", "aiokafka produce, relay settings", "events")
@@ -118,7 +118,7 @@ async def produce_raw(ctx: Context) -> Sample:
 
 def _consumer(ctx: Context) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=ctx.bootstrap,
+        **ctx.kafka.client_kwargs(),
         enable_auto_commit=False,
         isolation_level="read_committed",
         max_poll_records=CHUNK,
@@ -190,7 +190,7 @@ async def relay(ctx: Context) -> Sample:
             try:
                 await install_schema(pool)
                 await _fill_outbox(pool, topic, intake_records(count, seed=13))
-                outbox = OutboxRelay(pool, create_producer(ctx.bootstrap))
+                outbox = OutboxRelay(pool, create_producer(ctx.kafka))
                 await outbox.start()
                 try:
                     sent = 0
@@ -258,7 +258,7 @@ def _runner(
     return ProjectionRunner(
         name="bench",
         pool=pool,
-        bootstrap=ctx.bootstrap,
+        kafka=ctx.kafka,
         topics=topics,
         group_id=group,
         handler=_AsIntake(),
@@ -329,7 +329,7 @@ async def rebuild_of(ctx: Context, count: int) -> Sample:
             await rebuild(
                 view="bench",
                 dsn=dsn,
-                bootstrap=ctx.bootstrap,
+                kafka=ctx.kafka,
                 topics=[topic],
                 install=AGENCY.install,
                 make_runner=lambda pool, group: _runner(ctx, pool, [topic], group),

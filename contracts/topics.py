@@ -19,6 +19,16 @@ DEAD_LETTER_TOPIC: Final = "ip.deadletter.v1"
 
 ALL_TOPICS: Final = (*DOMAIN_TOPICS, DEAD_LETTER_TOPIC)
 
+# What a network partner receives: one topic per partner, written only by the partner feed,
+# read only by that partner (docs/asyncapi/partners.json).
+PARTNER_TOPIC_PREFIX: Final = "ip.partner."
+
+
+def partner_topic(partner: str) -> str:
+    """The topic of one partner, e.g. ``ip.partner.iq_counselling.v1``."""
+    return f"{PARTNER_TOPIC_PREFIX}{partner}.v1"
+
+
 # How to read each domain topic; every topic's golden samples are checked against its codec.
 CODECS: Final[dict[str, TopicCodec[Any]]] = {
     intake.TOPIC: intake.intake_codec,

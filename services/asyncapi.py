@@ -1,6 +1,7 @@
 """The AsyncAPI documents integrators read, generated from the services' FastStream apps.
 
-``python -m services.asyncapi --write`` regenerates ``docs/asyncapi/<service>.json``;
+``python -m services.asyncapi --write`` regenerates ``docs/asyncapi/<service>.json`` and
+``docs/asyncapi/partners.json`` (the network partners' topics);
 ``--check`` (run by the tests) fails when a committed document drifts from the code.
 """
 
@@ -21,6 +22,7 @@ from services.chassis.service import ServiceSpec, asyncapi_document
 from services.intake.app import SPEC as INTAKE
 from services.language.app import SPEC as LANGUAGE
 from services.placement.app import SPEC as PLACEMENT
+from services.projections.partner_docs import asyncapi_document as partner_topics_document
 from services.recognition.app import SPEC as RECOGNITION
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
@@ -34,10 +36,13 @@ SERVICES: dict[str, tuple[ServiceSpec[Any], type[Envelope[Any]]]] = {
 
 
 def documents() -> dict[str, str]:
-    """Each service's document, as generated from the code now."""
+    """Each service's document, and the partner topics', as generated from the code now."""
     return {
-        name: asyncapi_document(spec, envelope) + "\n"
-        for name, (spec, envelope) in SERVICES.items()
+        **{
+            name: asyncapi_document(spec, envelope) + "\n"
+            for name, (spec, envelope) in SERVICES.items()
+        },
+        "partners": partner_topics_document() + "\n",
     }
 
 

@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
+from deploy.local.principals import platform_principals
 from services.chassis.telemetry import setup_tracing
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +45,7 @@ def stack() -> Iterator[devstack.StackInfo]:
         TEST_STACK,
         databases=STACK_DATABASES,
         topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
+        principals=platform_principals(),
     )
     yield info
     if info.started:
@@ -93,8 +95,8 @@ def free_port() -> int:
 
 
 async def create_topic(stack: devstack.StackInfo, name: str, partitions: int = 6) -> str:
-    """A throwaway topic on the test broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    """A throwaway topic on the test broker (created by the administrator)."""
+    admin = AIOKafkaAdminClient(**stack.kafka.client_kwargs())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])
@@ -108,10 +110,9 @@ async def read_topic(
     topic: str,
     enough: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """The records of ``topic`` from the beginning, read until ``enough`` (or 30 s)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest"
-    )
+    """The records of ``topic`` from the beginning, read until ``enough`` (or 30 s); read
+    as the administrator, the test's observer."""
+    consumer = AIOKafkaConsumer(topic, **stack.kafka.client_kwargs(), auto_offset_reset="earliest")
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:

@@ -47,6 +47,7 @@ from pydantic_settings import BaseSettings
 
 from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
 from deploy.local import devstack, run
+from deploy.local.principals import platform_principals
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -418,6 +419,7 @@ def local_processes() -> list[LocalProcess]:
             name: f"postgresql://{name}:{SECRET_SENTINEL}@127.0.0.1:1/{name}"
             for name in run.DATABASES
         },
+        kafka_users={name: f"{SECRET_SENTINEL}-{name}" for name in platform_principals()},
     )
     processes = run._platform(run.RunConfig(), info, SECRET_SENTINEL, f"{SECRET_SENTINEL}-signing")
     return [

@@ -18,8 +18,14 @@ Everything a stack owns lives under its state directory::
     <state>/kafka/kafka.log           broker stdout/stderr
     <state>/postgres/pgdata/          the cluster; its postmaster.pid names the server
     <state>/postgres/postgres.log     server log
-    <state>/secrets.json              generated passwords (0600), created once and reused
+    <state>/secrets.json              generated passwords (0600), created once and reused:
+                                      PostgreSQL roles, and the broker's SCRAM principals
     <state>/stack.env                 KEY=VALUE connection settings (0600)
+
+The broker requires authentication (SASL/SCRAM-SHA-512 on loopback) and authorises with
+KRaft's ``StandardAuthorizer``: nobody may do anything an ACL does not grant, except the
+broker itself and the administrator ``admin`` (super users). ``up`` gives every principal it
+is handed its secret and exactly the ACLs it is handed (see ``deploy/local/principals.py``).
 
 Several state directories (e.g. ``.local/dev`` and ``.local/test``) can run side by side on
 different ports; they share the jar cache. ``up`` is idempotent, ``down`` stops exactly the
@@ -52,14 +58,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from services.chassis.kafka import KafkaAccess
+from services.chassis.kafka_admin import Acl, KafkaAdmin, new_password
 
 __all__ = [
     "DevStackError",
@@ -68,8 +76,10 @@ __all__ = [
     "TopicSpec",
     "down",
     "ensure_databases",
+    "ensure_principals",
     "ensure_topics",
     "fetch_kafka",
+    "kafka_passwords",
     "running_pids",
     "start_kafka",
     "status",
@@ -87,6 +97,8 @@ KAFKA_LOG4J = KAFKA_ASSETS / "log4j2.xml"
 
 HOST = "127.0.0.1"
 PG_SYSTEM_USER = "embedded_postgres"
+KAFKA_BROKER = "broker"  # the broker's own principal (inter-broker and controller)
+KAFKA_ADMIN = "admin"  # the administrator: creates topics, credentials and ACLs
 PG_SUPERUSER = "postgres"
 
 KAFKA_HEALTH_TIMEOUT_S = 90.0
@@ -152,9 +164,47 @@ class StackInfo:
     database_dsns: dict[str, str] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
     zipkin_url: str | None = None
+    kafka_users: dict[str, str] = field(default_factory=dict, repr=False)  # name -> secret
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The broker as its administrator (creates topics, grants; operators' tools)."""
+        return self.kafka_as(KAFKA_ADMIN)
+
+    def kafka_as(self, principal: str) -> KafkaAccess:
+        """The broker as ``principal`` (one that ``up`` was given)."""
+        if principal not in self.kafka_users:
+            raise DevStackError(f"kafka: no principal {principal!r} in this stack")
+        return KafkaAccess(self.kafka_bootstrap, principal, self.kafka_users[principal])
+
+    def kafka_env(self, principal: str) -> dict[str, str]:
+        """``IP_KAFKA_*`` settings of a process that speaks as ``principal``."""
+        access = self.kafka_as(principal)
+        return {
+            "IP_KAFKA_BOOTSTRAP": access.bootstrap,
+            "IP_KAFKA_SASL_MECHANISM": access.mechanism,
+            "IP_KAFKA_SASL_USERNAME": principal,
+            "IP_KAFKA_SASL_PASSWORD": access.password or "",
+        }
+
+    def kafka_settings(self, principal: str) -> dict[str, Any]:
+        """The ``kafka_*`` fields of a process's settings that speaks as ``principal``."""
+        access = self.kafka_as(principal)
+        return {
+            "kafka_bootstrap": access.bootstrap,
+            "kafka_sasl_username": access.username,
+            "kafka_sasl_password": access.password,
+        }
+
+    def operator_env(self) -> dict[str, str]:
+        """:meth:`env` with Kafka as the administrator: what ``stack.env`` holds for
+        operators' tools (rebuild, dead letters, ``partners``)."""
+        admin = self.kafka_env(KAFKA_ADMIN) if KAFKA_ADMIN in self.kafka_users else {}
+        return self.env() | admin
 
     def env(self) -> dict[str, str]:
-        """Environment variables for services and tests (``IP_DB_<NAME>`` per database)."""
+        """Environment variables for services and tests (``IP_DB_<NAME>`` per database);
+        no Kafka principal: each process adds its own (:meth:`kafka_env`)."""
         out = {"IP_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "IP_ADMIN_DSN": self.admin_dsn}
         if self.zipkin_url is not None:
             out["IP_ZIPKIN_ENDPOINT"] = f"{self.zipkin_url}/api/v2/spans"
@@ -359,11 +409,16 @@ def _secrets_path(cfg: StackConfig) -> Path:
 def _load_secrets(cfg: StackConfig) -> dict[str, Any]:
     path = _secrets_path(cfg)
     if not path.exists():
-        return {"postgres_superuser": secrets.token_urlsafe(24), "databases": {}}
+        return {
+            "postgres_superuser": secrets.token_urlsafe(24),
+            "databases": {},
+            "kafka_users": {},
+        }
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise DevStackError(f"{path} is not a JSON object")
     data.setdefault("databases", {})
+    data.setdefault("kafka_users", {})
     return cast(dict[str, Any], data)
 
 
@@ -396,6 +451,28 @@ def _database_password(cfg: StackConfig, name: str) -> tuple[str, bool]:
         dbs[name] = secrets.token_urlsafe(24)
         _save_secrets(cfg, data)
         return dbs[name], True
+
+
+def kafka_passwords(cfg: StackConfig, names: Sequence[str] = ()) -> dict[str, str]:
+    """The SCRAM secrets of the broker's principals: every stored one, and one generated
+    (and stored) for each of ``names`` that has none yet."""
+    with _SECRETS_LOCK:
+        data = _load_secrets(cfg)
+        users: dict[str, str] = data["kafka_users"]
+        missing = [name for name in (KAFKA_BROKER, KAFKA_ADMIN, *names) if name not in users]
+        for name in missing:
+            users[name] = new_password()
+        if missing or not _secrets_path(cfg).exists():
+            _save_secrets(cfg, data)
+        return dict(users)
+
+
+def forget_kafka_password(cfg: StackConfig, name: str) -> None:
+    """Remove a principal's stored secret (after its credential left the broker)."""
+    with _SECRETS_LOCK:
+        data = _load_secrets(cfg)
+        if data["kafka_users"].pop(name, None) is not None:
+            _save_secrets(cfg, data)
 
 
 def _dsn(user: str, password: str, port: int, database: str) -> str:
@@ -867,15 +944,37 @@ def _kafka_props_path(cfg: StackConfig) -> Path:
 
 def _kafka_properties(cfg: StackConfig) -> str:
     data = _kafka_dir(cfg) / "data"
+    broker = kafka_passwords(cfg)[KAFKA_BROKER]
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{HOST}:{cfg.controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{cfg.kafka_port},CONTROLLER://{HOST}:{cfg.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{cfg.kafka_port}",
+        "listeners": f"BROKER://{HOST}:{cfg.kafka_port},CONTROLLER://{HOST}:{cfg.controller_port}",
+        "advertised.listeners": f"BROKER://{HOST}:{cfg.kafka_port}",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "BROKER",
+        "listener.security.protocol.map": "BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        # Clients and the broker's own connections: SCRAM (credentials in the metadata log,
+        # the broker's and the administrator's written at format time). The controller
+        # listener cannot use SCRAM (it serves the metadata log SCRAM lives in), so only the
+        # broker itself speaks PLAIN to it, with a secret from this state dir.
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.broker.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.broker.scram-sha-512.sasl.jaas.config": (
+            f'{scram} required username="{KAFKA_BROKER}" password="{broker}";'
+        ),
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": (
+            f'{plain} required username="{KAFKA_BROKER}" password="{broker}"'
+            f' user_{KAFKA_BROKER}="{broker}";'
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{KAFKA_BROKER};User:{KAFKA_ADMIN}",
+        "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(data),
         "num.partitions": "6",
         "default.replication.factor": "1",
@@ -935,18 +1034,36 @@ def kafka_command(libs: Path, main: str, *args: str, heap: str | None = None) ->
 
 def _kafka_format(cfg: StackConfig, libs: Path) -> None:
     data = _kafka_dir(cfg) / "data"
+    secured = _kafka_dir(cfg) / "secured"
     if (data / "meta.properties").exists():
-        return
+        if secured.exists():
+            return
+        # Storage formatted before the broker required authentication holds no credential
+        # for the administrator, and none can be added without one: start it afresh.
+        _say("kafka", f"storage in {data} predates authentication; formatting it afresh")
+        shutil.rmtree(data)
+    users = kafka_passwords(cfg)
+    scram = [
+        arg
+        for name in (KAFKA_BROKER, KAFKA_ADMIN)
+        for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={users[name]}]")
+    ]
     cluster_id = _kafka_cluster_id(cfg)
     _say("kafka", f"formatting storage in {data} (cluster id {cluster_id})")
-    format_kafka_storage(libs, _kafka_props_path(cfg), cluster_id)
+    format_kafka_storage(libs, _kafka_props_path(cfg), cluster_id, scram)
+    _write_private(secured, "SCRAM-SHA-512\n", mode=0o644)
 
 
-def format_kafka_storage(libs: Path, properties: Path, cluster_id: str) -> None:
-    """``StorageTool format``: a node's log dirs, of cluster ``cluster_id``."""
+def format_kafka_storage(
+    libs: Path, properties: Path, cluster_id: str, extra: Sequence[str] = ()
+) -> None:
+    """``StorageTool format``: a node's log dirs, of cluster ``cluster_id`` (``extra``: e.g.
+    the SCRAM credentials to write into the metadata log)."""
     proc = subprocess.run(
         kafka_command(
-            libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)
+            libs,
+            "kafka.tools.StorageTool",
+            *("format", "-t", cluster_id, "-c", str(properties), *extra),
         ),
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -983,28 +1100,30 @@ def _kafka_running_port(cfg: StackConfig) -> int | None:
         text = _kafka_props_path(cfg).read_text(encoding="utf-8")
     except OSError:
         return None
-    match = re.search(r"^advertised\.listeners=PLAINTEXT://[^:]+:(\d+)", text, re.MULTILINE)
+    match = re.search(r"^advertised\.listeners=\w+://[^:]+:(\d+)", text, re.MULTILINE)
     return int(match.group(1)) if match else None
 
 
-def _new_admin(bootstrap: str) -> Any:
-    return AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=10000, client_id="devstack"
-    )
+def _admin_access(cfg: StackConfig) -> KafkaAccess:
+    users = kafka_passwords(cfg)
+    return KafkaAccess(f"{HOST}:{cfg.kafka_port}", KAFKA_ADMIN, users[KAFKA_ADMIN])
 
 
-async def _kafka_try_list(bootstrap: str) -> list[str]:
-    admin = _new_admin(bootstrap)
+async def _kafka_try_list(access: KafkaAccess) -> list[str]:
+    admin = KafkaAdmin(access)
     try:
-        await asyncio.wait_for(admin.start(), timeout=10)
-        topics = await asyncio.wait_for(admin.list_topics(), timeout=10)
+        await asyncio.wait_for(admin.__aenter__(), timeout=10)
+        topics = await asyncio.wait_for(admin.client.list_topics(), timeout=10)
         return [str(t) for t in topics]
     finally:
         with contextlib.suppress(Exception):
-            await admin.close()
+            await admin.__aexit__()
 
 
-async def _kafka_wait_ready(port: int, within_s: float, still_running: Callable[[], bool]) -> None:
+async def _kafka_wait_ready(
+    cfg: StackConfig, within_s: float, still_running: Callable[[], bool]
+) -> None:
+    port = cfg.kafka_port
     deadline = time.monotonic() + within_s
     last: BaseException | None = None
     while time.monotonic() < deadline:
@@ -1016,7 +1135,7 @@ async def _kafka_wait_ready(port: int, within_s: float, still_running: Callable[
             await asyncio.sleep(0.25)
             continue
         try:
-            await _kafka_try_list(f"{HOST}:{port}")
+            await _kafka_try_list(_admin_access(cfg))
         except Exception as exc:  # noqa: BLE001 - aiokafka raises a zoo of errors while booting
             last = exc
             await asyncio.sleep(0.5)
@@ -1038,9 +1157,7 @@ def _kafka_up(cfg: StackConfig) -> bool:
             )
         running_pid = pid
         _run_async(
-            lambda: _kafka_wait_ready(
-                cfg.kafka_port, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid)
-            )
+            lambda: _kafka_wait_ready(cfg, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid))
         )
         _say("kafka", f"already running on {where} (pid {pid})")
         return False
@@ -1050,7 +1167,7 @@ def _kafka_up(cfg: StackConfig) -> bool:
     libs = fetch_kafka(cfg)
     kdir = _kafka_dir(cfg)
     kdir.mkdir(parents=True, exist_ok=True)
-    _write_private(_kafka_props_path(cfg), _kafka_properties(cfg), mode=0o644)
+    _write_private(_kafka_props_path(cfg), _kafka_properties(cfg))  # holds the broker's secret
     _kafka_format(cfg, libs)
 
     log = kdir / "kafka.log"
@@ -1072,9 +1189,7 @@ def _kafka_up(cfg: StackConfig) -> bool:
     _write_private(_kafka_pidfile(cfg), f"{proc.pid}\n", mode=0o644)
     try:
         _run_async(
-            lambda: _kafka_wait_ready(
-                cfg.kafka_port, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None
-            )
+            lambda: _kafka_wait_ready(cfg, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None)
         )
     except DevStackError as exc:
         print(f"--- tail of {log} ---\n{_tail(log)}", flush=True)
@@ -1105,34 +1220,13 @@ def _kafka_down(cfg: StackConfig) -> bool:
     return True
 
 
-async def _ensure_topics_async(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
-    admin = _new_admin(bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
-        if not missing:
-            return []
-        new_topics = [
-            NewTopic(
-                spec.name,
-                num_partitions=spec.partitions,
-                replication_factor=1,
-                topic_configs={"retention.ms": str(spec.retention_ms), "retention.bytes": "-1"},
-            )
-            for spec in missing
-        ]
-        response = await admin.create_topics(new_topics)
-        errors = [
-            f"{item['topic']}: {item['error_code']} {item.get('error_message')}"
-            for item in response.to_object()["topic_errors"]
-            if item["error_code"] not in (0, 36)  # 36: TOPIC_ALREADY_EXISTS (a concurrent up)
-        ]
-        if errors:
-            raise DevStackError("kafka: could not create topics: " + "; ".join(errors))
-        return [spec.name for spec in missing]
-    finally:
-        await admin.close()
+async def _ensure_topics_async(access: KafkaAccess, specs: Sequence[TopicSpec]) -> list[str]:
+    created: list[str] = []
+    async with KafkaAdmin(access) as admin:
+        for retention in sorted({spec.retention_ms for spec in specs}):
+            named = {s.name: s.partitions for s in specs if s.retention_ms == retention}
+            created += await admin.ensure_topics(named, retention_ms=retention)
+    return created
 
 
 def ensure_topics(cfg: StackConfig, topics: Sequence[TopicSpec]) -> list[str]:
@@ -1145,10 +1239,28 @@ def ensure_topics(cfg: StackConfig, topics: Sequence[TopicSpec]) -> list[str]:
         _validate_topic(spec)
     if not specs:
         return []
-    created = _run_async(lambda: _ensure_topics_async(f"{HOST}:{cfg.kafka_port}", specs))
+    created = _run_async(lambda: _ensure_topics_async(_admin_access(cfg), specs))
     for name in created:
         _say("kafka", f"created topic {name}")
     return created
+
+
+async def _ensure_principals_async(
+    access: KafkaAccess, passwords: Mapping[str, str], principals: Mapping[str, Sequence[Acl]]
+) -> None:
+    async with KafkaAdmin(access) as admin:
+        await admin.set_passwords({name: passwords[name] for name in principals})
+        for name, acls in principals.items():
+            await admin.align(f"User:{name}", acls)
+
+
+def ensure_principals(cfg: StackConfig, principals: Mapping[str, Sequence[Acl]]) -> None:
+    """Give each principal its secret (generated once, kept in secrets.json) and exactly the
+    ACLs listed for it: missing ones are granted, others it holds are dropped."""
+    if not principals:
+        return
+    passwords = kafka_passwords(cfg, list(principals))
+    _run_async(lambda: _ensure_principals_async(_admin_access(cfg), passwords, principals))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1171,12 +1283,14 @@ def up(
     cfg: StackConfig,
     databases: Sequence[str] = (),
     topics: Sequence[TopicSpec] = (),
+    principals: Mapping[str, Sequence[Acl]] | None = None,
 ) -> StackInfo:
-    """Start (or find running) Kafka and PostgreSQL, create databases and topics.
+    """Start (or find running) Kafka and PostgreSQL, create databases, topics and the
+    broker's principals with their ACLs.
 
     Idempotent: a second call starts nothing and reports ``started == []``.
     ``database_dsns`` lists every database this state dir has created so far (not only the
-    ones named in this call). Writes ``<state>/stack.env`` with :meth:`StackInfo.env`.
+    ones named in this call). Writes ``<state>/stack.env`` with :meth:`StackInfo.operator_env`.
     """
     for name in databases:
         _validate_db_name(name)
@@ -1194,6 +1308,7 @@ def up(
         def kafka_step() -> bool:
             started = _kafka_up(cfg)
             ensure_topics(cfg, topics)
+            ensure_principals(cfg, principals or {})
             return started
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-zipkin") as side:
@@ -1217,9 +1332,12 @@ def up(
                 if started
             ],
             zipkin_url=f"http://{HOST}:{cfg.zipkin_port}" if cfg.zipkin_port else None,
+            kafka_users={
+                name: pw for name, pw in kafka_passwords(cfg).items() if name != KAFKA_BROKER
+            },
         )
         env_file = cfg.state_dir / "stack.env"
-        _write_private(env_file, "".join(f"{k}={v}\n" for k, v in info.env().items()))
+        _write_private(env_file, "".join(f"{k}={v}\n" for k, v in info.operator_env().items()))
     _say("stack", f"kafka {info.kafka_bootstrap}, postgres {HOST}:{cfg.pg_port}; env in {env_file}")
     return info
 

@@ -25,6 +25,13 @@ from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
 from deploy.local import demo, devstack
+from deploy.local.principals import (
+    PARTNER_FEED,
+    platform_principals,
+    relay_principal,
+    service_principal,
+    view_principal,
+)
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +44,7 @@ VIEWS = {
     **{f"view-{view}": ViewId(view) for view in AGENCY_VIEWS},
     "view-steering": ViewId.STEERING,
 }
-DATABASES = (*SERVICES, *(f"proj_{view.value}" for view in VIEWS.values()))
+DATABASES = (*SERVICES, *(f"proj_{view.value}" for view in VIEWS.values()), "proj_partners")
 DEFAULT_PORTS = {
     "intake": 8001,
     "language": 8002,
@@ -45,6 +52,7 @@ DEFAULT_PORTS = {
     "placement": 8004,
     **{name: 8101 + n for n, name in enumerate(VIEWS)},
     "web": 8200,  # the case workers' web pages
+    "partners-feed": 8120,  # the partner topics' AsyncAPI page at /
     # relays serve only /metrics
     "intake-relay": 9101,
     "language-relay": 9102,
@@ -94,12 +102,14 @@ def _platform(
     # One key-reader token per view, derived from the run's secret: each view is its own
     # principal at intake's key API.
     tokens = {view.value: f"{reader_token}.{view.value}" for view in VIEWS.values()}
+    tokens["partners"] = f"{reader_token}.partners"  # the partners' feed
     processes: list[Process] = []
     for service in SERVICES:
         port = cfg.ports[service]
         own = {f"IP_{service.upper()}_PORT": str(port)}
         if service == "intake":
             own["IP_INTAKE_KEY_READERS"] = json.dumps(tokens)
+        own |= info.kafka_env(service_principal(service))
         processes.append(
             Process(
                 service, f"services.{service}", {**common, **own}, f"http://127.0.0.1:{port}/health"
@@ -109,6 +119,7 @@ def _platform(
             "IP_RELAY_DATABASE_URL": info.database_dsns[service],
             "IP_RELAY_NAME": f"{service}.relay",
             "IP_RELAY_METRICS_PORT": str(cfg.ports[f"{service}-relay"]),
+            **info.kafka_env(relay_principal(service)),
         }
         processes.append(Process(f"{service}-relay", "services.chassis.relay", {**common, **relay}))
     for name, view in VIEWS.items():
@@ -122,6 +133,7 @@ def _platform(
             # One signing secret for all views: the issuer signs for any agency, each view
             # checks the agency (and role) in the token.
             "IP_TOKEN_SECRET": token_secret,
+            **info.kafka_env(view_principal(view)),
         }
         processes.append(
             Process(
@@ -131,6 +143,22 @@ def _platform(
                 f"http://127.0.0.1:{port}/health",
             )
         )
+    # The network partners' feeds (one per partner that `partners add` registered).
+    feed = {
+        "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
+        "IP_KEY_READER_TOKEN": tokens["partners"],
+        **info.kafka_env(PARTNER_FEED),
+    }
+    port = cfg.ports["partners-feed"]
+    feed["IP_PARTNERS_PORT"] = str(port)
+    processes.append(
+        Process(
+            "partners-feed",
+            "services.projections.partner_app",
+            {**common, **feed},
+            f"http://127.0.0.1:{port}/health",
+        )
+    )
     processes.append(_web(cfg, info, token_secret))
     return processes
 
@@ -272,6 +300,7 @@ def run(cfg: RunConfig) -> int:
         cfg.stack,
         databases=DATABASES,
         topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
+        principals=platform_principals(),
     )
     processes = _platform(cfg, info, _reader_token(cfg), _secret(cfg, "token-secret"))
     (cfg.state / "ports.json").write_text(json.dumps(cfg.ports, indent=2))  # for `make status`
@@ -342,6 +371,13 @@ Ready.
                               {cfg.state}/token-secret --agency AA-MG --role case_worker \\
                               --user anna --purpose counselling
                             (steering: --agency JC-MG --role steering --purpose steering)
+  network partners          http://127.0.0.1:{cfg.ports["partners-feed"]}/ (their topics)
+  add a partner             set -a; . {cfg.state}/stack.env; set +a
+                            IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
+                              python -m services.projections.partners add iq_counselling \\
+                              --purpose recognition --categories recognition
+                            python examples/partner_consumer.py \\
+                              {cfg.state}/partners/iq_counselling.json
 
 Try it:
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\

@@ -20,7 +20,9 @@ from aiokafka import TopicPartition
 from contracts.topics import DOMAIN_TOPICS
 from deploy.local import devstack
 from deploy.local.run import DEFAULT_PORTS, REPO, SERVICES, VIEWS
+from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
+from services.chassis.settings import ProcessSettings
 
 Row = tuple[str, str, str]
 
@@ -60,7 +62,7 @@ async def _outbox(name: str, dsn: str) -> Row:
     return (f"{name} outbox", "ok", f"{row['waiting']} unsent, oldest {row['oldest']:.1f} s")
 
 
-async def _lag(name: str, dsn: str, bootstrap: str) -> Row:
+async def _lag(name: str, dsn: str, kafka: KafkaAccess) -> Row:
     try:
         conn = await asyncpg.connect(dsn, timeout=3)
         try:
@@ -71,7 +73,7 @@ async def _lag(name: str, dsn: str, bootstrap: str) -> Row:
         return (f"{name} lag", "DOWN", type(error).__name__)
     stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
     topics = sorted({tp.topic for tp in stored} | set(DOMAIN_TOPICS))  # every view reads them
-    ends = {tp: end for tp, (_, end) in (await topic_bounds(bootstrap, topics)).items()}
+    ends = {tp: end for tp, (_, end) in (await topic_bounds(kafka, topics)).items()}
     lag = sum(max(end - stored.get(tp, -1) - 1, 0) for tp, end in ends.items())
     return (f"{name} lag", "ok" if lag < 1000 else "BEHIND", f"{lag} messages")
 
@@ -84,6 +86,8 @@ async def gather_rows(state_dir: Path) -> list[Row]:
         for component, state in devstack.status(cfg).items()
     ]
     env = _env(state_dir)
+    # The broker as stack.env names it: its administrator, as for every operator's tool.
+    kafka = ProcessSettings(_env_file=state_dir / "stack.env").kafka
     ports_file = state_dir / "ports.json"
     ports = json.loads(ports_file.read_text()) if ports_file.is_file() else DEFAULT_PORTS
     checks = [
@@ -92,7 +96,7 @@ async def gather_rows(state_dir: Path) -> list[Row]:
     ]
     checks += [_outbox(s, env[f"IP_DB_{s.upper()}"]) for s in SERVICES]
     checks += [
-        _lag(name, env[f"IP_DB_PROJ_{view.value.upper()}"], env["IP_KAFKA_BOOTSTRAP"])
+        _lag(name, env[f"IP_DB_PROJ_{view.value.upper()}"], kafka)
         for name, view in VIEWS.items()
         if f"IP_DB_PROJ_{view.value.upper()}" in env
     ]

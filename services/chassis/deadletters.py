@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer
 
 from contracts.topics import DEAD_LETTER_TOPIC
+from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
 from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
@@ -38,14 +39,14 @@ class DeadLetter:
         return f"{self.partition}:{self.offset}"
 
 
-async def parked(bootstrap: str) -> list[DeadLetter]:
+async def parked(kafka: KafkaAccess) -> list[DeadLetter]:
     """Every message on the dead-letter topic, oldest first per partition."""
-    bounds = await topic_bounds(bootstrap, [DEAD_LETTER_TOPIC])
+    bounds = await topic_bounds(kafka, [DEAD_LETTER_TOPIC])
     wanted = {tp: end for tp, (begin, end) in bounds.items() if end > begin}
     letters: list[DeadLetter] = []
     if not wanted:
         return letters
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(wanted))
@@ -68,18 +69,18 @@ async def parked(bootstrap: str) -> list[DeadLetter]:
     return letters
 
 
-async def replay(bootstrap: str, letter: DeadLetter) -> list[DeadLetter]:
+async def replay(kafka: KafkaAccess, letter: DeadLetter) -> list[DeadLetter]:
     """Publish ``letter`` and every later one of the same consumer and case back to their
     topics, in parking order; returns what was replayed."""
     consumer = letter.headers.get("dlq.consumer")
     same_case = [
         other
-        for other in await parked(bootstrap)
+        for other in await parked(kafka)
         if other.key == letter.key
         and other.headers.get("dlq.consumer") == consumer
         and (other.partition, other.offset) >= (letter.partition, letter.offset)
     ]
-    producer = create_producer(bootstrap)
+    producer = create_producer(kafka)
     await producer.start()
     try:
         for other in same_case:
@@ -103,8 +104,8 @@ def _find(letters: Sequence[DeadLetter], reference: str) -> DeadLetter:
     return found[0]
 
 
-async def _main(args: argparse.Namespace, bootstrap: str) -> int:
-    letters = await parked(bootstrap)
+async def _main(args: argparse.Namespace, kafka: KafkaAccess) -> int:
+    letters = await parked(kafka)
     if args.command == "list":
         print(f"{'ref':<8} {'consumer':<28} {'from':<34} reason")
         for letter in letters:
@@ -121,7 +122,7 @@ async def _main(args: argparse.Namespace, bootstrap: str) -> int:
             print(f"{name}: {value}")
         print(f"key: {letter.key}\n\n{letter.value.decode(errors='replace')}")
     else:
-        replayed = await replay(bootstrap, _find(letters, args.ref))
+        replayed = await replay(kafka, _find(letters, args.ref))
         for letter in replayed:
             print(f"replayed {letter.reference} to {letter.headers.get('dlq.topic')}")
     return 0
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.chassis.deadletters",
         description=f"List, show and replay the messages parked on {DEAD_LETTER_TOPIC}. "
-        "Configured by IP_KAFKA_BOOTSTRAP.",
+        "Configured by IP_KAFKA_BOOTSTRAP and IP_KAFKA_SASL_* (an operator's principal).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every parked message: reference, consumer, origin, reason")
@@ -142,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     again.add_argument("ref", help="PARTITION:OFFSET on the dead-letter topic (from `list`)")
     args = parser.parse_args(argv)
-    return asyncio.run(_main(args, ProcessSettings().kafka_bootstrap))
+    return asyncio.run(_main(args, ProcessSettings().kafka))
 
 
 if __name__ == "__main__":

@@ -7,16 +7,18 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.chassis.kafka import KafkaAccess
+
 
 async def topic_bounds(
-    bootstrap: str, topics: Sequence[str]
+    kafka: KafkaAccess, topics: Sequence[str]
 ) -> dict[TopicPartition, tuple[int, int]]:
     """(beginning, end) offset of every partition of ``topics``.
 
     The partitions come from the admin client: a bare consumer knows a topic's partitions
     only after it fetched offsets for them.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -27,7 +29,7 @@ async def topic_bounds(
         for topic in described
         for part in topic["partitions"]
     ]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs())
     await consumer.start()
     try:
         begins = await consumer.beginning_offsets(partitions)

@@ -31,6 +31,7 @@ from contracts.topics import DEAD_LETTER_TOPIC
 from services.chassis.backoff import delay, pause, until_started
 from services.chassis.eventstore import SCHEMA_LOCK
 from services.chassis.ids import uuid7
+from services.chassis.kafka import KafkaAccess
 from services.chassis.metrics import APPLIED, CONSUMER_LAG, DEAD_LETTERS
 from services.chassis.parking import CaseParking
 from services.chassis.relay import OutboxRelay, create_producer
@@ -115,7 +116,7 @@ class ProjectionRunner:
         *,
         name: str,
         pool: asyncpg.Pool,
-        bootstrap: str,
+        kafka: KafkaAccess,
         topics: Sequence[str],
         group_id: str,
         handler: ProjectionHandler,
@@ -127,14 +128,14 @@ class ProjectionRunner:
         self._handler = handler
         self._max_batch = max_batch
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka.client_kwargs(),
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_records=max_batch,
         )
-        self._dead_letters = OutboxRelay(pool, create_producer(bootstrap))
+        self._dead_letters = OutboxRelay(pool, create_producer(kafka))
         self._parking = CaseParking()
         self.applied = 0
         self.parked = 0

@@ -34,6 +34,7 @@ from contracts.codec import TopicCodec
 from contracts.envelope import Agency, Envelope
 from contracts.topics import DEAD_LETTER_TOPIC
 from services.chassis.eventstore import CommandContext
+from services.chassis.kafka import KafkaAccess
 from services.chassis.metrics import DEAD_LETTERS
 from services.chassis.parking import CaseParking, Db
 from services.chassis.projection import TRANSIENT_ERRORS
@@ -226,10 +227,11 @@ def _event_id(record: ConsumerRecord[bytes, bytes]) -> str:
         return ""
 
 
-def reaction_broker(bootstrap: str, *, description: str) -> KafkaBroker:
+def reaction_broker(kafka: KafkaAccess, *, description: str) -> KafkaBroker:
     """A broker for a service's reactions; nothing is auto-created."""
     return KafkaBroker(
-        bootstrap,
+        kafka.bootstrap,
+        security=kafka.faststream_security(),
         allow_auto_create_topics=False,
         description=description,
         logger=None,

@@ -18,6 +18,7 @@ from aiokafka import TopicPartition
 from prometheus_client import Gauge
 
 from services.chassis import generations
+from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
 from services.chassis.projection import ProjectionRunner
 
@@ -47,7 +48,7 @@ async def rebuild(
     *,
     view: str,
     dsn: str,
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: Sequence[str],
     install: Callable[[asyncpg.Pool], Awaitable[None]],
     make_runner: Callable[[asyncpg.Pool, str], ProjectionRunner],
@@ -63,10 +64,10 @@ async def rebuild(
     pool = await generations.open_pool(dsn, generation)
     try:
         await install(pool)
-        bounds = await topic_bounds(bootstrap, topics)
+        bounds = await topic_bounds(kafka, topics)
         total = sum(end - begin for begin, end in bounds.values())
         stop = asyncio.Event()
-        runner = make_runner(pool, f"{view}.rebuild.{generation}")
+        runner = make_runner(pool, f"projection.{view}.rebuild.{generation}")
         task = asyncio.create_task(runner.run(stop))
         try:
             while (done := await _applied(pool, bounds)) < total:

@@ -25,6 +25,7 @@ from prometheus_client import start_http_server
 
 from services.chassis.backoff import until_started
 from services.chassis.eventstore import OUTBOX_CHANNEL, install_schema
+from services.chassis.kafka import KafkaAccess
 from services.chassis.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
 from services.chassis.process import observe
 from services.chassis.settings import RelaySettings
@@ -36,10 +37,10 @@ BACKLOG_INTERVAL = 2.0  # seconds between backlog measurements
 LEADER_LOCK = 0x1F_0B0C  # advisory lock id: "the outbox relay of this database"
 
 
-def create_producer(bootstrap: str) -> AIOKafkaProducer:
+def create_producer(kafka: KafkaAccess) -> AIOKafkaProducer:
     """A producer that never loses an acknowledged event nor writes one twice per session."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.client_kwargs(),
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
@@ -177,7 +178,7 @@ async def _serve(settings: RelaySettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     pool = await asyncpg.create_pool(settings.relay_database_url, min_size=1, max_size=2)
     await install_schema(pool)  # the relay may start before its service created the outbox
-    producer = create_producer(settings.kafka_bootstrap)
+    producer = create_producer(settings.kafka)
     try:
         if settings.relay_metrics_port is not None:
             start_http_server(settings.relay_metrics_port, addr="127.0.0.1")
@@ -196,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m services.chassis.relay",
         description="Publish a service's outbox to Kafka (at-least-once, per-case order). "
-        "Configured by IP_RELAY_DATABASE_URL, IP_RELAY_NAME and IP_KAFKA_BOOTSTRAP.",
+        "Configured by IP_RELAY_DATABASE_URL, IP_RELAY_NAME and IP_KAFKA_* (its principal).",
     )
     parser.parse_args(argv)
     settings = RelaySettings()

@@ -23,6 +23,7 @@ from contracts.envelope import Envelope
 from services.chassis.backoff import until_started
 from services.chassis.eventstore import PostgresEventStore, install_schema
 from services.chassis.http import service_app
+from services.chassis.kafka import KafkaAccess
 from services.chassis.reactions import Reaction, dead_letter_parker, reaction_broker, subscribe
 from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
@@ -94,13 +95,13 @@ async def _run_reactions(
 ) -> None:
     """Start the reactions (waiting out a broker that is not there yet) and run them until
     ``stop``. FastStream's consumers ride out a broker restart by themselves."""
-    dead_letters = create_producer(settings.kafka_bootstrap)
+    dead_letters = create_producer(settings.kafka)
     park = dead_letter_parker(dead_letters)
     running: list[KafkaBroker] = []
 
     async def start_broker() -> None:
         # A fresh broker per try: one whose start failed half-way is not started again.
-        broker = reaction_broker(settings.kafka_bootstrap, description=spec.description)
+        broker = reaction_broker(settings.kafka, description=spec.description)
         for reaction in spec.reactions:
             subscribe(broker, reaction, lambda: write_side, park, parked_in=write_side.pool)
         try:
@@ -126,7 +127,7 @@ async def _run_reactions(
 def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]]) -> str:
     """The AsyncAPI 3.0 document of the service: its topic (written by the outbox relay) and
     the topics its reactions subscribe to. Built from the same code that runs."""
-    broker = reaction_broker("127.0.0.1:19092", description=spec.description)
+    broker = reaction_broker(KafkaAccess("127.0.0.1:19092"), description=spec.description)
     broker.publisher(
         spec.topic,
         title=spec.topic,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.chassis.kafka import KafkaAccess, Mechanism, Protocol
 
 
 class ProcessSettings(BaseSettings):
@@ -19,6 +21,15 @@ class ProcessSettings(BaseSettings):
     )
 
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="host:port, loopback")
+    kafka_security_protocol: Protocol | None = Field(
+        default=None, description="None: SASL_PLAINTEXT with a user, else PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Mechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(
+        default=None, description="this process's principal; None: an open broker"
+    )
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA of a TLS listener")
     trace_exporter: Literal["none", "console", "zipkin"] = Field(
         default="none", description="none: no tracing at all (the API's no-op, nil overhead)"
     )
@@ -29,6 +40,20 @@ class ProcessSettings(BaseSettings):
     reactions: bool = Field(
         default=True, description="consume other services' topics (off: an HTTP-only process)"
     )
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The broker as this process's principal: every Kafka client is built from it."""
+        return KafkaAccess(
+            bootstrap=self.kafka_bootstrap,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password.get_secret_value()
+            if self.kafka_sasl_password
+            else None,
+            mechanism=self.kafka_sasl_mechanism,
+            cafile=self.kafka_ssl_cafile,
+            protocol=self.kafka_security_protocol,
+        )
 
 
 class RelaySettings(ProcessSettings):

@@ -151,11 +151,7 @@ class AgencyView:
         if earlier is None:
             bounds = {tp: offset + 1 for tp, offset in self._stored.items()}
             earlier = await self._history(case_id, bounds) if read_back else []
-        seen = {e.event_id for e in earlier}
-        events = sorted(
-            [*earlier, *(e for e in self._in_batch.get(case_id, []) if e.event_id not in seen)],
-            key=lambda e: (e.occurred_at, e.stream_version),
-        )
+        events = merged(earlier, self._in_batch.get(case_id, []))
         facts = case_facts(recorded_payload(e) for e in events)
         now = max(e.occurred_at for e in events)
         await conn.execute("DELETE FROM case_events WHERE case_id = $1", case_id)
@@ -212,10 +208,24 @@ class AgencyView:
         )
 
     async def _readable(self, envelope: Envelope[Any]) -> dict[str, Any]:
-        """The payload with personal fields opened (or left out when the key is gone)."""
-        payload: BaseModel = await opened(envelope.data, envelope.case_id, self._keys)
-        readable: dict[str, Any] = without_sealed(payload.model_dump(mode="json"))
-        return readable
+        return await readable(envelope, self._keys)
+
+
+async def readable(envelope: Envelope[Any], keys: KeySource) -> dict[str, Any]:
+    """The payload with personal fields opened (or left out when the key is gone)."""
+    payload: BaseModel = await opened(envelope.data, envelope.case_id, keys)
+    shown: dict[str, Any] = without_sealed(payload.model_dump(mode="json"))
+    return shown
+
+
+def merged(earlier: list[Envelope[Any]], in_batch: list[Envelope[Any]]) -> list[Envelope[Any]]:
+    """A case's events read back and those of the batch under way, once each, in the order
+    they were recorded."""
+    seen = {e.event_id for e in earlier}
+    return sorted(
+        [*earlier, *(e for e in in_batch if e.event_id not in seen)],
+        key=lambda e: (e.occurred_at, e.stream_version),
+    )
 
 
 def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact

@@ -66,7 +66,7 @@ def installer(view_sql: str) -> Install:
 def _agency_handler(settings: ViewProjectionSettings, keys: IntakeKeyClient) -> ProjectionHandler:
     async def history(case_id: UUID, before: Mapping[TopicPartition, int]) -> list[Envelope[Any]]:
         return await case_history(
-            settings.kafka_bootstrap, case_id, DOMAIN_TOPICS, settings.topic_partitions, before
+            settings.kafka, case_id, DOMAIN_TOPICS, settings.topic_partitions, before
         )
 
     return AgencyView(settings.agency_view, keys, history)
@@ -96,7 +96,7 @@ def runner_factory(
         return ProjectionRunner(
             name=view.value,
             pool=pool,
-            bootstrap=settings.kafka_bootstrap,
+            kafka=settings.kafka,
             topics=DOMAIN_TOPICS,
             group_id=group_id or settings.agency_consumer_group or f"projection.{view.value}",
             max_batch=settings.agency_max_batch,

@@ -16,6 +16,7 @@ from aiokafka.partitioner import murmur2
 
 from contracts.envelope import Envelope
 from contracts.topics import CODECS
+from services.chassis.kafka import KafkaAccess
 
 
 def partition_of(case_id: UUID, partitions: int) -> int:
@@ -24,7 +25,7 @@ def partition_of(case_id: UUID, partitions: int) -> int:
 
 
 async def case_history(
-    bootstrap: str,
+    kafka: KafkaAccess,
     case_id: UUID,
     topics: Sequence[str],
     partitions: int,
@@ -37,7 +38,7 @@ async def case_history(
     if not bounds:
         return []
     key = str(case_id).encode()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     found: list[Envelope[Any]] = []
     try:

@@ -631,7 +631,46 @@ def _consent(
     recipient = view.controller
     if recipient is None:
         return None
-    purposes = CONSENT_PURPOSES[view]
+    return _consent_for(recipient, CONSENT_PURPOSES[view], event, category, case, on)
+
+
+# --- network partners' feeds -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A network partner subscribed to its feed for one purpose and some data categories."""
+
+    partner: Partner
+    purpose: Purpose
+    categories: frozenset[DataCategory]
+
+
+def forwarding(
+    subscription: Subscription, event: AnyEvent, case: CaseFacts, on: date
+) -> UUID | None:
+    """May the partner's feed pass ``event`` on, on day ``on``? The consent it rests on, or
+    None. The same consent rule as a partner's view: valid on ``on``, naming the partner, the
+    subscription's purpose and the event's data category, which the subscription must also
+    list. The case's administration (no category) is never passed on, not even a referral.
+    """
+    category = data_category(event.type)
+    if category is None or category not in subscription.categories:
+        return None
+    purposes = frozenset({subscription.purpose})
+    return _consent_for(subscription.partner, purposes, event, category, case, on)
+
+
+def _consent_for(  # noqa: PLR0917  # the same arguments as the two rules that ask
+    recipient: Agency | Partner,
+    purposes: frozenset[Purpose],
+    event: AnyEvent,
+    category: DataCategory | None,
+    case: CaseFacts,
+    on: date,
+) -> UUID | None:
+    """The first consent valid on ``on`` naming ``recipient``, one of ``purposes`` and the
+    event's category (or, for a referral, the partner it was referred to)."""
     for consent in case.consents:
         if not consent.valid_on(on) or not consent.names(recipient):
             continue

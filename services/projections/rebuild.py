@@ -70,7 +70,7 @@ async def rebuild_view(settings: ViewProjectionSettings, *, swap: bool, say: Say
         generation = await rebuild(
             view=view.value,
             dsn=dsn,
-            bootstrap=settings.kafka_bootstrap,
+            kafka=settings.kafka,
             topics=DOMAIN_TOPICS,
             install=parts.install,
             make_runner=make_runner,

@@ -19,9 +19,33 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from deploy.local.devstack import StackInfo
+from deploy.local.principals import relay_principal, service_principal, view_principal
 from services.chassis.auth import Claims, issue
+from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
+
+# The principal each child process speaks to the broker as (the relays here are intake's).
+PRINCIPALS = {
+    "services.intake": service_principal("intake"),
+    "services.language": service_principal("language"),
+    "services.recognition": service_principal("recognition"),
+    "services.placement": service_principal("placement"),
+    "services.chassis.relay": relay_principal("intake"),
+}
+
+
+def platform_child(
+    stack: StackInfo, module: str, env: dict[str, str], log_dir: Path
+) -> ChildProcess:
+    """``python -m module`` with ``env`` and the credentials of its own principal (a view's
+    is the one of the view ``IP_AGENCY_VIEW`` names)."""
+    if module == "services.projections.agency_main":
+        principal = view_principal(ViewId(env["IP_AGENCY_VIEW"]))
+    else:
+        principal = PRINCIPALS[module]
+    return ChildProcess(module, {**env, **stack.kafka_env(principal)}, log_dir)
 
 
 @asynccontextmanager

@@ -18,6 +18,8 @@ from pydantic import SecretStr
 
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import relay_principal, service_principal, view_principal
+from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
 from services.chassis.relay import OutboxRelay, create_producer
 from services.intake.app import create_app as intake_app
@@ -147,23 +149,27 @@ KEY_TOKEN = "platform-views-token"  # throwaway secret of a loopback test
 
 
 def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
-    kafka = stack.kafka_bootstrap
+    def kafka(service: str) -> dict[str, Any]:
+        return stack.kafka_settings(service_principal(service))
+
     return {
         "intake": intake_app(
             IntakeSettings(
                 intake_database_url=dsns["intake"],
-                kafka_bootstrap=kafka,
                 intake_key_readers={"views": KEY_TOKEN},
+                **kafka("intake"),
             )
         ),
         "language": language_app(
-            LanguageSettings(language_database_url=dsns["language"], kafka_bootstrap=kafka)
+            LanguageSettings(language_database_url=dsns["language"], **kafka("language"))
         ),
         "recognition": recognition_app(
-            RecognitionSettings(recognition_database_url=dsns["recognition"], kafka_bootstrap=kafka)
+            RecognitionSettings(
+                recognition_database_url=dsns["recognition"], **kafka("recognition")
+            )
         ),
         "placement": placement_app(
-            PlacementSettings(placement_database_url=dsns["placement"], kafka_bootstrap=kafka)
+            PlacementSettings(placement_database_url=dsns["placement"], **kafka("placement"))
         ),
     }
 
@@ -185,7 +191,7 @@ async def running_platform(stack: StackInfo) -> AsyncIterator[Platform]:
         for name in SERVICES:
             pool = await asyncpg.create_pool(dsns[name], min_size=1, max_size=2)
             exits.push_async_callback(pool.close)
-            producer = create_producer(stack.kafka_bootstrap)
+            producer = create_producer(stack.kafka_as(relay_principal(name)))
             await producer.start()
             exits.push_async_callback(producer.stop)
             relays.append(asyncio.create_task(OutboxRelay(pool, producer).run(stop)))
@@ -205,10 +211,10 @@ async def until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
     raise AssertionError(what)
 
 
-async def caught_up(bootstrap: str, dsns: Iterable[str]) -> None:
+async def caught_up(kafka: KafkaAccess, dsns: Iterable[str]) -> None:
     """Until every view database stored a position at the end of every partition of the
     domain topics."""
-    ends = await topic_bounds(bootstrap, DOMAIN_TOPICS)
+    ends = await topic_bounds(kafka, DOMAIN_TOPICS)
 
     async def all_at_end() -> bool:
         for dsn in dsns:
@@ -240,8 +246,8 @@ async def serving_view(
     settings = AgencyViewSettings(
         agency_view=view,
         agency_database_url=dsn,
-        agency_consumer_group=f"test.{view.value}.{uuid4().hex[:8]}",
-        kafka_bootstrap=platform.stack.kafka_bootstrap,
+        agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
+        **platform.stack.kafka_settings(view_principal(view)),
         intake_url=platform.urls["intake"],
         key_reader_token=KEY_TOKEN,
         token_secret=SecretStr(token_secret),

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.projections.agency_app import create_app
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
@@ -57,8 +58,8 @@ async def views(stack: StackInfo) -> AsyncIterator[tuple[Platform, dict[ViewId, 
             settings = AgencyViewSettings(
                 agency_view=view,
                 agency_database_url=dsns[view],
-                agency_consumer_group=f"test.{view.value}.{uuid4().hex[:8]}",
-                kafka_bootstrap=stack.kafka_bootstrap,
+                agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
+                **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
                 key_reader_token=KEY_TOKEN,
                 token_secret=SecretStr(VIEW_TOKEN_SECRET),
@@ -202,7 +203,7 @@ async def test_each_view_holds_what_its_agency_may_see(
     await until(jobcenter_has_history, "the Jobcenter never received the history")
     await until(iq_has_recognition, "IQ never received the consented recognition data")
     await until(sozialamt_has_the_date, "the Sozialamt never learned the Rechtskreiswechsel")
-    await caught_up(platform.stack.kafka_bootstrap, dsns.values())
+    await caught_up(platform.stack.kafka, dsns.values())
 
     categories = {view: {row["category"] for row in await held(dsns[view], case)} for view in VIEWS}
     dumps = {view: await everything(dsns[view]) for view in VIEWS}
@@ -237,7 +238,7 @@ async def test_each_view_holds_what_its_agency_may_see(
         return await held(dsns[ViewId.PARTNER_IQ], case) == []
 
     await until(iq_forgot, "the partner kept rows after the consent was withdrawn")
-    await caught_up(platform.stack.kafka_bootstrap, dsns.values())
+    await caught_up(platform.stack.kafka, dsns.values())
     conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
     try:
         logged = await conn.fetch(
@@ -338,7 +339,7 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
         return iq == {"recognition"} and jba == {"profile"}
 
     await until(both_partners_hold, "the partners never received the consented rows")
-    await caught_up(platform.stack.kafka_bootstrap, dsns.values())
+    await caught_up(platform.stack.kafka, dsns.values())
     aa_before = await held(dsns[ViewId.AA_MG], case)
     jba_before = await held(dsns[ViewId.PARTNER_JBA], case)
 
@@ -352,7 +353,7 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
         return await held(dsns[ViewId.PARTNER_IQ], case) == []
 
     await until(iq_forgot, "the partner kept rows after the consent expired")
-    await caught_up(platform.stack.kafka_bootstrap, dsns.values())
+    await caught_up(platform.stack.kafka, dsns.values())
     aa_after = await held(dsns[ViewId.AA_MG], case)
     conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
     try:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from contracts.topics import ALL_TOPICS
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.chassis.offsets import topic_bounds
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
@@ -43,8 +44,8 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
             view: AgencyViewSettings(
                 agency_view=view,
                 agency_database_url=await fresh_database(stack.admin_dsn),
-                agency_consumer_group=f"test.erasure.{view.value}.{uuid4().hex[:8]}",
-                kafka_bootstrap=stack.kafka_bootstrap,
+                agency_consumer_group=f"projection.{view.value}.test-erasure.{uuid4().hex[:8]}",
+                **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
                 key_reader_token=KEY_TOKEN,
                 token_secret=SecretStr(VIEW_TOKEN_SECRET),
@@ -88,9 +89,7 @@ def _text(value: object) -> str:
 
 async def topic_bytes(stack: StackInfo, topic: str) -> bytes:
     """Every record of ``topic``: values and header values, raw."""
-    total = sum(
-        end - begin for begin, end in (await topic_bounds(stack.kafka_bootstrap, [topic])).values()
-    )
+    total = sum(end - begin for begin, end in (await topic_bounds(stack.kafka, [topic])).values())
 
     def complete(records: list[Any]) -> bool:
         return len(records) >= total

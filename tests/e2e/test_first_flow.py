@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import relay_principal, service_principal, view_principal
 from services.chassis.relay import OutboxRelay, create_producer
 from services.intake.app import create_app as create_intake
 from services.intake.settings import IntakeSettings
@@ -69,7 +70,7 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
     intake_app = create_intake(
         IntakeSettings(
             intake_database_url=intake_dsn,
-            kafka_bootstrap=stack.kafka_bootstrap,
+            **stack.kafka_settings(service_principal("intake")),
             intake_key_readers={"aa_mg": "view-token"},
         )
     )
@@ -77,8 +78,8 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
         AgencyViewSettings(
             agency_view=ViewId.AA_MG,
             agency_database_url=view_dsn,
-            kafka_bootstrap=stack.kafka_bootstrap,
-            agency_consumer_group=f"test.aa_mg.{uuid4().hex[:8]}",
+            agency_consumer_group=f"projection.aa_mg.test-{uuid4().hex[:8]}",
+            **stack.kafka_settings(view_principal(ViewId.AA_MG)),
             intake_url=f"http://127.0.0.1:{intake_port}",
             key_reader_token="view-token",
             token_secret=SecretStr(SECRET),
@@ -87,7 +88,7 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
     stop = asyncio.Event()
     async with serving(intake_app, intake_port) as intake_url:
         relay_pool = await asyncpg.create_pool(intake_dsn, min_size=1, max_size=2)
-        producer = create_producer(stack.kafka_bootstrap)
+        producer = create_producer(stack.kafka_as(relay_principal("intake")))
         await producer.start()
         relay = asyncio.create_task(OutboxRelay(relay_pool, producer).run(stop))
         try:

@@ -19,7 +19,7 @@ import pytest
 
 from deploy.local.devstack import StackInfo
 from tests.conftest import free_port
-from tests.e2e.harness import ChildProcess, bearer, registration, wait_for
+from tests.e2e.harness import bearer, platform_child, registration, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -58,7 +58,7 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "IP_RELAY_NAME": "intake.relay",
     }
     children = [
-        ChildProcess(module, common, tmp_path)
+        platform_child(stack, module, common, tmp_path)
         for module in (
             "services.intake",
             "services.chassis.relay",

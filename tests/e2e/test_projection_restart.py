@@ -19,7 +19,7 @@ from contracts.intake import TOPIC
 from deploy.local.devstack import StackInfo
 from services.chassis.offsets import topic_bounds
 from tests.conftest import free_port
-from tests.e2e.harness import ChildProcess, wait_for
+from tests.e2e.harness import ChildProcess, platform_child, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -67,9 +67,9 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[Processes]:
         "IP_AGENCY_MAX_BATCH": "50",  # many transactions, so that the kill lands between two
     }
     children = Processes(
-        intake=ChildProcess("services.intake", env, tmp_path),
-        relay=ChildProcess("services.chassis.relay", env, tmp_path),
-        view=ChildProcess("services.projections.agency_main", env, tmp_path),
+        intake=platform_child(stack, "services.intake", env, tmp_path),
+        relay=platform_child(stack, "services.chassis.relay", env, tmp_path),
+        view=platform_child(stack, "services.projections.agency_main", env, tmp_path),
         intake_url=f"http://127.0.0.1:{intake_port}",
     )
     yield children
@@ -121,7 +121,7 @@ async def until(condition: Callable[[], Awaitable[bool]], what: str, within: flo
 
 
 async def topic_ends(stack: StackInfo) -> dict[int, int]:
-    bounds = await topic_bounds(stack.kafka_bootstrap, [TOPIC])
+    bounds = await topic_bounds(stack.kafka, [TOPIC])
     assert bounds, "the intake topic has partitions"
     return {tp.partition: end for tp, (_, end) in bounds.items()}
 

@@ -20,6 +20,7 @@ import pytest
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from services.projections.rebuild import rebuild_view
@@ -63,8 +64,8 @@ async def steering(stack: StackInfo) -> AsyncIterator[Steering]:
         settings = AgencyViewSettings(
             agency_view=ViewId.STEERING,
             agency_database_url=dsn,
-            agency_consumer_group=f"test.steering.{dsn.rsplit('/', 1)[1]}",
-            kafka_bootstrap=stack.kafka_bootstrap,
+            agency_consumer_group=f"projection.steering.test-{dsn.rsplit('/', 1)[1]}",
+            **stack.kafka_settings(view_principal(ViewId.STEERING)),
             intake_url=platform.urls["intake"],
             key_reader_token=KEY_TOKEN,
             token_secret=SecretStr(SECRET),
@@ -121,9 +122,7 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     persons is suppressed; the CSV says the same; a rebuild gives identical figures."""
     month = steering.month.strftime("%Y-%m")
     await scenario(steering.platform, steering.month)
-    await caught_up(
-        steering.platform.stack.kafka_bootstrap, [steering.settings.agency_database_url]
-    )
+    await caught_up(steering.platform.stack.kafka, [steering.settings.agency_database_url])
     answer = await steering.view.get("/figures", params={"month": month}, headers=token())
     assert answer.status_code == 200, answer.text
     body = answer.json()

@@ -21,6 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.chassis.auth import Claims, issue
 from services.projections import access_report
 from services.projections.agency_app import create_app
@@ -202,8 +203,8 @@ async def views(stack: StackInfo) -> AsyncIterator[Views]:
             settings = AgencyViewSettings(
                 agency_view=view,
                 agency_database_url=dsns[view],
-                agency_consumer_group=f"test.{view.value}.{uuid4().hex[:8]}",
-                kafka_bootstrap=stack.kafka_bootstrap,
+                agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
+                **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
                 key_reader_token=KEY_TOKEN,
                 token_secret=SecretStr(SECRET),

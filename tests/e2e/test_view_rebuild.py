@@ -19,11 +19,12 @@ import httpx
 import pytest
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.chassis.rebuild import compare
 from services.projections.agency_app import AGENCY
 from services.projections.purpose import ViewId
 from tests.conftest import free_port
-from tests.e2e.harness import REPO, ChildProcess, bearer, registration, wait_for
+from tests.e2e.harness import REPO, bearer, platform_child, registration, wait_for
 from tests.e2e.platform import caught_up
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -52,14 +53,14 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
         "IP_AGENCY_VIEW": "aa_mg",
         "IP_DB_VIEW": stack.admin_dsn.rsplit("/", 1)[0] + "/" + view_db,
-        "IP_AGENCY_CONSUMER_GROUP": f"test.rebuild.{view_db}",
+        "IP_AGENCY_CONSUMER_GROUP": f"projection.aa_mg.test-{view_db}",
         "IP_AGENCY_PORT": str(ports["view"]),
         "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
         "IP_KEY_READER_TOKEN": TOKEN,
         "IP_TOKEN_SECRET": SECRET,
     }
     children = [
-        ChildProcess(module, env, tmp_path)
+        platform_child(stack, module, env, tmp_path)
         for module in (
             "services.intake",
             "services.chassis.relay",
@@ -70,7 +71,12 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         child.start()
     await wait_for(f"http://127.0.0.1:{ports['intake']}/health")
     await wait_for(f"http://127.0.0.1:{ports['view']}/health")
-    yield {"ports": ports, "env": env}
+    yield {
+        "ports": ports,
+        "env": env,
+        "rebuilder": stack.kafka_env(view_principal(ViewId.AA_MG)),
+        "kafka": stack.kafka,
+    }
     for child in children:
         child.stop()
 
@@ -126,7 +132,7 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
         before = {case: await until_visible(view, case) for case in cases}
         # The topics hold earlier tests' events too: the live view has them all before the
         # rebuild snapshots the end offsets, or the two would differ by what it lacks.
-        await caught_up(env["IP_KAFKA_BOOTSTRAP"], [env["IP_DB_VIEW"]])
+        await caught_up(platform["kafka"], [env["IP_DB_VIEW"]])
 
         reads: list[tuple[int, Any]] = []
         stop_reading = asyncio.Event()
@@ -143,7 +149,7 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
             subprocess.run,
             [sys.executable, "-m", "services.projections.rebuild", "--view", "aa_mg"],
             cwd=REPO,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **platform["rebuilder"]},  # as the view's principal
             capture_output=True,
             text=True,
             timeout=300,

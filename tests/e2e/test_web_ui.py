@@ -21,6 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import view_principal
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from services.projections.views import create_app as view_app
@@ -64,8 +65,8 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
             settings = AgencyViewSettings(
                 agency_view=view,
                 agency_database_url=await fresh_database(stack.admin_dsn),
-                agency_consumer_group=f"test.web.{view.value}.{uuid4().hex[:8]}",
-                kafka_bootstrap=stack.kafka_bootstrap,
+                agency_consumer_group=f"projection.{view.value}.test-web.{uuid4().hex[:8]}",
+                **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
                 key_reader_token=KEY_TOKEN,
                 token_secret=SecretStr(SECRET),

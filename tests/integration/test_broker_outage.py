@@ -31,7 +31,7 @@ async def test_a_runner_started_while_the_broker_is_down_catches_up_when_it_is_b
     runner = ProjectionRunner(
         name="outage",
         pool=fresh_pool,
-        bootstrap=stack.kafka_bootstrap,
+        kafka=stack.kafka,
         topics=[topic],
         group_id=f"test.{uuid4().hex[:8]}",
         handler=Recorder(),

@@ -198,7 +198,7 @@ class Executor(Protocol):
 
 async def topic_size(stack: StackInfo, topic: str) -> int:
     """How many records the (single-partition) topic holds."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**stack.kafka.client_kwargs())
     await consumer.start()
     try:
         partition = TopicPartition(topic, 0)
@@ -239,7 +239,7 @@ async def test_relay_skips_nothing_among_interleaved_long_and_short_transactions
             await insert(fresh_pool, f"short-{number}")
             await asyncio.sleep(0.003)
 
-    producer = create_producer(stack.kafka_bootstrap)
+    producer = create_producer(stack.kafka)
     await producer.start()
     relay = OutboxRelay(fresh_pool, producer, batch_size=25)
     passes: list[int] = []

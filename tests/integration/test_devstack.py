@@ -143,7 +143,7 @@ async def test_role_reaches_only_its_own_database(stack: StackInfo) -> None:
 
 async def test_topic_from_up_has_six_partitions_and_unlimited_retention(stack: StackInfo) -> None:
     """`up(topics=[TopicSpec("t.x.v1")])` creates it with 6 partitions and retention.ms=-1."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka.client_kwargs())
     await admin.start()
     try:
         (described,) = await admin.describe_topics([TOPIC])

@@ -13,11 +13,12 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.language import language_codec
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import relay_principal, service_principal
+from services.chassis.relay import create_producer
 from services.language.app import create_app
 from services.language.settings import LanguageSettings
 
@@ -63,7 +64,7 @@ ATTENDANCE = {
 @pytest.fixture
 async def api(stack: StackInfo, fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = LanguageSettings(
-        language_database_url=fresh_dsn, kafka_bootstrap=stack.kafka_bootstrap
+        language_database_url=fresh_dsn, **stack.kafka_settings(service_principal("language"))
     )
     app = create_app(settings)
     async with (
@@ -301,7 +302,7 @@ async def test_hand_over_on_the_broker_moves_the_agenturs_entitlement(
          ("enrolments", {**ENROL, "entitlement_id": BERUFSSPRACHKURS,
                          "started_on": "2016-10-04"})],
     )  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = create_producer(stack.kafka_as(relay_principal("intake")))  # as intake's relay
     await producer.start()
     try:
         await producer.send_and_wait(

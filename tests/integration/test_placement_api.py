@@ -14,14 +14,15 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from contracts.envelope import Agency
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import ResidenceStatus
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import relay_principal, service_principal
 from services.chassis.eventstore import CommandContext
+from services.chassis.relay import create_producer
 from services.placement.app import create_app
 from services.placement.commands import NoteResidenceFacts, ResidenceDocument
 from services.placement.handlers import handle
@@ -249,7 +250,7 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
 ) -> None:
     """Intake's status for an unseen case, on the broker: facts noted, then a request is 201."""
     settings = PlacementSettings(
-        placement_database_url=fresh_dsn, kafka_bootstrap=stack.kafka_bootstrap
+        placement_database_url=fresh_dsn, **stack.kafka_settings(service_principal("placement"))
     )
     app = create_app(settings)
     case_id = str(uuid4())
@@ -266,7 +267,7 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://p") as api,
     ):
-        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+        producer = create_producer(stack.kafka_as(relay_principal("intake")))  # as intake's relay
         await producer.start()
         try:
             await producer.send_and_wait(

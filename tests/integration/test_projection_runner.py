@@ -41,7 +41,7 @@ class Recorder:
 
 
 async def produce(stack: StackInfo, topic: str, messages: list[tuple[str | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:
         for event_id, body in messages:
@@ -106,7 +106,7 @@ async def test_poison_is_parked_with_reason_and_the_rest_applies_once(
     runner = ProjectionRunner(
         name="test",
         pool=fresh_pool,
-        bootstrap=stack.kafka_bootstrap,
+        kafka=stack.kafka,
         topics=[topic],
         group_id=f"test.{uuid4().hex[:8]}",
         handler=Recorder(),
@@ -150,7 +150,7 @@ async def test_restart_resumes_from_the_stored_position(
         return ProjectionRunner(
             name="test",
             pool=fresh_pool,
-            bootstrap=stack.kafka_bootstrap,
+            kafka=stack.kafka,
             topics=[topic],
             group_id=f"test.{uuid4().hex[:8]}",  # Kafka knows no offset for it
             handler=Recorder(),
@@ -186,7 +186,7 @@ async def test_a_parked_case_waits_behind_its_poison_and_replays_in_order(
     consumer = f"test-replay-{uuid4().hex[:6]}"
     ids = [str(uuid4()) for _ in range(4)]
     case, other = f"case-{uuid4().hex[:6]}", f"case-{uuid4().hex[:6]}"
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:
         for event_id, key, body in (
@@ -206,7 +206,7 @@ async def test_a_parked_case_waits_behind_its_poison_and_replays_in_order(
         return ProjectionRunner(
             name=consumer,
             pool=fresh_pool,
-            bootstrap=stack.kafka_bootstrap,
+            kafka=stack.kafka,
             topics=[topic],
             group_id=f"test.{uuid4().hex[:8]}",
             handler=handler,
@@ -216,11 +216,11 @@ async def test_a_parked_case_waits_behind_its_poison_and_replays_in_order(
     before_replay = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen")]
     letters = [
         letter
-        for letter in await deadletters.parked(stack.kafka_bootstrap)
+        for letter in await deadletters.parked(stack.kafka)
         if letter.headers.get("dlq.consumer") == consumer
     ]
     handler.broken = False
-    replayed = await deadletters.replay(stack.kafka_bootstrap, letters[0])
+    replayed = await deadletters.replay(stack.kafka, letters[0])
     await run_until_applied(runner(), fresh_pool, count=4)
     after_replay = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen")]
 
@@ -244,7 +244,7 @@ async def test_a_refused_kafka_commit_does_not_stop_the_projection(
     runner = ProjectionRunner(
         name="test",
         pool=fresh_pool,
-        bootstrap=stack.kafka_bootstrap,
+        kafka=stack.kafka,
         topics=[topic],
         group_id=f"test.{uuid4().hex[:8]}",
         handler=Recorder(),

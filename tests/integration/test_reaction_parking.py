@@ -90,7 +90,7 @@ async def test_a_reaction_parks_a_case_behind_its_poison_and_replays_it_in_order
         (case_b, b2[1], b2[0]),
         (case_c, c1[1], c1[0]),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:
         for case_id, body, event_id in messages:
@@ -112,9 +112,9 @@ async def test_a_reaction_parks_a_case_behind_its_poison_and_replays_it_in_order
         description="test reaction",
         handle=handler,
     )
-    dead_letters = create_producer(stack.kafka_bootstrap)
+    dead_letters = create_producer(stack.kafka)
     await dead_letters.start()
-    broker = reaction_broker(stack.kafka_bootstrap, description="test")
+    broker = reaction_broker(stack.kafka, description="test")
     subscribe(
         broker, reaction, lambda: fresh_pool, dead_letter_parker(dead_letters), parked_in=fresh_pool
     )
@@ -125,7 +125,7 @@ async def test_a_reaction_parks_a_case_behind_its_poison_and_replays_it_in_order
         for _ in range(300):
             letters = [
                 letter
-                for letter in await deadletters.parked(stack.kafka_bootstrap)
+                for letter in await deadletters.parked(stack.kafka)
                 if letter.headers.get("dlq.consumer") == name
             ]
             if len(letters) >= 4:
@@ -134,7 +134,7 @@ async def test_a_reaction_parks_a_case_behind_its_poison_and_replays_it_in_order
         of_a = [letter for letter in letters if letter.key == str(case_a)]
         of_b = [letter for letter in letters if letter.key == str(case_b)]
         handler.broken = False
-        replayed = await deadletters.replay(stack.kafka_bootstrap, of_a[0])
+        replayed = await deadletters.replay(stack.kafka, of_a[0])
         after = await until(fresh_pool, 4)
         await asyncio.sleep(1)  # nothing else of B may follow
         held = await fresh_pool.fetch("SELECT key FROM parked_keys")

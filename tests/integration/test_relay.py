@@ -34,7 +34,7 @@ async def test_row_committed_late_with_lower_position_is_still_published(
     skipped: the relay picks unsent rows, not positions after the last one it sent."""
     await install_schema(fresh_pool)
     topic = await create_topic(stack, f"test.relay.{uuid4().hex[:8]}")
-    producer = create_producer(stack.kafka_bootstrap)
+    producer = create_producer(stack.kafka)
     await producer.start()
     relay = OutboxRelay(fresh_pool, producer)
     early, late = uuid4(), uuid4()
@@ -73,7 +73,7 @@ async def test_rows_are_published_once_marked_and_not_again(
         await fresh_pool.execute(
             INSERT_ROW, event_id, topic, "same-case", b"x", json.dumps({"event_id": str(event_id)})
         )
-    producer = create_producer(stack.kafka_bootstrap)
+    producer = create_producer(stack.kafka)
     await producer.start()
     try:
         relay = OutboxRelay(fresh_pool, producer)

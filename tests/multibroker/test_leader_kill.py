@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from deploy.local import cluster
+from services.chassis.kafka import KafkaAccess
 from services.chassis.relay import create_producer
 
 pytestmark = [pytest.mark.multibroker, pytest.mark.kafka]
@@ -59,7 +60,9 @@ class Load:
         self.next = 0
 
     async def produce(self) -> None:
-        producer = create_producer(self.cfg.bootstrap)  # the platform's producer settings
+        producer = create_producer(
+            KafkaAccess(self.cfg.bootstrap)
+        )  # the platform's producer settings
         await producer.start()
         try:
             while self.next < EVENTS:

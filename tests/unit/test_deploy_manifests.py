@@ -327,7 +327,8 @@ def test_a_view_counts_the_partitions_the_domain_topics_have(
     )
     problems = v.counterpart_problems(more, processes)
     wrong = [p for p in problems if "IP_TOPIC_PARTITIONS is '6'" in p]
-    assert len(wrong) == len(run.VIEWS), problems  # steering too, by its default
+    history_readers = [*run.VIEWS, "partners-feed"]  # steering by its default; the feed too
+    assert len(wrong) == len(history_readers), problems
     assert "the domain topics have [6, 12] partitions" in wrong[0]
 
 

@@ -21,8 +21,10 @@ from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
 from deploy.local import devstack, run
 from deploy.local.chaos import fold
 from deploy.local.chaos.scenarios import SCENARIOS, Desk, Tally
+from deploy.local.principals import platform_principals
 from services.asyncapi import SERVICES as SERVICE_SPECS
 from services.chassis import deadletters, generations
+from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
 
 # Quieter processes: the run's own figures are the output; traces would only cost CPU.
@@ -181,10 +183,10 @@ class Counter:
         return total
 
 
-async def _reaction_groups_behind(bootstrap: str) -> int:
+async def _reaction_groups_behind(kafka: KafkaAccess) -> int:
     groups = {r.name: r.topic for spec, _ in SERVICE_SPECS.values() for r in spec.reactions}
-    bounds = await topic_bounds(bootstrap, sorted(set(groups.values())))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    bounds = await topic_bounds(kafka, sorted(set(groups.values())))
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     behind = 0
     try:
@@ -199,8 +201,8 @@ async def _reaction_groups_behind(bootstrap: str) -> int:
     return behind
 
 
-async def _views_behind(bootstrap: str, views: list[fold.ViewSpec]) -> int:
-    bounds = await topic_bounds(bootstrap, list(DOMAIN_TOPICS))
+async def _views_behind(kafka: KafkaAccess, views: list[fold.ViewSpec]) -> int:
+    bounds = await topic_bounds(kafka, list(DOMAIN_TOPICS))
     behind = 0
     for spec in views:
         conn = await asyncpg.connect(spec.dsn)
@@ -229,25 +231,27 @@ async def _outbox_backlog(dsns: dict[str, str]) -> int:
     return backlog
 
 
-async def caught_up(bootstrap: str, services: dict[str, str], views: list[fold.ViewSpec]) -> str:
+async def caught_up(
+    kafka: KafkaAccess, services: dict[str, str], views: list[fold.ViewSpec]
+) -> str:
     """'' when reactions, relays and views have all reached the end; else what is behind.
     Checked in causal order, then the topics' ends again: a reaction may have written more."""
-    ends = await topic_bounds(bootstrap, list(DOMAIN_TOPICS))
-    if behind := await _reaction_groups_behind(bootstrap):
+    ends = await topic_bounds(kafka, list(DOMAIN_TOPICS))
+    if behind := await _reaction_groups_behind(kafka):
         return f"reactions {behind} behind"
     if backlog := await _outbox_backlog(services):
         return f"outboxes {backlog} unsent"
-    if behind := await _views_behind(bootstrap, views):
+    if behind := await _views_behind(kafka, views):
         return f"views {behind} behind"
-    if ends != await topic_bounds(bootstrap, list(DOMAIN_TOPICS)):
+    if ends != await topic_bounds(kafka, list(DOMAIN_TOPICS)):
         return "topics still growing"
     return ""
 
 
-async def _parked(bootstrap: str) -> dict[str, int]:
+async def _parked(kafka: KafkaAccess) -> dict[str, int]:
     """The parked messages by consumer and (the start of) their reason."""
     kinds: dict[str, int] = {}
-    for letter in await deadletters.parked(bootstrap):
+    for letter in await deadletters.parked(kafka):
         reason = letter.headers.get("dlq.reason", "")
         reason = "behind parked" if reason.startswith("behind parked") else reason[:120]
         kind = f"{letter.headers.get('dlq.consumer')}: {reason}"
@@ -281,6 +285,7 @@ class CrashRun:
             cfg.stack,
             databases=[*run.DATABASES, REFERENCE_DB],
             topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
+            principals=platform_principals(),
         )
         self.info = info
         self.services = {name: info.database_dsns[name] for name in run.SERVICES}
@@ -414,7 +419,7 @@ class CrashRun:
             for name in self.supervisor.restart_exited():
                 self.figures.unexpected_exits.append(name)
             try:
-                behind = await caught_up(self.info.kafka_bootstrap, self.services, self.views)
+                behind = await caught_up(self.info.kafka, self.services, self.views)
             except (OSError, asyncpg.PostgresError) as error:
                 behind = repr(error)
             if not behind:
@@ -427,14 +432,12 @@ class CrashRun:
         return None
 
     async def _judge(self) -> None:
-        figures, bootstrap = self.figures, self.info.kafka_bootstrap
+        figures, kafka = self.figures, self.info.kafka
         events = await fold.stored_events(self.services)
         figures.events = len(events)
         figures.applied_twice_in_stores = fold.applied_twice_in_stores(events)
-        figures.lost_on_topics, figures.republished = await fold.missing_on_topics(
-            bootstrap, events
-        )
-        parked = await _parked(bootstrap)
+        figures.lost_on_topics, figures.republished = await fold.missing_on_topics(kafka, events)
+        parked = await _parked(kafka)
         figures.parked = sum(parked.values())
         for kind, count in sorted(parked.items(), key=lambda item: -item[1]):
             self.say(f"parked {count}x {kind}")

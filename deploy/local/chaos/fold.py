@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts.envelope import Envelope
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from services.chassis import generations
+from services.chassis.kafka import KafkaAccess
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.offsets import topic_bounds
 from services.chassis.projection import ConsumedEvent, ProjectionHandler, ProjectionRunner
@@ -157,10 +158,10 @@ async def missing_acknowledged(
     return missing
 
 
-async def missing_on_topics(bootstrap: str, events: Sequence[StoredEvent]) -> tuple[int, int]:
+async def missing_on_topics(kafka: KafkaAccess, events: Sequence[StoredEvent]) -> tuple[int, int]:
     """(stored events not on their topic, records published more than once)."""
-    bounds = await topic_bounds(bootstrap, list(DOMAIN_TOPICS))
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    bounds = await topic_bounds(kafka, list(DOMAIN_TOPICS))
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     published: dict[str, int] = {}
     try:
@@ -220,7 +221,7 @@ async def fold_into(
             runner = ProjectionRunner(
                 name=f"fold.{spec.view.value}",
                 pool=pool,
-                bootstrap="127.0.0.1:9",  # never started: the fold reads the stores
+                kafka=KafkaAccess("127.0.0.1:9"),  # never started: the fold reads the stores
                 topics=spec.topics,
                 group_id=f"fold.{spec.view.value}",
                 handler=_handler(spec, IntakeKeyClient(http, spec.key_token), history),

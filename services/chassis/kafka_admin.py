@@ -1,0 +1,406 @@
+"""The administrator's side of broker security: SCRAM credentials and ACLs.
+
+aiokafka's admin client speaks neither AlterUserScramCredentials nor the ACL requests Kafka
+4 still accepts (its ACL structs are the versions 4.0 removed), so the four requests are
+declared here on aiokafka's own protocol types and sent through its admin connection. Only
+the administrator (a super user) may send them; every other principal is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import for_code
+from aiokafka.protocol.api import Request, RequestStruct, Response
+from aiokafka.protocol.types import (
+    CompactArray,
+    CompactBytes,
+    CompactString,
+    Int8,
+    Int16,
+    Int32,
+    Schema,
+    TaggedFields,
+)
+
+from services.chassis.kafka import KafkaAccess
+
+SCRAM_SHA_512 = 2  # the mechanism's id in AlterUserScramCredentials
+SCRAM_ITERATIONS = 8192
+
+
+class Resource(IntEnum):
+    TOPIC = 2
+    GROUP = 3
+    CLUSTER = 4
+
+
+class Pattern(IntEnum):
+    ANY = 1
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class Operation(IntEnum):
+    ANY = 1
+    READ = 3
+    WRITE = 4
+    CREATE = 5
+    DESCRIBE = 8
+
+
+_ANY_RESOURCE = 1
+_ALLOW = 3
+_ANY_PERMISSION = 1
+
+
+@dataclass(frozen=True, order=True)
+class Acl:
+    """One allowed operation of one principal on a topic or group (by name or prefix)."""
+
+    resource: Resource
+    name: str
+    operation: Operation
+    pattern: Pattern = Pattern.LITERAL
+
+
+def reads(topic: str) -> tuple[Acl, ...]:
+    """Consume a topic (fetch and its metadata)."""
+    return (
+        Acl(Resource.TOPIC, topic, Operation.READ),
+        Acl(Resource.TOPIC, topic, Operation.DESCRIBE),
+    )
+
+
+def writes(topic: str, pattern: Pattern = Pattern.LITERAL) -> tuple[Acl, ...]:
+    """Produce to a topic (idempotently: Write implies IdempotentWrite since Kafka 2.8)."""
+    return (
+        Acl(Resource.TOPIC, topic, Operation.WRITE, pattern),
+        Acl(Resource.TOPIC, topic, Operation.DESCRIBE, pattern),
+    )
+
+
+def in_groups(prefix: str) -> tuple[Acl, ...]:
+    """Join and commit in consumer groups whose names start with ``prefix``."""
+    return (Acl(Resource.GROUP, prefix, Operation.READ, Pattern.PREFIXED),)
+
+
+def new_password() -> str:
+    """A generated secret for a new principal."""
+    return secrets.token_urlsafe(24)
+
+
+# --- the four requests (flexible versions: compact strings, tagged fields) ------------------
+
+_TAGS = ("tags", TaggedFields)
+
+
+class _ScramResult(Response):  # type: ignore[misc]  # aiokafka is untyped
+    API_KEY = 51
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "results",
+            CompactArray(
+                ("user", CompactString("utf-8")),
+                ("error_code", Int16),
+                ("error_message", CompactString("utf-8")),
+                _TAGS,
+            ),
+        ),
+        _TAGS,
+    )
+
+
+class _ScramChange(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
+    FLEXIBLE_VERSION = True
+    API_KEY = 51
+    API_VERSION = 0
+    RESPONSE_TYPE = _ScramResult
+    SCHEMA = Schema(
+        ("deletions", CompactArray(("name", CompactString("utf-8")), ("mechanism", Int8), _TAGS)),
+        (
+            "upsertions",
+            CompactArray(
+                ("name", CompactString("utf-8")),
+                ("mechanism", Int8),
+                ("iterations", Int32),
+                ("salt", CompactBytes),
+                ("salted_password", CompactBytes),
+                _TAGS,
+            ),
+        ),
+        _TAGS,
+    )
+
+
+_ACL_ROW = (
+    ("resource_type", Int8),
+    ("resource_name", CompactString("utf-8")),
+    ("pattern_type", Int8),
+    ("principal", CompactString("utf-8")),
+    ("host", CompactString("utf-8")),
+    ("operation", Int8),
+    ("permission_type", Int8),
+)
+
+
+class _AclsCreated(Response):  # type: ignore[misc]  # aiokafka is untyped
+    API_KEY = 30
+    API_VERSION = 3
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "results",
+            CompactArray(("error_code", Int16), ("error_message", CompactString("utf-8")), _TAGS),
+        ),
+        _TAGS,
+    )
+
+
+class _CreateAcls(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
+    FLEXIBLE_VERSION = True
+    API_KEY = 30
+    API_VERSION = 3
+    RESPONSE_TYPE = _AclsCreated
+    SCHEMA = Schema(("creations", CompactArray(*_ACL_ROW, _TAGS)), _TAGS)
+
+
+class _AclsDeleted(Response):  # type: ignore[misc]  # aiokafka is untyped
+    API_KEY = 31
+    API_VERSION = 3
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "filter_results",
+            CompactArray(
+                ("error_code", Int16),
+                ("error_message", CompactString("utf-8")),
+                (
+                    "matching",
+                    CompactArray(
+                        ("error_code", Int16),
+                        ("error_message", CompactString("utf-8")),
+                        *_ACL_ROW,
+                        _TAGS,
+                    ),
+                ),
+                _TAGS,
+            ),
+        ),
+        _TAGS,
+    )
+
+
+class _DeleteAcls(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
+    FLEXIBLE_VERSION = True
+    API_KEY = 31
+    API_VERSION = 3
+    RESPONSE_TYPE = _AclsDeleted
+    SCHEMA = Schema(("filters", CompactArray(*_ACL_ROW, _TAGS)), _TAGS)
+
+
+class _AclsDescribed(Response):  # type: ignore[misc]  # aiokafka is untyped
+    API_KEY = 29
+    API_VERSION = 3
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("error_code", Int16),
+        ("error_message", CompactString("utf-8")),
+        (
+            "resources",
+            CompactArray(
+                ("resource_type", Int8),
+                ("resource_name", CompactString("utf-8")),
+                ("pattern_type", Int8),
+                (
+                    "acls",
+                    CompactArray(
+                        ("principal", CompactString("utf-8")),
+                        ("host", CompactString("utf-8")),
+                        ("operation", Int8),
+                        ("permission_type", Int8),
+                        _TAGS,
+                    ),
+                ),
+                _TAGS,
+            ),
+        ),
+        _TAGS,
+    )
+
+
+class _DescribeAcls(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
+    FLEXIBLE_VERSION = True
+    API_KEY = 29
+    API_VERSION = 3
+    RESPONSE_TYPE = _AclsDescribed
+    SCHEMA = Schema(*_ACL_ROW, _TAGS)
+
+
+class _Send(Request[Any]):  # type: ignore[misc]  # aiokafka is untyped
+    """Sends one prepared struct, whatever versions the broker advertises beside it."""
+
+    API_KEY = 0
+    ALLOW_UNKNOWN_API_VERSION = True
+
+    def __init__(self, struct: RequestStruct) -> None:
+        self._struct = struct
+
+    def prepare(self, versions: dict[int, tuple[int, int]]) -> Any:
+        low, high = versions.get(self._struct.API_KEY, (0, -1))
+        if not low <= self._struct.API_VERSION <= high:
+            raise RuntimeError(
+                f"the broker does not speak API {self._struct.API_KEY} v{self._struct.API_VERSION}"
+            )
+        return self._struct
+
+    def build(self, request_struct_class: Any) -> Any:  # noqa: ARG002  # prepare decides
+        return self._struct  # pragma: no cover
+
+
+class KafkaAdminError(RuntimeError):
+    """The broker refused an administrative change."""
+
+
+def _check(errors: Iterable[tuple[int, str | None]]) -> None:
+    failed = [f"{for_code(code).__name__}: {message}" for code, message in errors if code]
+    if failed:
+        raise KafkaAdminError("; ".join(failed))
+
+
+class KafkaAdmin:
+    """The administrator's connection: credentials and ACLs, ``async with`` to use."""
+
+    def __init__(self, access: KafkaAccess) -> None:
+        self._client = AIOKafkaAdminClient(
+            **access.client_kwargs(), request_timeout_ms=15_000, client_id="ip-admin"
+        )
+
+    async def __aenter__(self) -> KafkaAdmin:
+        await self._client.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._client.close()
+
+    @property
+    def client(self) -> AIOKafkaAdminClient:
+        """The underlying admin client (topics)."""
+        return self._client
+
+    async def ensure_topics(
+        self, partitions: dict[str, int], *, retention_ms: int = -1
+    ) -> list[str]:
+        """Create the topics that do not exist yet (replication 1, kept for ever unless
+        ``retention_ms``); returns the names created. Existing topics are left as they are."""
+        existing = set(await self._client.list_topics())
+        missing = [name for name in partitions if name not in existing]
+        if not missing:
+            return []
+        configs = {"retention.ms": str(retention_ms), "retention.bytes": "-1"}
+        response = await self._client.create_topics(
+            [NewTopic(name, partitions[name], 1, topic_configs=configs) for name in missing]
+        )
+        # 36: TOPIC_ALREADY_EXISTS (created concurrently): as good as created here
+        _check(
+            (code, f"{topic}: {message}")
+            for topic, code, message in response.topic_errors
+            if code != 36
+        )
+        return missing
+
+    async def _send(self, struct: RequestStruct) -> Any:
+        return await self._client._send_request(_Send(struct))  # its one sender
+
+    async def set_passwords(self, passwords: dict[str, str]) -> None:
+        """Create or replace the SCRAM-SHA-512 credential of each user."""
+        upserts: list[tuple[Any, ...]] = []
+        for user, password in passwords.items():
+            salt = secrets.token_bytes(32)
+            salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)
+            upserts.append((user, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, salted, {}))
+        if upserts:
+            response = await self._send(_ScramChange([], upserts, {}))
+            _check((r[1], r[2]) for r in response.results)
+
+    async def delete_password(self, user: str) -> None:
+        """Remove the user's credential: it can no longer authenticate."""
+        response = await self._send(_ScramChange([(user, SCRAM_SHA_512, {})], [], {}))
+        _check((r[1], r[2]) for r in response.results if r[1] != 91)  # 91: no such credential
+
+    async def grant(self, principal: str, acls: Iterable[Acl]) -> None:
+        """Allow ``principal`` the given operations (from any host); existing ones stay."""
+        rows: list[tuple[Any, ...]] = [
+            (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
+            for a in sorted(set(acls))
+        ]
+        if rows:
+            response = await self._send(_CreateAcls(rows, {}))
+            _check((r[0], r[1]) for r in response.results)
+
+    async def revoke(self, principal: str, acls: Iterable[Acl]) -> None:
+        """Drop exactly these ACLs of ``principal``."""
+        rows: list[tuple[Any, ...]] = [
+            (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
+            for a in sorted(set(acls))
+        ]
+        if rows:
+            response = await self._send(_DeleteAcls(rows, {}))
+            _check((r[0], r[1]) for r in response.filter_results)
+
+    async def align(self, principal: str, acls: Iterable[Acl]) -> None:
+        """Make ``acls`` exactly what ``principal`` may do: grant the missing, drop the rest."""
+        wanted = set(acls)
+        held = await self.acls_of(principal)
+        await self.grant(principal, wanted - held)
+        await self.revoke(principal, held - wanted)
+
+    async def revoke_all(self, principal: str) -> int:
+        """Drop every ACL that names ``principal``; returns how many went."""
+        any_filter: tuple[Any, ...] = (
+            _ANY_RESOURCE,
+            None,
+            Pattern.ANY,
+            principal,
+            None,
+            Operation.ANY,
+            _ANY_PERMISSION,
+            {},
+        )
+        response = await self._send(_DeleteAcls([any_filter], {}))
+        _check((r[0], r[1]) for r in response.filter_results)
+        return sum(len(r[2]) for r in response.filter_results)
+
+    async def acls_of(self, principal: str) -> set[Acl]:
+        """The operations the broker allows ``principal``."""
+        response = await self._send(
+            _DescribeAcls(
+                _ANY_RESOURCE,
+                None,
+                Pattern.ANY,
+                principal,
+                None,
+                Operation.ANY,
+                _ANY_PERMISSION,
+                {},
+            )
+        )
+        _check([(response.error_code, response.error_message)])
+        return {
+            Acl(Resource(kind), name, Operation(acl[2]), Pattern(pattern))
+            for kind, name, pattern, acls, _ in response.resources
+            for acl in acls
+        }
+
+
+def acl_rows(principals: dict[str, Sequence[Acl]]) -> list[tuple[str, Acl]]:
+    """(principal, acl) of a whole table, sorted: for reports and comparisons."""
+    return sorted((name, acl) for name, acls in principals.items() for acl in acls)

@@ -1,0 +1,29 @@
+-- One partner's feed, in the schema partner_<name> of the partner feed's database.
+-- The facts of the cases whose consent named the partner (no personal data), the events
+-- folded into them, what was passed on under which consent, and the notices sent.
+CREATE TABLE IF NOT EXISTS feed_facts (
+    case_id  uuid PRIMARY KEY,
+    facts    jsonb       NOT NULL,
+    last_day timestamptz NOT NULL  -- the latest recording instant folded into the facts
+);
+
+CREATE TABLE IF NOT EXISTS feed_folded (
+    event_id uuid PRIMARY KEY,
+    case_id  uuid NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS feed_forwarded (
+    event_id     uuid PRIMARY KEY,
+    case_id      uuid        NOT NULL,
+    consent_id   uuid        NOT NULL,
+    category     text        NOT NULL,
+    forwarded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS feed_forwarded_consent ON feed_forwarded (consent_id);
+
+CREATE TABLE IF NOT EXISTS feed_notices (
+    consent_id uuid PRIMARY KEY,
+    case_id    uuid        NOT NULL,
+    reason     text        NOT NULL,
+    sent_at    timestamptz NOT NULL DEFAULT now()
+);

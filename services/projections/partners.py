@@ -1,0 +1,256 @@
+"""Onboarding network partners: ``python -m services.projections.partners add|list|revoke``.
+
+``add`` creates the partner's principal and secret, its ACLs (read its own topic, in its own
+consumer groups; nothing else) and its topic, and registers its subscription, which the
+partner feed process picks up; it prints the connection settings. ``revoke`` removes the
+secret and the ACLs, deletes the topic, and the feed stops. Run as the broker's
+administrator (``make run``: ``set -a; . .local/dev/stack.env; set +a`` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import asyncpg
+
+from contracts.intake import DataCategory, Partner, Purpose
+from contracts.topics import partner_topic
+from services.chassis.kafka import KafkaAccess
+from services.chassis.kafka_admin import Acl, KafkaAdmin, in_groups, new_password, reads
+from services.projections.partner_settings import PartnerFeedSettings
+from services.projections.purpose import Subscription
+
+REGISTRY_SQL: Final = """
+CREATE TABLE IF NOT EXISTS public.partners (
+    name          text PRIMARY KEY,
+    purpose       text        NOT NULL,
+    categories    text[]      NOT NULL,
+    pseudonym_key bytea       NOT NULL,  -- a new one on every add: new pseudonyms
+    generation    integer     NOT NULL,  -- the feed's schema is partner_<name>_<generation>
+    added_at      timestamptz NOT NULL DEFAULT now(),
+    revoked_at    timestamptz
+)
+"""
+
+
+def principal(partner: Partner) -> str:
+    """The partner's user on the broker (Kubernetes-style name, no ``_``)."""
+    return f"ip-partner-{partner.value.replace('_', '-')}"
+
+
+def group_prefix(partner: Partner) -> str:
+    """The partner's consumer groups start with this."""
+    return f"partner.{partner.value}."
+
+
+def partner_acls(partner: Partner) -> tuple[Acl, ...]:
+    """Read its own topic, in its own groups: nothing else, and never write."""
+    return (*reads(partner_topic(partner.value)), *in_groups(group_prefix(partner)))
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A partner's subscription as the registry holds it."""
+
+    subscription: Subscription
+    pseudonym_key: bytes
+    generation: int
+    added_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def partner(self) -> Partner:
+        return self.subscription.partner
+
+    @property
+    def schema(self) -> str:
+        """Where its feed keeps positions, facts and outbox (safe as an identifier)."""
+        return f"partner_{self.partner.value}_{self.generation}"
+
+
+async def registered(conn: asyncpg.Connection) -> list[Registered]:
+    """Every partner ever added, revoked ones too, by name."""
+    await conn.execute(REGISTRY_SQL)
+    rows = await conn.fetch("SELECT * FROM public.partners ORDER BY name")
+    return [
+        Registered(
+            Subscription(
+                Partner(r["name"]),
+                Purpose(r["purpose"]),
+                frozenset(DataCategory(c) for c in r["categories"]),
+            ),
+            bytes(r["pseudonym_key"]),
+            r["generation"],
+            r["added_at"],
+            r["revoked_at"],
+        )
+        for r in rows
+    ]
+
+
+def connection_settings(kafka: KafkaAccess, partner: Partner, password: str) -> dict[str, str]:
+    """What the partner's consumer needs (Kafka client property names)."""
+    return {
+        "bootstrap.servers": kafka.bootstrap,
+        "security.protocol": "SASL_SSL" if kafka.cafile else "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": principal(partner),
+        "sasl.password": password,
+        "topic": partner_topic(partner.value),
+        "group.id.prefix": group_prefix(partner),
+    }
+
+
+async def add(settings: PartnerFeedSettings, subscription: Subscription) -> dict[str, str]:
+    """Create (or renew) the partner's principal, ACLs and topic; register its feed."""
+    partner = subscription.partner
+    password = new_password()
+    async with KafkaAdmin(settings.kafka) as admin:
+        await admin.set_passwords({principal(partner): password})
+        await admin.align(f"User:{principal(partner)}", partner_acls(partner))
+        await admin.ensure_topics({partner_topic(partner.value): settings.topic_partitions})
+    conn = await asyncpg.connect(settings.partners_database_url)
+    try:
+        await conn.execute(REGISTRY_SQL)
+        await conn.execute(
+            "INSERT INTO public.partners (name, purpose, categories, pseudonym_key, generation)"
+            " VALUES ($1, $2, $3, $4, 1) ON CONFLICT (name) DO UPDATE SET"
+            " purpose = excluded.purpose, categories = excluded.categories,"
+            " pseudonym_key = excluded.pseudonym_key, added_at = now(), revoked_at = NULL,"
+            " generation = public.partners.generation + 1",
+            partner.value,
+            subscription.purpose.value,
+            sorted(c.value for c in subscription.categories),
+            secrets.token_bytes(32),
+        )
+    finally:
+        await conn.close()
+    settings_out = connection_settings(settings.kafka, partner, password)
+    if settings.partners_credentials_dir is not None:
+        _write_private(settings.partners_credentials_dir / f"{partner.value}.json", settings_out)
+    return settings_out
+
+
+async def revoke(settings: PartnerFeedSettings, partner: Partner) -> bool:
+    """Remove the secret and the ACLs, delete the topic; the feed stops. False if unknown."""
+    conn = await asyncpg.connect(settings.partners_database_url)
+    try:
+        await conn.execute(REGISTRY_SQL)
+        found = await conn.fetchval(
+            "UPDATE public.partners SET revoked_at = now() WHERE name = $1 RETURNING 1",
+            partner.value,
+        )
+    finally:
+        await conn.close()
+    async with KafkaAdmin(settings.kafka) as admin:
+        await admin.delete_password(principal(partner))
+        await admin.revoke_all(f"User:{principal(partner)}")
+        # Nothing the partner was sent stays on the broker (an unknown topic: already gone).
+        await admin.client.delete_topics([partner_topic(partner.value)])
+    if settings.partners_credentials_dir is not None:
+        (settings.partners_credentials_dir / f"{partner.value}.json").unlink(missing_ok=True)
+    return bool(found)
+
+
+def _write_private(path: Path, content: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(json.dumps(content, indent=2) + "\n")
+
+
+async def _main(args: argparse.Namespace, settings: PartnerFeedSettings) -> int:
+    if args.command == "add":
+        subscription = Subscription(
+            Partner(args.name), Purpose(args.purpose), frozenset(args.categories)
+        )
+        connection = await add(settings, subscription)
+        print(f"partner {args.name} added; its connection settings:")
+        for key, value in connection.items():
+            print(f"  {key}={value}")
+        if settings.partners_credentials_dir is not None:
+            print(f"(also in {settings.partners_credentials_dir / f'{args.name}.json'}, 0600)")
+        return 0
+    if args.command == "revoke":
+        if not await revoke(settings, Partner(args.name)):
+            print(f"no partner {args.name}", file=sys.stderr)
+            return 1
+        print(f"partner {args.name} revoked: secret removed, ACLs dropped, topic deleted")
+        return 0
+    conn = await asyncpg.connect(settings.partners_database_url)
+    try:
+        partners = await registered(conn)
+    finally:
+        await conn.close()
+    print(f"{'partner':<24} {'purpose':<18} {'categories':<32} {'since':<20} state")
+    for item in partners:
+        cats = ",".join(sorted(c.value for c in item.subscription.categories))
+        state = f"revoked {item.revoked_at:%Y-%m-%d %H:%M}" if item.revoked_at else "active"
+        print(
+            f"{item.partner.value:<24} {item.subscription.purpose.value:<18} {cats:<32}"
+            f" {item.added_at:%Y-%m-%d %H:%M}     {state}"
+        )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line (``--help`` on each subcommand)."""
+    cli = argparse.ArgumentParser(
+        prog="python -m services.projections.partners",
+        description="Subscribe network partners to their own Kafka topic, fed only with what a "
+        "valid consent allows, under a pseudonym. Configured like the partner feed: "
+        "IP_KAFKA_* as the broker's administrator, IP_DB_PROJ_PARTNERS, and optionally "
+        "IP_PARTNERS_CREDENTIALS_DIR.",
+    )
+    sub = cli.add_subparsers(dest="command", required=True, metavar="{add,list,revoke}")
+    new = sub.add_parser(
+        "add",
+        help="create the partner's principal, secret, ACLs and topic; start its feed",
+        description="Create (or renew, with a new secret and new pseudonyms) the partner's "
+        "principal, its ACLs and its topic ip.partner.<name>.v1, and register its "
+        "subscription; prints the connection settings.",
+    )
+    new.add_argument(
+        "name", choices=[p.value for p in Partner], help="the partner, as consents name it"
+    )
+    new.add_argument(
+        "--purpose",
+        required=True,
+        choices=[p.value for p in Purpose],
+        help="the purpose the partner pursues; a consent must name it",
+    )
+    new.add_argument(
+        "--categories",
+        required=True,
+        nargs="+",
+        type=DataCategory,
+        metavar="C",
+        help="data categories to pass on (a consent must name them too): "
+        + ", ".join(c.value for c in DataCategory),
+    )
+    sub.add_parser("list", help="every partner: purpose, categories, since when, state")
+    gone = sub.add_parser(
+        "revoke",
+        help="remove the secret and the ACLs, delete the topic, stop the feed",
+        description="The partner can no longer connect; its feed stops and its topic goes.",
+    )
+    gone.add_argument("name", choices=[p.value for p in Partner])
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return asyncio.run(_main(args, PartnerFeedSettings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
