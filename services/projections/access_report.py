@@ -3,8 +3,8 @@
 disclosure of it to another agency or partner, with its legal basis or consent.
 
 It reads every view database of a run: the ``public.access_log`` each view's read API keeps
-(granted and refused reads, with the reader's agency, user, role and purpose) and the
-``disclosures`` of the view's active generation (from, to, category, legal basis or consent).
+(granted and refused reads, with the reader's agency, user, role and purpose) and its
+``public.disclosures`` log (from, to, category, legal basis or consent).
 The databases are the ``IP_DB_PROJ_<VIEW>`` keys of the run's ``stack.env`` (``make run``:
 ``.local/dev/stack.env``), or given one by one with ``--dsn VIEW=DSN``. A view database that
 cannot be read makes the report incomplete: it says so and the command exits with 1.
@@ -23,8 +23,6 @@ from pathlib import Path
 from uuid import UUID
 
 import asyncpg
-
-from services.chassis import generations
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_STATE = REPO / ".local" / "dev"
@@ -97,14 +95,6 @@ async def table_exists(conn: asyncpg.Connection, table: str) -> bool:
     return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
 
 
-async def _active_generation(conn: asyncpg.Connection) -> str:
-    """The view's active generation, read without creating anything."""
-    if not await table_exists(conn, "public.view_generation"):
-        return generations.DEFAULT
-    found = await conn.fetchval("SELECT active FROM public.view_generation")
-    return generations.checked(found) if found else generations.DEFAULT
-
-
 async def _read_view(report: AccessReport, dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
@@ -131,12 +121,10 @@ async def _read_view(report: AccessReport, dsn: str) -> None:
                 )
                 for r in rows
             )
-        generation = await _active_generation(conn)
-        if await table_exists(conn, f"{generation}.disclosures"):
-            # The generation's name passed generations.checked: a safe identifier.
-            table = f'"{generation}".disclosures'
+        if await table_exists(conn, "public.disclosures"):
             rows = await conn.fetch(
-                f"SELECT * FROM {table} WHERE case_id = $1 ORDER BY disclosed_at, event_id",  # noqa: S608
+                "SELECT * FROM public.disclosures WHERE case_id = $1"
+                " ORDER BY disclosed_at, event_id",
                 report.case_id,
             )
             report.disclosures.extend(

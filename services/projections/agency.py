@@ -194,7 +194,7 @@ class AgencyView:
             _json(data),
         )
         await conn.execute(
-            "INSERT INTO disclosures (event_id, case_id, from_agency, to_view, category,"
+            "INSERT INTO public.disclosures (event_id, case_id, from_agency, to_view, category,"
             " legal_basis, consent_id, disclosed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (event_id, to_view) DO NOTHING",
             envelope.event_id,

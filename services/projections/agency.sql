@@ -18,7 +18,12 @@ CREATE TABLE IF NOT EXISTS case_events (
 );
 CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, occurred_at);
 
-CREATE TABLE IF NOT EXISTS disclosures (
+-- The disclosure log: what was materialised into this view, when, on which legal basis or
+-- consent. In public like the access log, not in the generation: it records what happened,
+-- and a rebuild (which reads the topics in another order across topics and may never
+-- materialise what the live view held for a while) must neither take it away nor rewrite it.
+-- A rebuild's disclosures join it; an event already logged for this view keeps its first row.
+CREATE TABLE IF NOT EXISTS public.disclosures (
     event_id     uuid        NOT NULL,
     case_id      uuid        NOT NULL,
     from_agency  text        NOT NULL,
@@ -29,7 +34,20 @@ CREATE TABLE IF NOT EXISTS disclosures (
     disclosed_at timestamptz NOT NULL,
     PRIMARY KEY (event_id, to_view)
 );
-CREATE INDEX IF NOT EXISTS disclosures_case ON disclosures (case_id);
+CREATE INDEX IF NOT EXISTS disclosures_case ON public.disclosures (case_id);
+
+-- A generation made while the log lived in the generation keeps its own table: fold it in.
+DO $$
+BEGIN
+    IF current_schema() <> 'public'
+        AND to_regclass(format('%I.disclosures', current_schema())) IS NOT NULL THEN
+        EXECUTE format(
+            'INSERT INTO public.disclosures SELECT * FROM %I.disclosures ON CONFLICT DO NOTHING',
+            current_schema()
+        );
+        EXECUTE format('DROP TABLE %I.disclosures', current_schema());
+    END IF;
+END $$;
 
 -- Which cases' registrations the view has read (ids only, no data), and the cases with an
 -- event read before their registration: the four topics' partitions are read in no order

@@ -353,7 +353,7 @@ async def disclosures(
     await authorize(pool, request, claims, Read.DISCLOSURES, case_id)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "SELECT * FROM disclosures WHERE case_id = $1 ORDER BY disclosed_at, event_id",
+            "SELECT * FROM public.disclosures WHERE case_id = $1 ORDER BY disclosed_at, event_id",
             case_id,
         )
         await record_access(conn, request, claims, granted=True, case_id=case_id)

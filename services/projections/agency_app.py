@@ -78,7 +78,7 @@ AGENCY = ViewParts(
     install=installer("agency.sql"),
     handler=_agency_handler,
     router=router,
-    tables=("case_facts", "case_events", "disclosures"),
+    tables=("case_facts", "case_events"),  # the disclosure log is in public: kept, not rebuilt
 )
 
 

@@ -218,7 +218,7 @@ async def _rebuilt_agentur_view(settings: AgencyViewSettings) -> str:
     try:
         rows = [
             row
-            for table in ("case_facts", "case_events", "disclosures")
+            for table in ("case_facts", "case_events")
             for row in await conn.fetch(f"SELECT * FROM {rebuilt.generation}.{table}")  # noqa: S608  # checked names
         ]
     finally:
