@@ -7,16 +7,27 @@ partition per topic, up to the positions the view has already passed, never a wh
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from contracts.envelope import Envelope
 from contracts.topics import CODECS
 from services.chassis.kafka import KafkaAccess
+
+log = structlog.get_logger("history")
+
+# A scan of one partition per topic takes well under a second at today's sizes. A consumer
+# that makes no progress for this long (seen once after a broker restart: a fresh consumer
+# fetching nothing, so the view's batch waited for ever) is dropped and the scan starts over
+# with a new one.
+ATTEMPT_SECONDS = 60.0
+ATTEMPTS = 5
 
 
 def partition_of(case_id: UUID, partitions: int) -> int:
@@ -37,7 +48,20 @@ async def case_history(
     bounds = {tp: before[tp] for tp in wanted if before.get(tp, 0) > 0}
     if not bounds:
         return []
-    key = str(case_id).encode()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with asyncio.timeout(ATTEMPT_SECONDS):
+                found = await _scan(kafka, str(case_id).encode(), bounds)
+        except TimeoutError:
+            log.warning("history.scan_stalled", case_id=str(case_id), attempt=attempt)
+            continue
+        return sorted(found, key=lambda e: (e.occurred_at, e.stream_version))
+    raise TimeoutError(f"history of {case_id}: no scan finished in {ATTEMPTS} attempts")
+
+
+async def _scan(
+    kafka: KafkaAccess, key: bytes, bounds: Mapping[TopicPartition, int]
+) -> list[Envelope[Any]]:
     consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     found: list[Envelope[Any]] = []
@@ -54,4 +78,4 @@ async def case_history(
                 )
     finally:
         await consumer.stop()
-    return sorted(found, key=lambda e: (e.occurred_at, e.stream_version))
+    return found
