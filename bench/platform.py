@@ -29,6 +29,7 @@ from bench.core import Context, say
 from bench.memory import import_rss
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack, run
+from deploy.local.principals import platform_principals
 from services.projections.purpose import ViewId
 
 P99_TARGET_MS = 50.0
@@ -337,6 +338,7 @@ async def measure(ctx: Context, *, profile: bool = False) -> PlatformRun:
         ctx.stack_config,
         run.DATABASES,
         [devstack.TopicSpec(name) for name in ALL_TOPICS],
+        principals=platform_principals(),  # as make run: one principal per process
     )
     # The launcher of ``make run`` (its private helpers: there is no public one yet).
     processes = run._platform(cfg, info, run._reader_token(cfg), run._secret(cfg, "token-secret"))
