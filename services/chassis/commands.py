@@ -59,7 +59,8 @@ async def run_command(
     except VersionConflictError:
         pass
     # Contended: queue up behind the stream's other writers instead of racing them again.
-    # Optimistic first tries of others can still win, so a few attempts remain.
+    # While the turn is held, others' first tries queue too; the attempts cover writers that
+    # do not take turns (an older process during a deploy).
     async with store.exclusive(stream_id):
         for _ in range(MAX_ATTEMPTS):
             history = await store.load(stream_id)

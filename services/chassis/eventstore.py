@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -13,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import trace
 from pydantic import BaseModel
 
@@ -27,6 +29,14 @@ Payload = TypeVar("Payload", bound=BaseModel)
 OUTBOX_CHANNEL = "outbox"
 SCHEMA_LOCK = 0x1F_0B0D  # advisory lock id: "someone is installing this schema"
 tracer = trace.get_tracer("services.chassis.eventstore")
+
+# The connection holding a stream's turn (see ``exclusive``): the holder loads and appends on
+# it, since its own appends must not wait for the turn it holds.
+_turn: ContextVar[tuple[UUID, PoolConnectionProxy] | None] = ContextVar("turn", default=None)
+
+
+def _turn_key(stream_id: UUID) -> int:
+    return int.from_bytes(stream_id.bytes[:8], "big", signed=True)
 
 
 class VersionConflictError(Exception):
@@ -92,22 +102,39 @@ class PostgresEventStore(Generic[Payload]):
 
     async def load(self, stream_id: UUID) -> list[Envelope[Payload]]:
         """The stream's events in version order (empty for an unknown stream)."""
-        rows = await self._pool.fetch(
-            "SELECT body FROM events WHERE stream_id = $1 ORDER BY version", stream_id
-        )
+        async with self._connection(stream_id) as (conn, _):
+            rows = await conn.fetch(
+                "SELECT body FROM events WHERE stream_id = $1 ORDER BY version", stream_id
+            )
         return [self._codec.parse(row["body"]) for row in rows]
 
     @asynccontextmanager
     async def exclusive(self, stream_id: UUID) -> AsyncIterator[None]:
         """Take turns with the stream's other contended writers: a session advisory lock
-        keyed by the stream, held on its own connection for the load-decide-append."""
-        key = int.from_bytes(stream_id.bytes[:8], "big", signed=True)
+        keyed by the stream, held on its own connection for the load-decide-append.
+
+        While a turn is held, first tries of other writers do not append but queue up too
+        (see ``_append``): otherwise a stream of fresh first tries can beat the holder again
+        and again, and a queued command runs out of attempts."""
         async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            await conn.execute("SELECT pg_advisory_lock($1)", _turn_key(stream_id))
+            token = _turn.set((stream_id, conn))
             try:
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                _turn.reset(token)
+                await conn.execute("SELECT pg_advisory_unlock($1)", _turn_key(stream_id))
+
+    @asynccontextmanager
+    async def _connection(self, stream_id: UUID) -> AsyncIterator[tuple[PoolConnectionProxy, bool]]:
+        """The turn's connection if this task holds the stream's turn, else a pooled one;
+        and whether the turn is held."""
+        turn = _turn.get()
+        if turn is not None and turn[0] == stream_id:
+            yield turn[1], True
+            return
+        async with self._pool.acquire() as conn:
+            yield conn, False
 
     async def handled(self, idempotency_key: str) -> AppendResult | None:
         """The earlier outcome of a command with this key, if there was one."""
@@ -155,7 +182,12 @@ class PostgresEventStore(Generic[Payload]):
             for offset, payload in enumerate(payloads, start=1)
         ]
         last_version = expected_version + len(envelopes)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._connection(stream_id) as (conn, holds_turn), conn.transaction():
+            if not holds_turn and not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock_shared($1)", _turn_key(stream_id)
+            ):
+                # Another writer holds the stream's turn: queue up behind it.
+                raise VersionConflictError(stream_id, expected_version)
             claimed = await conn.fetchval(
                 "INSERT INTO handled_commands (idempotency_key, stream_id, first_version,"
                 " last_version) VALUES ($1, $2, $3, $4)"
