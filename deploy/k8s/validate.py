@@ -48,6 +48,7 @@ from pydantic_settings import BaseSettings
 from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
 from deploy.local import devstack, run
 from deploy.local.principals import platform_principals
+from services.chassis.kafka_admin import Acl, Pattern
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -594,6 +595,7 @@ def counterpart_problems(
     problems.extend(_kafka_problems(platform, topics))
     problems.extend(_partition_problems(platform, deployments, processes))
     problems.extend(_database_problems(platform, databases))
+    problems.extend(acl_problems(platform.kinds("KafkaUser")))
     for deployment in deployments.values():
         problems.extend(_selector_problems(platform, deployment))
     return problems
@@ -1001,6 +1003,48 @@ def _kafka_problems(platform: Platform, topics: Sequence[str]) -> list[str]:
         for user in platform.kinds("KafkaUser")
         if _cluster_label(user) != kafka.name
     )
+    return problems
+
+
+StrimziAcl = tuple[str, str, str, str]  # resource type, name, pattern type, operation
+
+
+def strimzi_acls(acls: Sequence[Acl]) -> set[StrimziAcl]:
+    """The local principal table's grants, spelled as a KafkaUser states them."""
+    patterns = {Pattern.LITERAL: "literal", Pattern.PREFIXED: "prefix"}
+    return {
+        (acl.resource.name.lower(), acl.name, patterns[acl.pattern], acl.operation.name.title())
+        for acl in acls
+    }
+
+
+def _stated_acls(user: Manifest) -> set[StrimziAcl]:
+    stated: set[StrimziAcl] = set()
+    for entry in user.spec.get("authorization", {}).get("acls", []):
+        resource = entry.get("resource", {})
+        key = (resource.get("type"), resource.get("name"), resource.get("patternType", "literal"))
+        stated.update((*key, operation) for operation in entry.get("operations", []))
+    return stated
+
+
+def acl_problems(
+    users: Sequence[Manifest], principals: Mapping[str, Sequence[Acl]] | None = None
+) -> list[str]:
+    """Each KafkaUser grants exactly what the local principal table grants the process
+    (``deploy.local.principals``, derived from the code): no more, and nothing missing."""
+    principals = platform_principals() if principals is None else principals
+    by_name = {user.name: user for user in users}
+    problems = []
+    for name, acls in principals.items():
+        user = by_name.get(name)
+        if user is None:
+            problems.append(f"principal {name} (deploy.local.principals) has no KafkaUser")
+            continue
+        wanted, stated = strimzi_acls(acls), _stated_acls(user)
+        problems.extend(f"{user}: lacks {acl}" for acl in sorted(wanted - stated))
+        problems.extend(
+            f"{user}: grants {acl}, which the code does not need" for acl in sorted(stated - wanted)
+        )
     return problems
 
 

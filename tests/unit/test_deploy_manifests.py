@@ -456,3 +456,47 @@ def test_the_command_fails_on_a_problem(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert "FAIL  a.yaml: Namespace/?: metadata: Additional properties are not allowed" in err
     assert "process intake (python -m services.intake): the local stack runs it" in err
+
+
+def _acls(doc: Doc) -> list[Doc]:
+    found: list[Doc] = doc["spec"]["authorization"]["acls"]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("user", "change", "expected"),
+    [
+        (
+            "ip-view-jc-mg",
+            lambda doc: _acls(doc).pop(),  # the dead-letter topic's grant
+            "KafkaUser/ip-view-jc-mg: lacks ('topic', 'ip.deadletter.v1', 'literal', 'Write')",
+        ),
+        (
+            "ip-intake-relay",
+            lambda doc: _acls(doc).append(
+                {"resource": {"type": "topic", "name": "ip.deadletter.v1"}, "operations": ["Read"]}
+            ),
+            "KafkaUser/ip-intake-relay: grants ('topic', 'ip.deadletter.v1', 'literal', 'Read'),"
+            " which the code does not need",
+        ),
+        (
+            "ip-view-steering",
+            lambda doc: _acls(doc)[4]["resource"].update(patternType="literal"),
+            "KafkaUser/ip-view-steering: lacks ('group', 'projection.steering', 'prefix', 'Read')",
+        ),
+    ],
+)
+def test_a_kafka_user_granting_other_than_the_code_needs_is_reported(
+    manifests: list[v.Manifest], user: str, change: Callable[[Doc], None], expected: str
+) -> None:
+    assert v.acl_problems([m for m in manifests if m.kind == "KafkaUser"]) == []
+    broken = changed(manifests, "KafkaUser", user, change)
+    problems = v.acl_problems([m for m in broken if m.kind == "KafkaUser"])
+    assert f"kafka/users.yaml: {expected}" in problems, problems
+
+
+def test_a_principal_without_kafka_user_is_reported(manifests: list[v.Manifest]) -> None:
+    users = [m for m in manifests if m.kind == "KafkaUser" and m.name != "ip-partners-feed"]
+    assert v.acl_problems(users) == [
+        "principal ip-partners-feed (deploy.local.principals) has no KafkaUser"
+    ]
