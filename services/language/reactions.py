@@ -26,9 +26,12 @@ log = structlog.get_logger("language.reactions")
 
 
 def transfer_for(envelope: Envelope[IntakeEvent]) -> TransferEntitlements | None:
-    """The command an intake event asks of the language path; None for all but a hand-over."""
+    """The command an intake event asks of the language path; None for all but a hand-over
+    to another agency. A hand-over that keeps the agency (the Jugendberufsagentur route hands
+    a young person from the Agentur's team to its U25 team, AA-MG to AA-MG) leaves the
+    entitlements where they are: the issuer is the agency, and it stays."""
     match envelope.data:
-        case HandOverAccepted() as accepted:
+        case HandOverAccepted() as accepted if accepted.from_agency is not accepted.to_agency:
             return TransferEntitlements(
                 handover_id=accepted.handover_id,
                 from_agency=accepted.from_agency,

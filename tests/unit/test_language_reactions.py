@@ -75,7 +75,9 @@ async def agentur_berufssprachkurs_running() -> MemoryStore[LanguageEvent]:
     )
 
 
-def hand_over_accepted(case_id: UUID = CASE, to_agency: str = "JC-MG") -> Envelope[IntakeEvent]:
+def hand_over_accepted(
+    case_id: UUID = CASE, to_agency: str = "JC-MG", from_agency: str = "AA-MG"
+) -> Envelope[IntakeEvent]:
     return intake_codec.parse(
         {
             "event_id": str(uuid4()),
@@ -90,7 +92,7 @@ def hand_over_accepted(case_id: UUID = CASE, to_agency: str = "JC-MG") -> Envelo
                 "type": "intake.hand_over_accepted",
                 "schema_version": 1,
                 "handover_id": str(HANDOVER),
-                "from_agency": "AA-MG",
+                "from_agency": from_agency,
                 "to_agency": to_agency,
                 "reason": "rechtskreiswechsel",
                 "accepted_on": "2016-11-15",
@@ -149,6 +151,16 @@ async def test_a_replayed_key_appends_nothing_even_if_the_state_would_allow_it()
     assert again is not None
     assert again.replayed
     assert not any(isinstance(e.data, IssuerChanged) for e in store.streams[CASE])
+
+
+async def test_a_hand_over_within_the_agency_moves_nothing() -> None:
+    """The Jugendberufsagentur route hands AA-MG over to AA-MG: the entitlement stays the
+    Agentur's, nothing is appended, and nothing fails (such hand-overs used to be parked)."""
+    store = await agentur_berufssprachkurs_running()
+    before = await store.load(CASE)
+
+    assert await follow_hand_over(hand_over_accepted(to_agency="AA-MG"), store) is None
+    assert await store.load(CASE) == before
 
 
 async def test_unknown_case_is_ignored() -> None:
