@@ -1299,22 +1299,41 @@ def up(
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     with _file_lock(cfg.state_dir / ".lock"):
         _superuser_password(cfg)  # create secrets.json before the threads race for it
+        # What this call started, noted at once: if a later step fails, it is stopped again
+        # (a half-started stack would hold its ports until someone ran `make stop`).
+        started_here: list[Callable[[StackConfig], bool]] = []
 
         def postgres_step() -> bool:
             started = _pg_up(cfg)
+            if started:
+                started_here.append(_pg_down)
             ensure_databases(cfg, databases)
             return started
 
         def kafka_step() -> bool:
             started = _kafka_up(cfg)
+            if started:
+                started_here.append(_kafka_down)
             ensure_topics(cfg, topics)
             ensure_principals(cfg, principals or {})
             return started
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-zipkin") as side:
-            zipkin_started = side.submit(_zipkin_up, cfg)
-            pg_started, kafka_started = _both(postgres_step, kafka_step)
-            tracing_started = zipkin_started.result()
+        def zipkin_step() -> bool:
+            started = _zipkin_up(cfg)
+            if started:
+                started_here.append(_zipkin_down)
+            return started
+
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-zipkin") as side:
+                zipkin_started = side.submit(zipkin_step)
+                pg_started, kafka_started = _both(postgres_step, kafka_step)
+                tracing_started = zipkin_started.result()
+        except BaseException:
+            for stop in started_here:
+                stop(cfg)
+            _say("stack", f"set-up failed: stopped what it had started ({len(started_here)})")
+            raise
         passwords = _database_passwords(cfg)
         info = StackInfo(
             kafka_bootstrap=f"{HOST}:{cfg.kafka_port}",

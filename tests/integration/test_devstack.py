@@ -22,6 +22,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from deploy.local import devstack
 from deploy.local.devstack import (
     DEFAULT_CACHE_DIR,
     REPO_ROOT,
@@ -223,3 +224,32 @@ def test_down_stops_a_stack_started_by_another_process(stack_cfg: StackConfig) -
     assert not (stack_cfg.state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()
     assert status(stack_cfg) == {"kafka": "stopped", "postgres": "stopped", "zipkin": "stopped"}
     assert down(stack_cfg) == []
+
+
+def test_a_failed_up_stops_what_it_started_and_only_that(
+    stack_cfg: StackConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step failing after the broker and the database came up (here: creating the topics)
+    leaves nothing running that this call started; a stack that was running before stays."""
+
+    def refuse(*_: object) -> None:
+        raise RuntimeError("topic creation refused")
+
+    down(stack_cfg)
+    monkeypatch.setattr(devstack, "ensure_topics", refuse)  # where up() looks it up
+    with pytest.raises(RuntimeError, match="topic creation refused"):
+        up(stack_cfg, topics=[TopicSpec(TOPIC)])
+
+    assert running_pids(stack_cfg) == {}
+    assert _brokers(stack_cfg) == []
+    assert _postmasters(stack_cfg) == []
+
+    monkeypatch.undo()
+    up(stack_cfg)
+    before = running_pids(stack_cfg)
+    monkeypatch.setattr(devstack, "ensure_topics", refuse)
+    with pytest.raises(RuntimeError):
+        up(stack_cfg, topics=[TopicSpec(TOPIC)])
+
+    assert running_pids(stack_cfg) == before
+    assert set(before) == {"kafka", "postgres"}
