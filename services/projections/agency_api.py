@@ -309,6 +309,18 @@ async def list_cases(
     return ids
 
 
+HELD_COLUMNS: Final = "case_id, event_id, type, category, occurred_at, read_only, data::text"
+
+
+def _categories(rows: Sequence[asyncpg.Record]) -> list[str]:
+    return sorted({r["category"] or ADMINISTRATION for r in rows})
+
+
+def _timeline(case_id: UUID, rows: Sequence[asyncpg.Record]) -> CaseTimeline:
+    events = [HeldEvent.model_validate({**dict(r), "data": json.loads(r["data"])}) for r in rows]
+    return CaseTimeline(case_id=case_id, events=events)
+
+
 @router.get(
     "/cases/{case_id}",
     response_model=CaseTimeline,
@@ -326,19 +338,49 @@ async def case_timeline(case_id: UUID, request: Request, pool: Pool, claims: Tok
     await authorize(pool, request, claims, Read.TIMELINE, case_id)
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(
-            "SELECT event_id, type, category, occurred_at, read_only, data::text FROM case_events"
+            f"SELECT {HELD_COLUMNS} FROM case_events"  # noqa: S608  # a constant column list
             " WHERE case_id = $1 ORDER BY occurred_at",
             case_id,
         )
         if rows:
-            categories = sorted({r["category"] or ADMINISTRATION for r in rows})
             await record_access(
-                conn, request, claims, granted=True, case_id=case_id, categories=categories
+                conn, request, claims, granted=True, case_id=case_id, categories=_categories(rows)
             )
     if not rows:
         raise await _refuse(pool, request, claims, NOT_VISIBLE, case_id)
-    events = [HeldEvent.model_validate({**dict(r), "data": json.loads(r["data"])}) for r in rows]
-    return CaseTimeline(case_id=case_id, events=events)
+    return _timeline(case_id, rows)
+
+
+@router.get(
+    "/caseload",
+    response_model=list[CaseTimeline],
+    responses={401: {"description": "no valid token"}, 403: {"description": "refused, logged"}},
+)
+async def caseload_timelines(
+    request: Request,
+    pool: Pool,
+    claims: Token,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[CaseTimeline]:
+    """The timelines of the newest cases this view holds, in one read: what a caseload page
+    shows of each person. Logged as that many timeline reads (a row per case with its
+    categories), so each person's access report lists it."""
+    await authorize(pool, request, claims, Read.TIMELINE)
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            f"SELECT {HELD_COLUMNS} FROM case_events"  # noqa: S608  # a constant column list
+            " WHERE case_id IN (SELECT DISTINCT case_id FROM case_events"
+            " ORDER BY case_id DESC LIMIT $1) ORDER BY case_id DESC, occurred_at",
+            limit,
+        )
+        by_case: dict[UUID, list[asyncpg.Record]] = {}
+        for row in rows:
+            by_case.setdefault(row["case_id"], []).append(row)
+        for case_id, held in by_case.items():
+            await record_access(
+                conn, request, claims, granted=True, case_id=case_id, categories=_categories(held)
+            )
+    return [_timeline(case_id, held) for case_id, held in by_case.items()]
 
 
 @router.get(

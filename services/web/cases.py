@@ -30,7 +30,7 @@ CATCH_UP_SECONDS: Final = 10.0  # how long an accepted command waits for the vie
 async def caseloadpage(request: Request, session: Signed, talk: Talk) -> HTMLResponse:
     chosen = caseload.CaseloadFilter.from_query(request.query_params)
     try:
-        held = await talk.timelines(session, await talk.case_ids(session))
+        held = await talk.caseload(session)
     except ViewUnavailableError as error:
         return page(request, "fehler.html", 503, session=session, message=str(error))
     reader, day = session.claims.agency, today()

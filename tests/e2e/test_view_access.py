@@ -281,6 +281,26 @@ async def test_own_jobcenter_reads_the_handed_over_case_and_it_is_logged(views: 
     assert UUID(views.case_id) in listing["listed"]
 
 
+async def test_the_caseload_is_one_read_logged_per_case(views: Views) -> None:
+    """GET /caseload: the timelines of the view's cases in one answer, each equal to the
+    case's own timeline, logged as a timeline read per case; a role that may not read
+    timelines is refused (and logged)."""
+    headers = bearer(token("JC-MG", user="cleo", purpose="placement"))
+    caseload = await get(views, ViewId.JC_MG, "/caseload?limit=1000", headers)
+    assert caseload.status_code == 200, caseload.text
+    by_case = {t["case_id"]: t["events"] for t in caseload.json()}
+    single = await get(views, ViewId.JC_MG, f"/cases/{views.case_id}", headers)
+    assert by_case[views.case_id] == single.json()["events"]
+    rows = [r for r in await logged(views, ViewId.JC_MG) if r["user_name"] == "cleo"]
+    caseload_rows = [r for r in rows if r["path"] == "/caseload"]
+    assert {str(r["case_id"]) for r in caseload_rows} == set(by_case)
+    assert all(r["granted"] and r["categories"] for r in caseload_rows)
+    dpo = bearer(token("JC-MG", "data_protection", user="dora", purpose="audit"))
+    assert (await get(views, ViewId.JC_MG, "/caseload", dpo)).status_code == 403
+    other = await get(views, ViewId.JC_RKN, "/caseload", headers)
+    assert other.status_code == 403
+
+
 async def test_case_the_view_does_not_hold_is_403_and_logged(views: Views) -> None:
     """JC-MG's case and an unknown id on the JC-RKN view: 403 "not visible", both logged."""
     unknown = str(uuid4())

@@ -48,6 +48,9 @@ class FakeWorld:
             return httpx.Response(200, json={"case_id": str(case_id), "events": self.held[case_id]})
         if url.startswith(f"{VIEW}/cases"):
             return httpx.Response(200, json=[str(c) for c in self.held])
+        if url.startswith(f"{VIEW}/caseload"):
+            timelines = [{"case_id": str(c), "events": e} for c, e in self.held.items()]
+            return httpx.Response(200, json=timelines)
         if url == f"{STEERING}/months":
             return httpx.Response(200, json=["2016-02", "2016-03"])
         if url.startswith(f"{STEERING}/figures?"):
