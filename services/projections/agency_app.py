@@ -34,10 +34,19 @@ from services.chassis.projection import (
 from services.projections.agency import AgencyView
 from services.projections.agency_api import configure_access, router
 from services.projections.agency_settings import AgencyViewSettings, ViewProjectionSettings
-from services.projections.history import case_history
+from services.projections.history import HistoryReader
 
 Install = Callable[[asyncpg.Pool], Awaitable[None]]
 RunnerFactory = Callable[[asyncpg.Pool], ProjectionRunner]
+
+
+@dataclass(frozen=True)
+class ViewPorts:
+    """What a view's projection talks to besides its database: intake's key API, and the
+    topics again for a case's history."""
+
+    keys: IntakeKeyClient
+    history: HistoryReader
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class ViewParts:
 
     description: str  # the read API's, for its OpenAPI page
     install: Install  # its tables, in the pool's generation
-    handler: Callable[[ViewProjectionSettings, IntakeKeyClient], ProjectionHandler]
+    handler: Callable[[ViewProjectionSettings, ViewPorts], ProjectionHandler]
     router: APIRouter
     tables: tuple[str, ...]  # the generation's tables a rebuild compares with the live one
 
@@ -63,13 +72,13 @@ def installer(view_sql: str) -> Install:
     return install
 
 
-def _agency_handler(settings: ViewProjectionSettings, keys: IntakeKeyClient) -> ProjectionHandler:
+def _agency_handler(settings: ViewProjectionSettings, ports: ViewPorts) -> ProjectionHandler:
     async def history(case_id: UUID, before: Mapping[TopicPartition, int]) -> list[Envelope[Any]]:
-        return await case_history(
-            settings.kafka, case_id, DOMAIN_TOPICS, settings.topic_partitions, before
+        return await ports.history.case_history(
+            case_id, DOMAIN_TOPICS, settings.topic_partitions, before
         )
 
-    return AgencyView(settings.agency_view, keys, history)
+    return AgencyView(settings.agency_view, ports.keys, history)
 
 
 AGENCY = ViewParts(
@@ -86,6 +95,7 @@ def runner_factory(
     settings: ViewProjectionSettings,
     parts: ViewParts,
     keys_http: httpx.AsyncClient,
+    history: HistoryReader,
     *,
     group_id: str | None = None,
 ) -> RunnerFactory:
@@ -100,7 +110,10 @@ def runner_factory(
             topics=DOMAIN_TOPICS,
             group_id=group_id or settings.agency_consumer_group or f"projection.{view.value}",
             max_batch=settings.agency_max_batch,
-            handler=parts.handler(settings, IntakeKeyClient(keys_http, settings.key_reader_token)),
+            handler=parts.handler(
+                settings,
+                ViewPorts(IntakeKeyClient(keys_http, settings.key_reader_token), history),
+            ),
         )
 
     return make
@@ -111,11 +124,14 @@ def create_app(settings: AgencyViewSettings, parts: ViewParts = AGENCY) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http:
+        async with (
+            httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http,
+            HistoryReader(settings.kafka) as history,
+        ):
             view = LiveView(
                 settings.agency_database_url,
                 parts.install,
-                runner_factory(settings, parts, keys_http),
+                runner_factory(settings, parts, keys_http, history),
             )
             await view.start()
             app.state.view = view

@@ -24,6 +24,7 @@ from services.chassis.projection import ProjectionRunner
 from services.chassis.rebuild import Difference, bar, compare, rebuild
 from services.projections.agency_app import runner_factory
 from services.projections.agency_settings import ViewProjectionSettings
+from services.projections.history import HistoryReader
 from services.projections.purpose import ViewId
 from services.projections.views import parts_of
 
@@ -62,10 +63,13 @@ async def rebuild_view(settings: ViewProjectionSettings, *, swap: bool, say: Say
         end = "\n" if done >= total else "\r"
         print(f"  {bar(done, total)}", end=end, flush=True)
 
-    async with httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http:
+    async with (
+        httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http,
+        HistoryReader(settings.kafka) as history,
+    ):
 
         def make_runner(pool: asyncpg.Pool, group_id: str) -> ProjectionRunner:
-            return runner_factory(settings, parts, keys_http, group_id=group_id)(pool)
+            return runner_factory(settings, parts, keys_http, history, group_id=group_id)(pool)
 
         generation = await rebuild(
             view=view.value,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.projection import ProjectionHandler
-from services.projections.agency_app import ViewParts, installer
+from services.projections.agency_app import ViewParts, ViewPorts, installer
 from services.projections.agency_settings import ViewProjectionSettings
 from services.projections.steering_api import router
 from services.projections.steering_view import SteeringView
 
 
-def _handler(_settings: ViewProjectionSettings, keys: IntakeKeyClient) -> ProjectionHandler:
-    return SteeringView(keys)
+def _handler(_settings: ViewProjectionSettings, ports: ViewPorts) -> ProjectionHandler:
+    return SteeringView(ports.keys)  # figures need no case's history
 
 
 STEERING = ViewParts(

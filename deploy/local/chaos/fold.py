@@ -29,9 +29,9 @@ from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.offsets import topic_bounds
 from services.chassis.projection import ConsumedEvent, ProjectionHandler, ProjectionRunner
 from services.projections.agency import AgencyView
-from services.projections.agency_app import AGENCY, ViewParts
+from services.projections.agency_app import AGENCY, ViewParts, ViewPorts
 from services.projections.agency_settings import ViewProjectionSettings
-from services.projections.history import partition_of
+from services.projections.history import HistoryReader, partition_of
 from services.projections.purpose import ViewId
 from services.projections.views import parts_of
 
@@ -199,7 +199,8 @@ def _handler(spec: ViewSpec, keys: IntakeKeyClient, history: StoreHistory) -> Pr
     if spec.parts is AGENCY:
         return AgencyView(spec.view, keys, history)
     settings = ViewProjectionSettings(agency_view=spec.view, agency_database_url=spec.dsn)
-    return spec.parts.handler(settings, keys)
+    # Steering reads no case's history: its reader never starts a consumer.
+    return spec.parts.handler(settings, ViewPorts(keys, HistoryReader(settings.kafka)))
 
 
 async def fold_into(
