@@ -34,7 +34,7 @@ ATTEMPT_SECONDS = 60.0
 ATTEMPTS = 5
 # How far the clock of the host that published an event may lag behind the clock of the one
 # that stamped the case id: the scan starts this much earlier.
-CLOCK_SKEW_MS = 5 * 60 * 1000
+CLOCK_SKEW_MS = 60 * 1000
 
 
 def begun_at_ms(case_id: UUID) -> int | None:

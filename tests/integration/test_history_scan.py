@@ -63,9 +63,9 @@ async def test_the_scan_finds_a_cases_events_from_where_it_began(
         case = uuid7()
         begun = history.begun_at_ms(case)
         assert begun is not None
-        # One event from a host whose clock is a minute behind the one that stamped the id.
+        # One event from a host whose clock is half a minute behind the one that stamped the id.
         await producer.send_and_wait(
-            topic, envelope(case, 1), key=str(case).encode(), timestamp_ms=begun - 60_000
+            topic, envelope(case, 1), key=str(case).encode(), timestamp_ms=begun - 30_000
         )
         await producer.send_and_wait(topic, envelope(case, 2), key=str(case).encode())
         await producer.send_and_wait(topic, envelope(uuid4(), 1), key=b"after")
