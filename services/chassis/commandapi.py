@@ -5,7 +5,7 @@
 built at run time, which must be real types, not strings.)
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -108,6 +108,28 @@ async def _accept(
     return CommandAccepted(
         case_id=result.stream_id, version=result.last_version, replayed=result.replayed
     )
+
+
+def executor(
+    handle: Callable[[UUID, Any, CommandContext, Any], Awaitable[AppendResult]], ports_at: str
+) -> Execute:
+    """A service's ``execute``: its ``handle``, given the ports its app keeps at
+    ``app.state.<ports_at>`` (every service's commands are applied so)."""
+
+    async def execute(
+        request: Request, case_id: UUID, command: Any, context: CommandContext
+    ) -> AppendResult:
+        return await handle(case_id, command, context, getattr(request.app.state, ports_at))
+
+    return execute
+
+
+def add_case_commands(
+    router: APIRouter, execute: Execute, commands: Iterable[tuple[str, type[BaseModel]]]
+) -> None:
+    """``POST /cases/{case_id}/<path>`` for each ``(path, command type)``: see add_command."""
+    for path, command_type in commands:
+        add_command(router, f"/cases/{{case_id}}/{path}", command_type, execute)
 
 
 def add_command(
