@@ -1438,18 +1438,12 @@ def add_stack_options(
         default=state_dir,
         help=f"data, logs, PID files and secrets of this stack (default: {state_dir})",
     )
-    parser.add_argument(
-        "--kafka-port", type=int, default=kafka_port, help=f"broker port (default: {kafka_port})"
-    )
-    parser.add_argument(
-        "--controller-port",
-        type=int,
-        default=controller_port,
-        help=f"KRaft controller port (default: {controller_port})",
-    )
-    parser.add_argument(
-        "--pg-port", type=int, default=pg_port, help=f"PostgreSQL port (default: {pg_port})"
-    )
+    for flag, port, what in (
+        ("--kafka-port", kafka_port, "broker port"),
+        ("--controller-port", controller_port, "KRaft controller port"),
+        ("--pg-port", pg_port, "PostgreSQL port"),
+    ):
+        parser.add_argument(flag, type=int, default=port, help=f"{what} (default: {port})")
 
 
 def stack_of(options: argparse.Namespace, **more: Any) -> StackConfig:
