@@ -193,6 +193,19 @@ def _check(errors: Iterable[tuple[int, str | None]]) -> None:
         raise KafkaAdminError("; ".join(failed))
 
 
+def _acl_rows(principal: str, acls: Iterable[Acl]) -> list[tuple[Any, ...]]:
+    """``principal``'s ACLs as the requests' rows: allowed, from any host, each once, sorted."""
+    return [
+        (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
+        for a in sorted(set(acls))
+    ]
+
+
+def _all_acls_of(principal: str) -> tuple[Any, ...]:
+    """The filter row that matches every ACL naming ``principal``."""
+    return (_ANY_RESOURCE, None, Pattern.ANY, principal, None, Operation.ANY, _ANY_PERMISSION, {})
+
+
 class KafkaAdmin:
     """The administrator's connection: credentials and ACLs, ``async with`` to use."""
 
@@ -255,21 +268,13 @@ class KafkaAdmin:
 
     async def grant(self, principal: str, acls: Iterable[Acl]) -> None:
         """Allow ``principal`` the given operations (from any host); existing ones stay."""
-        rows: list[tuple[Any, ...]] = [
-            (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
-            for a in sorted(set(acls))
-        ]
-        if rows:
+        if rows := _acl_rows(principal, acls):
             response = await self._send(_CreateAcls(rows, {}))
             _check((r[0], r[1]) for r in response.results)
 
     async def revoke(self, principal: str, acls: Iterable[Acl]) -> None:
         """Drop exactly these ACLs of ``principal``."""
-        rows: list[tuple[Any, ...]] = [
-            (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
-            for a in sorted(set(acls))
-        ]
-        if rows:
+        if rows := _acl_rows(principal, acls):
             response = await self._send(_DeleteAcls(rows, {}))
             _check((r[0], r[1]) for r in response.filter_results)
 
@@ -282,34 +287,13 @@ class KafkaAdmin:
 
     async def revoke_all(self, principal: str) -> int:
         """Drop every ACL that names ``principal``; returns how many went."""
-        any_filter: tuple[Any, ...] = (
-            _ANY_RESOURCE,
-            None,
-            Pattern.ANY,
-            principal,
-            None,
-            Operation.ANY,
-            _ANY_PERMISSION,
-            {},
-        )
-        response = await self._send(_DeleteAcls([any_filter], {}))
+        response = await self._send(_DeleteAcls([_all_acls_of(principal)], {}))
         _check((r[0], r[1]) for r in response.filter_results)
         return sum(len(r[2]) for r in response.filter_results)
 
     async def acls_of(self, principal: str) -> set[Acl]:
         """The operations the broker allows ``principal``."""
-        response = await self._send(
-            _DescribeAcls(
-                _ANY_RESOURCE,
-                None,
-                Pattern.ANY,
-                principal,
-                None,
-                Operation.ANY,
-                _ANY_PERMISSION,
-                {},
-            )
-        )
+        response = await self._send(_DescribeAcls(*_all_acls_of(principal)))
         _check([(response.error_code, response.error_message)])
         return {
             Acl(Resource(kind), name, Operation(acl[2]), Pattern(pattern))
