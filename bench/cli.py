@@ -97,10 +97,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-profile", action="store_true", help="no profile of missed targets")
     p.add_argument("--keep-stack", action="store_true", help="leave the bench stack running")
-    p.add_argument("--state-dir", type=Path, default=REPO / ".local" / "bench")
-    p.add_argument("--kafka-port", type=int, default=49092)
-    p.add_argument("--controller-port", type=int, default=49093)
-    p.add_argument("--pg-port", type=int, default=45432)
+    devstack.add_stack_options(
+        p,
+        state_dir=REPO / ".local" / "bench",
+        kafka_port=49092,
+        controller_port=49093,
+        pg_port=45432,
+    )
     p.add_argument(
         "--port-base",
         type=int,
@@ -310,12 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     chosen, whole = select(args.only)
     docs: Path | None = args.docs if args.docs is not None else (None if args.smoke else DOCS)
-    cfg = devstack.StackConfig(
-        state_dir=args.state_dir,
-        kafka_port=args.kafka_port,
-        controller_port=args.controller_port,
-        pg_port=args.pg_port,
-    )
+    cfg = devstack.stack_of(args)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # A terminated run still stops the stack (and the platform) it started.
     signal.signal(signal.SIGTERM, _terminated)

@@ -28,22 +28,12 @@ from bench import sampling
 from bench.core import Context, say
 from bench.memory import import_rss
 from contracts.topics import ALL_TOPICS
-from deploy.local import devstack, run
+from deploy.local import demo, devstack, run
 from deploy.local.principals import platform_principals
 from services.projections.purpose import ViewId
 
 P99_TARGET_MS = 50.0
 POLL_S = 0.005
-REGISTRATION = {
-    "given_name": "Amina",
-    "family_name": "Haddad",
-    "date_of_birth": "1989-03-14",
-    "nationality": "SYR",
-    "languages": ["ar"],
-    "site": "MG",
-    "town": "Mönchengladbach",
-    "allocated_on": "2016-02-01",
-}
 # Where a command's time goes, each from its intended send time (medians per step):
 # intake answered the HTTP command (events, outbox row, key committed); the relay had the
 # event acknowledged by Kafka (the outbox row's sent_at); it showed in every entitled view.
@@ -218,7 +208,7 @@ async def _open_loop(
 
     async def send(intended: float) -> None:
         try:
-            response = await client.post("/cases", json=REGISTRATION)
+            response = await client.post("/cases", json=demo.EXAMPLE_REGISTRATION)
             case_id = UUID(response.json()["case_id"]) if response.is_success else None
         except (httpx.HTTPError, KeyError, ValueError):
             case_id = None
@@ -455,7 +445,7 @@ async def _entitled_views(
     }
     queries = dict.fromkeys(views, VIEW_QUERY)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.intake_port}") as client:
-        response = await client.post("/cases", json=REGISTRATION)
+        response = await client.post("/cases", json=demo.EXAMPLE_REGISTRATION)
         response.raise_for_status()
         probe = UUID(response.json()["case_id"])
     probing = Watcher(pools, queries)

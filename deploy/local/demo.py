@@ -57,6 +57,19 @@ class DemoPerson:
     stage: Stage
 
 
+# The first demo person's registration with a fixed date, as intake's API takes it: the example
+# command `make run` prints, and the person the bench and the API tests register.
+EXAMPLE_REGISTRATION: Final[Mapping[str, Any]] = {
+    "given_name": "Amina",
+    "family_name": "Haddad",
+    "date_of_birth": "1989-03-14",
+    "nationality": "SYR",
+    "languages": ["ar"],
+    "site": "MG",
+    "town": "Mönchengladbach",
+    "allocated_on": "2016-02-01",
+}
+
 P, S, MG = DemoPerson, Stage, "Mönchengladbach"
 PERSONS: Final = (
     P("Amina", "Haddad", "1989-03-14", "SYR", ("ar",), MG, 40, 6, S.RECOGNITION),

@@ -1441,28 +1441,55 @@ def status(cfg: StackConfig) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def add_stack_options(
+    parser: argparse.ArgumentParser,
+    *,
+    state_dir: Path,
+    kafka_port: int,
+    controller_port: int,
+    pg_port: int,
+) -> None:
+    """--state-dir, --kafka-port, --controller-port and --pg-port, with a tool's own defaults:
+    every command that starts a stack of its own (devstack, chaos, bench) places it so."""
+    parser.add_argument(
         "--state-dir",
         type=Path,
-        default=DEFAULT_STATE_DIR,
-        help=f"data, logs, PID files and secrets of this stack (default: {DEFAULT_STATE_DIR})",
+        default=state_dir,
+        help=f"data, logs, PID files and secrets of this stack (default: {state_dir})",
+    )
+    for flag, port, what in (
+        ("--kafka-port", kafka_port, "broker port"),
+        ("--controller-port", controller_port, "KRaft controller port"),
+        ("--pg-port", pg_port, "PostgreSQL port"),
+    ):
+        parser.add_argument(flag, type=int, default=port, help=f"{what} (default: {port})")
+
+
+def stack_of(options: argparse.Namespace, **more: Any) -> StackConfig:
+    """The stack ``add_stack_options``' options place (``more``: its other settings)."""
+    return StackConfig(
+        state_dir=options.state_dir,
+        kafka_port=options.kafka_port,
+        controller_port=options.controller_port,
+        pg_port=options.pg_port,
+        **more,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    add_stack_options(
+        common,
+        state_dir=DEFAULT_STATE_DIR,
+        kafka_port=19092,
+        controller_port=19093,
+        pg_port=15432,
     )
     common.add_argument(
         "--cache-dir",
         type=Path,
         default=DEFAULT_CACHE_DIR,
         help=f"shared download cache for the Kafka jars (default: {DEFAULT_CACHE_DIR})",
-    )
-    common.add_argument(
-        "--kafka-port", type=int, default=19092, help="broker port (default: 19092)"
-    )
-    common.add_argument(
-        "--controller-port", type=int, default=19093, help="KRaft controller port (default: 19093)"
-    )
-    common.add_argument(
-        "--pg-port", type=int, default=15432, help="PostgreSQL port (default: 15432)"
     )
     common.add_argument(
         "--zipkin-port",
@@ -1522,14 +1549,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        cfg = StackConfig(
-            state_dir=args.state_dir,
-            cache_dir=args.cache_dir,
-            kafka_port=args.kafka_port,
-            controller_port=args.controller_port,
-            pg_port=args.pg_port,
-            zipkin_port=args.zipkin_port,
-        )
+        cfg = stack_of(args, cache_dir=args.cache_dir, zipkin_port=args.zipkin_port)
         if args.command == "up":
             started_at = time.monotonic()
             info = up(cfg, databases=args.database, topics=[TopicSpec(t) for t in args.topic])

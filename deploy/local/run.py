@@ -335,19 +335,7 @@ def run(cfg: RunConfig) -> int:
 
 
 def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
-    person = json.dumps(
-        {
-            "given_name": "Amina",
-            "family_name": "Haddad",
-            "date_of_birth": "1989-03-14",
-            "nationality": "SYR",
-            "languages": ["ar"],
-            "site": "MG",
-            "town": "Mönchengladbach",
-            "allocated_on": "2016-02-01",
-        },
-        ensure_ascii=False,
-    )
+    person = json.dumps(demo.EXAMPLE_REGISTRATION, ensure_ascii=False)
     relay_ports = ", ".join(str(cfg.ports[f"{s}-relay"]) for s in SERVICES)
     agency_ports = ", ".join(f"{view} {cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS)
     print(

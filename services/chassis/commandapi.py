@@ -5,12 +5,12 @@
 built at run time, which must be real types, not strings.)
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -110,6 +110,38 @@ async def _accept(
     )
 
 
+def executor(
+    handle: Callable[[UUID, Any, CommandContext, Any], Awaitable[AppendResult]], ports_at: str
+) -> Execute:
+    """A service's ``execute``: its ``handle``, given the ports its app keeps at
+    ``app.state.<ports_at>`` (every service's commands are applied so)."""
+
+    async def execute(
+        request: Request, case_id: UUID, command: Any, context: CommandContext
+    ) -> AppendResult:
+        return await handle(case_id, command, context, getattr(request.app.state, ports_at))
+
+    return execute
+
+
+def add_case_commands(
+    router: APIRouter, execute: Execute, commands: Iterable[tuple[str, type[BaseModel]]]
+) -> None:
+    """``POST /cases/{case_id}/<path>`` for each ``(path, command type)``: see add_command."""
+    for path, command_type in commands:
+        add_command(router, f"/cases/{{case_id}}/{path}", command_type, execute)
+
+
+def _minted_case_id() -> UUID:
+    """The id of the case a command opens (the registration)."""
+    return uuid7()
+
+
+def _path_case_id(case_id: UUID) -> UUID:
+    """The id of the case a command is on, from the path."""
+    return case_id
+
+
 def add_command(
     router: APIRouter,
     path: str,
@@ -129,48 +161,28 @@ def add_command(
         422: {"description": "bad input; names each field and the reason"},
     }
 
-    if opens_case:
+    # The two kinds differ only in where the case id comes from; FastAPI reads that source
+    # (a path parameter, or none) from the dependency's signature.
+    case_source = _minted_case_id if opens_case else _path_case_id
 
-        async def open_case(
-            command: command_type,  # type: ignore[valid-type]
-            request: Request,
-            response: Response,
-            agency: ActingAgency = Agency.AA_MG,
-            idempotency_key: IdempotencyKey = None,
-        ) -> CommandAccepted:
-            context = _context(idempotency_key, agency)
-            return await _accept(
-                execute,
-                request=request,
-                response=response,
-                case_id=uuid7(),
-                command=command,
-                context=context,
-            )
-
-        endpoint: Callable[..., Awaitable[CommandAccepted]] = open_case
-    else:
-
-        async def on_case(
-            case_id: UUID,
-            command: command_type,  # type: ignore[valid-type]
-            *,
-            request: Request,
-            response: Response,
-            agency: ActingAgency = Agency.AA_MG,
-            idempotency_key: IdempotencyKey = None,
-        ) -> CommandAccepted:
-            context = _context(idempotency_key, agency)
-            return await _accept(
-                execute,
-                request=request,
-                response=response,
-                case_id=case_id,
-                command=command,
-                context=context,
-            )
-
-        endpoint = on_case
+    async def endpoint(
+        command: command_type,  # type: ignore[valid-type]
+        *,
+        request: Request,
+        response: Response,
+        case_id: Annotated[UUID, Depends(case_source)],
+        agency: ActingAgency = Agency.AA_MG,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CommandAccepted:
+        context = _context(idempotency_key, agency)
+        return await _accept(
+            execute,
+            request=request,
+            response=response,
+            case_id=case_id,
+            command=command,
+            context=context,
+        )
 
     router.add_api_route(
         path,

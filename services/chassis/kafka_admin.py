@@ -98,151 +98,68 @@ def new_password() -> str:
 
 # --- the four requests (flexible versions: compact strings, tagged fields) ------------------
 
+_STR = CompactString("utf-8")
 _TAGS = ("tags", TaggedFields)
+_ERROR = (("error_code", Int16), ("error_message", _STR))
+_ACL_RESOURCE = (("resource_type", Int8), ("resource_name", _STR), ("pattern_type", Int8))
+_ACL_ENTRY = (("principal", _STR), ("host", _STR), ("operation", Int8), ("permission_type", Int8))
+_ACL_ROW = (*_ACL_RESOURCE, *_ACL_ENTRY)
+_Field = tuple[str, Any]
 
 
-class _ScramResult(Response):  # type: ignore[misc]  # aiokafka is untyped
-    API_KEY = 51
-    API_VERSION = 0
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        (
-            "results",
-            CompactArray(
-                ("user", CompactString("utf-8")),
-                ("error_code", Int16),
-                ("error_message", CompactString("utf-8")),
-                _TAGS,
-            ),
-        ),
-        _TAGS,
+def _array(*fields: _Field) -> Any:
+    """An array of structs; in a flexible version each struct ends with its tagged fields."""
+    return CompactArray(*fields, _TAGS)
+
+
+def _flexible_request(
+    name: str, key: int, version: int, request: Iterable[_Field], response: Iterable[_Field]
+) -> Any:
+    """The request struct of API ``key`` v``version`` and its response type: both end with
+    tagged fields, and the response starts with the throttle time, as every flexible one does.
+    (Declared by a call, not a class statement: the four differ only in key and fields.)"""
+    api = {"API_KEY": key, "API_VERSION": version}
+    response_type = type(
+        f"{name}Response",
+        (Response,),
+        {**api, "SCHEMA": Schema(("throttle_time_ms", Int32), *response, _TAGS)},
+    )
+    return type(
+        name,
+        (RequestStruct,),
+        {
+            **api,
+            "FLEXIBLE_VERSION": True,
+            "RESPONSE_TYPE": response_type,
+            "SCHEMA": Schema(*request, _TAGS),
+        },
     )
 
 
-class _ScramChange(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
-    FLEXIBLE_VERSION = True
-    API_KEY = 51
-    API_VERSION = 0
-    RESPONSE_TYPE = _ScramResult
-    SCHEMA = Schema(
-        ("deletions", CompactArray(("name", CompactString("utf-8")), ("mechanism", Int8), _TAGS)),
-        (
-            "upsertions",
-            CompactArray(
-                ("name", CompactString("utf-8")),
-                ("mechanism", Int8),
-                ("iterations", Int32),
-                ("salt", CompactBytes),
-                ("salted_password", CompactBytes),
-                _TAGS,
-            ),
-        ),
-        _TAGS,
-    )
-
-
-_ACL_ROW = (
-    ("resource_type", Int8),
-    ("resource_name", CompactString("utf-8")),
-    ("pattern_type", Int8),
-    ("principal", CompactString("utf-8")),
-    ("host", CompactString("utf-8")),
-    ("operation", Int8),
-    ("permission_type", Int8),
-)
-
-
-class _AclsCreated(Response):  # type: ignore[misc]  # aiokafka is untyped
-    API_KEY = 30
-    API_VERSION = 3
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        (
-            "results",
-            CompactArray(("error_code", Int16), ("error_message", CompactString("utf-8")), _TAGS),
-        ),
-        _TAGS,
-    )
-
-
-class _CreateAcls(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
-    FLEXIBLE_VERSION = True
-    API_KEY = 30
-    API_VERSION = 3
-    RESPONSE_TYPE = _AclsCreated
-    SCHEMA = Schema(("creations", CompactArray(*_ACL_ROW, _TAGS)), _TAGS)
-
-
-class _AclsDeleted(Response):  # type: ignore[misc]  # aiokafka is untyped
-    API_KEY = 31
-    API_VERSION = 3
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        (
-            "filter_results",
-            CompactArray(
-                ("error_code", Int16),
-                ("error_message", CompactString("utf-8")),
-                (
-                    "matching",
-                    CompactArray(
-                        ("error_code", Int16),
-                        ("error_message", CompactString("utf-8")),
-                        *_ACL_ROW,
-                        _TAGS,
-                    ),
-                ),
-                _TAGS,
-            ),
-        ),
-        _TAGS,
-    )
-
-
-class _DeleteAcls(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
-    FLEXIBLE_VERSION = True
-    API_KEY = 31
-    API_VERSION = 3
-    RESPONSE_TYPE = _AclsDeleted
-    SCHEMA = Schema(("filters", CompactArray(*_ACL_ROW, _TAGS)), _TAGS)
-
-
-class _AclsDescribed(Response):  # type: ignore[misc]  # aiokafka is untyped
-    API_KEY = 29
-    API_VERSION = 3
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        ("error_code", Int16),
-        ("error_message", CompactString("utf-8")),
-        (
-            "resources",
-            CompactArray(
-                ("resource_type", Int8),
-                ("resource_name", CompactString("utf-8")),
-                ("pattern_type", Int8),
-                (
-                    "acls",
-                    CompactArray(
-                        ("principal", CompactString("utf-8")),
-                        ("host", CompactString("utf-8")),
-                        ("operation", Int8),
-                        ("permission_type", Int8),
-                        _TAGS,
-                    ),
-                ),
-                _TAGS,
-            ),
-        ),
-        _TAGS,
-    )
-
-
-class _DescribeAcls(RequestStruct):  # type: ignore[misc]  # aiokafka is untyped
-    FLEXIBLE_VERSION = True
-    API_KEY = 29
-    API_VERSION = 3
-    RESPONSE_TYPE = _AclsDescribed
-    SCHEMA = Schema(*_ACL_ROW, _TAGS)
+_ScramChange = _flexible_request(
+    "AlterUserScramCredentials", 51, 0,
+    request=[
+        ("deletions", _array(("name", _STR), ("mechanism", Int8))),
+        ("upsertions", _array(("name", _STR), ("mechanism", Int8), ("iterations", Int32),
+                              ("salt", CompactBytes), ("salted_password", CompactBytes))),
+    ],
+    response=[("results", _array(("user", _STR), *_ERROR))],
+)  # fmt: skip
+_CreateAcls = _flexible_request(
+    "CreateAcls", 30, 3,
+    request=[("creations", _array(*_ACL_ROW))],
+    response=[("results", _array(*_ERROR))],
+)  # fmt: skip
+_DeleteAcls = _flexible_request(
+    "DeleteAcls", 31, 3,
+    request=[("filters", _array(*_ACL_ROW))],
+    response=[("filter_results", _array(*_ERROR, ("matching", _array(*_ERROR, *_ACL_ROW))))],
+)  # fmt: skip
+_DescribeAcls = _flexible_request(
+    "DescribeAcls", 29, 3,
+    request=_ACL_ROW,
+    response=[*_ERROR, ("resources", _array(*_ACL_RESOURCE, ("acls", _array(*_ACL_ENTRY))))],
+)  # fmt: skip
 
 
 class _Send(Request[Any]):  # type: ignore[misc]  # aiokafka is untyped
@@ -274,6 +191,19 @@ def _check(errors: Iterable[tuple[int, str | None]]) -> None:
     failed = [f"{for_code(code).__name__}: {message}" for code, message in errors if code]
     if failed:
         raise KafkaAdminError("; ".join(failed))
+
+
+def _acl_rows(principal: str, acls: Iterable[Acl]) -> list[tuple[Any, ...]]:
+    """``principal``'s ACLs as the requests' rows: allowed, from any host, each once, sorted."""
+    return [
+        (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
+        for a in sorted(set(acls))
+    ]
+
+
+def _all_acls_of(principal: str) -> tuple[Any, ...]:
+    """The filter row that matches every ACL naming ``principal``."""
+    return (_ANY_RESOURCE, None, Pattern.ANY, principal, None, Operation.ANY, _ANY_PERMISSION, {})
 
 
 class KafkaAdmin:
@@ -338,21 +268,13 @@ class KafkaAdmin:
 
     async def grant(self, principal: str, acls: Iterable[Acl]) -> None:
         """Allow ``principal`` the given operations (from any host); existing ones stay."""
-        rows: list[tuple[Any, ...]] = [
-            (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
-            for a in sorted(set(acls))
-        ]
-        if rows:
+        if rows := _acl_rows(principal, acls):
             response = await self._send(_CreateAcls(rows, {}))
             _check((r[0], r[1]) for r in response.results)
 
     async def revoke(self, principal: str, acls: Iterable[Acl]) -> None:
         """Drop exactly these ACLs of ``principal``."""
-        rows: list[tuple[Any, ...]] = [
-            (a.resource, a.name, a.pattern, principal, "*", a.operation, _ALLOW, {})
-            for a in sorted(set(acls))
-        ]
-        if rows:
+        if rows := _acl_rows(principal, acls):
             response = await self._send(_DeleteAcls(rows, {}))
             _check((r[0], r[1]) for r in response.filter_results)
 
@@ -365,34 +287,13 @@ class KafkaAdmin:
 
     async def revoke_all(self, principal: str) -> int:
         """Drop every ACL that names ``principal``; returns how many went."""
-        any_filter: tuple[Any, ...] = (
-            _ANY_RESOURCE,
-            None,
-            Pattern.ANY,
-            principal,
-            None,
-            Operation.ANY,
-            _ANY_PERMISSION,
-            {},
-        )
-        response = await self._send(_DeleteAcls([any_filter], {}))
+        response = await self._send(_DeleteAcls([_all_acls_of(principal)], {}))
         _check((r[0], r[1]) for r in response.filter_results)
         return sum(len(r[2]) for r in response.filter_results)
 
     async def acls_of(self, principal: str) -> set[Acl]:
         """The operations the broker allows ``principal``."""
-        response = await self._send(
-            _DescribeAcls(
-                _ANY_RESOURCE,
-                None,
-                Pattern.ANY,
-                principal,
-                None,
-                Operation.ANY,
-                _ANY_PERMISSION,
-                {},
-            )
-        )
+        response = await self._send(_DescribeAcls(*_all_acls_of(principal)))
         _check([(response.error_code, response.error_message)])
         return {
             Acl(Resource(kind), name, Operation(acl[2]), Pattern(pattern))

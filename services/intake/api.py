@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import structlog
@@ -12,8 +12,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
-from services.chassis.commandapi import ActingAgency, add_command
-from services.chassis.eventstore import AppendResult, CommandContext
+from services.chassis.commandapi import ActingAgency, add_case_commands, add_command, executor
 from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
@@ -49,37 +48,35 @@ def ports(request: Request) -> IntakePorts:
     return wired
 
 
-async def execute(
-    request: Request, case_id: UUID, command: Any, context: CommandContext
-) -> AppendResult:
-    return await handle(case_id, command, context, ports(request))
-
-
+execute = executor(handle, "intake")
 add_command(router, "/cases", RegisterPerson, execute, opens_case=True)
-for path, command_type in (
-    ("identifiers", LinkIdentifier),
-    ("first-contact", RecordFirstContact),
-    ("contacts", RecordContact),
-    ("residence-status", RecordResidenceStatus),
-    ("asylum-decision", RecordAsylumDecision),
-    ("wohnsitzauflage", ImposeWohnsitzauflage),
-    ("sgb2-application", RecordSgbIIApplication),
-    ("consents", GiveConsent),
-    ("consents/withdrawal", WithdrawConsent),
-    ("consents/expiry", ExpireConsent),
-    ("profile", RecordProfile),
-    ("interpreter-requests", RequestInterpreter),
-    ("interpreter-requests/assignment", AssignInterpreter),
-    ("interpreter-requests/session", RecordInterpreterSession),
-    ("interpreter-requests/no-show", RecordInterpreterNoShow),
-    ("referrals", ReferToPartner),
-    ("hand-overs", RequestHandOver),
-    ("hand-overs/acceptance", AcceptHandOver),
-    ("hand-overs/rejection", RejectHandOver),
-    ("closing", CloseCase),
-    ("erasure", ErasePerson),
-):
-    add_command(router, f"/cases/{{case_id}}/{path}", command_type, execute)
+add_case_commands(
+    router,
+    execute,
+    (
+        ("identifiers", LinkIdentifier),
+        ("first-contact", RecordFirstContact),
+        ("contacts", RecordContact),
+        ("residence-status", RecordResidenceStatus),
+        ("asylum-decision", RecordAsylumDecision),
+        ("wohnsitzauflage", ImposeWohnsitzauflage),
+        ("sgb2-application", RecordSgbIIApplication),
+        ("consents", GiveConsent),
+        ("consents/withdrawal", WithdrawConsent),
+        ("consents/expiry", ExpireConsent),
+        ("profile", RecordProfile),
+        ("interpreter-requests", RequestInterpreter),
+        ("interpreter-requests/assignment", AssignInterpreter),
+        ("interpreter-requests/session", RecordInterpreterSession),
+        ("interpreter-requests/no-show", RecordInterpreterNoShow),
+        ("referrals", ReferToPartner),
+        ("hand-overs", RequestHandOver),
+        ("hand-overs/acceptance", AcceptHandOver),
+        ("hand-overs/rejection", RejectHandOver),
+        ("closing", CloseCase),
+        ("erasure", ErasePerson),
+    ),
+)
 
 
 class PersonKeyOut(BaseModel):

@@ -5,13 +5,9 @@ The hand-over's issuer change has no route: only the reaction to intake records 
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request
-
-from services.chassis.commandapi import add_command
-from services.chassis.eventstore import AppendResult, CommandContext
+from services.chassis.commandapi import add_case_commands, executor
 from services.language.commands import (
     EndEnrolment,
     IssueEntitlement,
@@ -20,21 +16,18 @@ from services.language.commands import (
     RecordPlacementTest,
     StartEnrolment,
 )
-from services.language.handlers import LanguagePorts, handle
+from services.language.handlers import handle
 
 router = APIRouter()
-
-
-async def execute(
-    request: Request, case_id: UUID, command: Any, context: CommandContext
-) -> AppendResult:
-    ports: LanguagePorts = request.app.state.language
-    return await handle(case_id, command, context, ports)
-
-
-add_command(router, "/cases/{case_id}/entitlements", IssueEntitlement, execute)
-add_command(router, "/cases/{case_id}/placement-tests", RecordPlacementTest, execute)
-add_command(router, "/cases/{case_id}/enrolments", StartEnrolment, execute)
-add_command(router, "/cases/{case_id}/attendance", RecordAttendance, execute)
-add_command(router, "/cases/{case_id}/exams", RecordExam, execute)
-add_command(router, "/cases/{case_id}/enrolments/end", EndEnrolment, execute)
+add_case_commands(
+    router,
+    executor(handle, "language"),
+    (
+        ("entitlements", IssueEntitlement),
+        ("placement-tests", RecordPlacementTest),
+        ("enrolments", StartEnrolment),
+        ("attendance", RecordAttendance),
+        ("exams", RecordExam),
+        ("enrolments/end", EndEnrolment),
+    ),
+)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request
-
-from services.chassis.commandapi import add_command
-from services.chassis.eventstore import AppendResult, CommandContext
+from services.chassis.commandapi import add_case_commands, executor
 from services.recognition.commands import (
     AssignCompetentAuthority,
     CompleteAdaptation,
@@ -22,30 +18,24 @@ from services.recognition.commands import (
     StartAdaptation,
     SubmitApplication,
 )
-from services.recognition.handlers import RecognitionPorts, handle
+from services.recognition.handlers import handle
 
 router = APIRouter()
-
-
-async def execute(
-    request: Request, case_id: UUID, command: Any, context: CommandContext
-) -> AppendResult:
-    ports: RecognitionPorts = request.app.state.recognition
-    return await handle(case_id, command, context, ports)
-
-
 # The stream is the person's case from intake; procedures are named in the body.
-for path, command_type in (
-    ("counselling", RecordCounselling),
-    ("reference-occupation", SetReferenceOccupation),
-    ("competent-authority", AssignCompetentAuthority),
-    ("application", SubmitApplication),
-    ("document-request", RequestDocuments),
-    ("decision", IssueDecision),
-    ("zab-statement", IssueZabStatement),
-    ("protected-title", PermitProtectedTitle),
-    ("adaptation-start", StartAdaptation),
-    ("adaptation-completion", CompleteAdaptation),
-    ("competence-assessment", RecordCompetenceAssessment),
-):
-    add_command(router, f"/cases/{{case_id}}/{path}", command_type, execute)
+add_case_commands(
+    router,
+    executor(handle, "recognition"),
+    (
+        ("counselling", RecordCounselling),
+        ("reference-occupation", SetReferenceOccupation),
+        ("competent-authority", AssignCompetentAuthority),
+        ("application", SubmitApplication),
+        ("document-request", RequestDocuments),
+        ("decision", IssueDecision),
+        ("zab-statement", IssueZabStatement),
+        ("protected-title", PermitProtectedTitle),
+        ("adaptation-start", StartAdaptation),
+        ("adaptation-completion", CompleteAdaptation),
+        ("competence-assessment", RecordCompetenceAssessment),
+    ),
+)

@@ -59,6 +59,11 @@ def _enum_choices(kind: type[StrEnum]) -> Options:
     return tuple((member.value, member.value) for member in kind)
 
 
+def _select(name: str, label: str, labels: Mapping[Any, str]) -> FormField:
+    """A choice among a contract's values, each shown with its German label."""
+    return FormField(name, label, "select", _choices(labels))
+
+
 TOWNS: Final[Options] = tuple(
     (town, f"{town} ({site.value})") for site in Site for town in sorted(TOWNS_BY_SITE[site])
 )
@@ -106,18 +111,15 @@ CONTACT = CommandForm(
     path="/cases/{case_id}/contacts",
     fields=(
         FormField("contacted_on", "Kontakt am", "date"),
-        FormField(
+        _select(
             "channel",
             "Kontaktweg",
-            "select",
-            _choices(
-                {
-                    ContactChannel.IN_PERSON: "persönlich",
-                    ContactChannel.PHONE: "telefonisch",
-                    ContactChannel.VIDEO: "Video",
-                    ContactChannel.SHARED_HOUSING_OUTREACH: "aufsuchend (Unterkunft)",
-                }
-            ),
+            {
+                ContactChannel.IN_PERSON: "persönlich",
+                ContactChannel.PHONE: "telefonisch",
+                ContactChannel.VIDEO: "Video",
+                ContactChannel.SHARED_HOUSING_OUTREACH: "aufsuchend (Unterkunft)",
+            },
         ),
     ),
     done="Kontakt erfasst",
@@ -141,31 +143,25 @@ COUNSELLING = CommandForm(
     service="recognition",
     path="/cases/{case_id}/counselling",
     fields=(
-        FormField(
+        _select(
             "qualification_kind",
             "Art des Abschlusses",
-            "select",
-            _choices(
-                {
-                    QualificationKind.BERUFSABSCHLUSS: "Berufsabschluss",
-                    QualificationKind.HOCHSCHULABSCHLUSS: "Hochschulabschluss",
-                }
-            ),
+            {
+                QualificationKind.BERUFSABSCHLUSS: "Berufsabschluss",
+                QualificationKind.HOCHSCHULABSCHLUSS: "Hochschulabschluss",
+            },
         ),
         FormField("qualification_title", "Bezeichnung des Abschlusses"),
         FormField("country", "Erworben in", hint="ISO-Code, z. B. SYR"),
-        FormField(
+        _select(
             "counselled_by",
             "Beratung durch",
-            "select",
-            _choices(
-                {
-                    Beratungsstelle.IQ_BERATUNG: "IQ Netzwerk NRW",
-                    Beratungsstelle.KAMMER: "Kammer",
-                    Beratungsstelle.MIGRATIONSBERATUNG: "Migrationsberatung",
-                    Beratungsstelle.INTEGRATION_POINT: "Integration Point",
-                }
-            ),
+            {
+                Beratungsstelle.IQ_BERATUNG: "IQ Netzwerk NRW",
+                Beratungsstelle.KAMMER: "Kammer",
+                Beratungsstelle.MIGRATIONSBERATUNG: "Migrationsberatung",
+                Beratungsstelle.INTEGRATION_POINT: "Integration Point",
+            },
         ),
         FormField("held_on", "Beratung am", "date"),
     ),
@@ -179,20 +175,17 @@ MEASURE = CommandForm(
     service="placement",
     path="/cases/{case_id}/measures",
     fields=(
-        FormField(
+        _select(
             "kind",
             "Maßnahme",
-            "select",
-            _choices(
-                {
-                    MeasureKind.PERF: "PerF (Perspektiven für Flüchtlinge)",
-                    MeasureKind.PERJUF: "PerjuF (Perspektiven für junge Flüchtlinge)",
-                    MeasureKind.KOMPAS: "KompAS",
-                    MeasureKind.BVB: "Berufsvorbereitende Bildungsmaßnahme",
-                    MeasureKind.AUSBILDUNGSBEGLEITENDE_HILFEN: "Ausbildungsbegleitende Hilfen",
-                    MeasureKind.MAG: "Maßnahme bei einem Arbeitgeber",
-                }
-            ),
+            {
+                MeasureKind.PERF: "PerF (Perspektiven für Flüchtlinge)",
+                MeasureKind.PERJUF: "PerjuF (Perspektiven für junge Flüchtlinge)",
+                MeasureKind.KOMPAS: "KompAS",
+                MeasureKind.BVB: "Berufsvorbereitende Bildungsmaßnahme",
+                MeasureKind.AUSBILDUNGSBEGLEITENDE_HILFEN: "Ausbildungsbegleitende Hilfen",
+                MeasureKind.MAG: "Maßnahme bei einem Arbeitgeber",
+            },
         ),
         FormField("provider", "Träger"),
         FormField("started_on", "Beginn am", "date"),

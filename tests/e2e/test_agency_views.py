@@ -14,16 +14,11 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
-from deploy.local.principals import view_principal
-from services.projections.agency_app import create_app
-from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
-from tests.conftest import free_port
-from tests.e2e.harness import serving
-from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform, until
+from tests.e2e.agency_views import NAME, OCCUPATION, handed_over_case, serve_views
+from tests.e2e.platform import Platform, caught_up, running_platform, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -38,33 +33,13 @@ VIEWS = (
     ViewId.PARTNER_IQ,
     ViewId.PARTNER_JBA,
 )
-NAME, OCCUPATION = "Iman", "Bauingenieurin"
 
 
 @pytest.fixture(scope="module")
 async def views(stack: StackInfo) -> AsyncIterator[tuple[Platform, dict[ViewId, str]]]:
     """The four services, and one view per agency on a fresh database each."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
-        dsns: dict[ViewId, str] = {}
-        admin = await asyncpg.connect(stack.admin_dsn)
-        try:
-            for view in VIEWS:
-                name = f"t_{uuid4().hex[:16]}"
-                await admin.execute(f'CREATE DATABASE "{name}"')
-                dsns[view] = stack.admin_dsn.rsplit("/", 1)[0] + "/" + name
-        finally:
-            await admin.close()
-        for view in VIEWS:
-            settings = AgencyViewSettings(
-                agency_view=view,
-                agency_database_url=dsns[view],
-                agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
-                **stack.kafka_settings(view_principal(view)),
-                intake_url=platform.urls["intake"],
-                key_reader_token=KEY_TOKEN,
-                token_secret=SecretStr(VIEW_TOKEN_SECRET),
-            )
-            await exits.enter_async_context(serving(create_app(settings), free_port()))
+        dsns, _ = await serve_views(stack, platform, VIEWS, VIEW_TOKEN_SECRET, exits)
         yield platform, dsns
 
 
@@ -100,90 +75,8 @@ async def test_each_view_holds_what_its_agency_may_see(
     """A registration in MG with consent for IQ, profile, language, recognition, then the
     Rechtskreiswechsel to JC-MG: each view database is inspected row by row."""
     platform, dsns = views
-    case = (
-        await platform.command(
-            "intake",
-            "/cases",
-            {
-                "given_name": NAME,
-                "family_name": "Darwish",
-                "date_of_birth": "1990-02-02",
-                "nationality": "SYR",
-                "site": "MG",
-                "town": "Mönchengladbach",
-                "allocated_on": "2016-02-01",
-            },
-        )
-    )["case_id"]
+    case, consent = await handed_over_case(platform)
     base = f"/cases/{case}"
-    consent = str(uuid4())
-    steps: list[tuple[str, str, dict[str, Any]]] = [
-        ("intake", "identifiers", {"kind": "bamf_file_number", "value": "7012345-423"}),
-        (
-            "intake",
-            "residence-status",
-            {
-                "status": "aufenthaltsgestattung",
-                "valid_from": "2016-02-01",
-                "stay_since": "2016-01-20",
-            },
-        ),
-        (
-            "intake",
-            "consents",
-            {
-                "consent_id": consent,
-                "purposes": ["recognition"],
-                "recipients": [{"partner": "iq_counselling"}],
-                "data_categories": ["recognition"],
-                "notice_version": "2016-01",
-                "notice_language": "ar",
-                "method": "written",
-                "given_on": "2016-02-10",
-            },
-        ),
-        (
-            "intake",
-            "profile",
-            {
-                "work_history": [
-                    {"country": "SYR", "occupation": OCCUPATION, "kldb": "31104", "from_year": 2012}
-                ]
-            },
-        ),
-        ("language", "placement-tests", {"level": "A2", "taken_on": "2016-02-20"}),
-        (
-            "recognition",
-            "counselling",
-            {
-                "procedure_id": str(uuid4()),
-                "qualification_kind": "hochschulabschluss",
-                "qualification_title": "Bauingenieurwesen",
-                "country": "SYR",
-                "counselled_by": "iq_beratung",
-                "held_on": "2016-03-01",
-            },
-        ),
-        (
-            "intake",
-            "asylum-decision",
-            {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-06-01"},
-        ),
-        ("intake", "sgb2-application", {"applied_on": "2016-06-10"}),
-    ]
-    for service, path, body in steps:
-        await platform.command(service, f"{base}/{path}", body)
-    requested = [
-        e
-        for e in await platform.stored("intake", case)
-        if e["type"] == "intake.hand_over_requested"
-    ][-1]["data"]
-    await platform.command(
-        "intake",
-        f"{base}/hand-overs/acceptance",
-        {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
-        agency="JC-MG",
-    )
 
     async def jobcenter_has_history() -> bool:
         types = {row["type"] for row in await held(dsns[ViewId.JC_MG], case)}

@@ -27,6 +27,7 @@ from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from tests.conftest import free_port
 from tests.e2e.harness import bearer, registration, serving
+from tests.e2e.platform import fresh_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -51,21 +52,11 @@ class System:
     view: httpx.AsyncClient
 
 
-async def _new_database(admin_dsn: str) -> str:
-    name = f"t_{uuid4().hex[:16]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return admin_dsn.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture
 async def system(stack: StackInfo) -> AsyncIterator[System]:
     """Intake API, its relay and the Agentur view, in this process on fresh databases."""
-    intake_dsn = await _new_database(stack.admin_dsn)
-    view_dsn = await _new_database(stack.admin_dsn)
+    intake_dsn = await fresh_database(stack.admin_dsn)
+    view_dsn = await fresh_database(stack.admin_dsn)
     intake_port = free_port()
     intake_app = create_intake(
         IntakeSettings(

@@ -1,16 +1,18 @@
 """The four scenarios of issue 3, over HTTP and the real broker: each service's store and
-each topic are inspected after the cross-service reactions have run."""
+each topic are inspected after the cross-service reactions have run. Their steps are
+deploy/local/scenario_steps.py, which the chaos driver replays under crashes too."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
+from deploy.local import scenario_steps as steps
 from deploy.local.devstack import StackInfo
+from deploy.local.scenario_steps import new_id
 from tests.e2e.platform import Platform, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -27,31 +29,10 @@ async def platform(stack: StackInfo) -> AsyncIterator[Platform]:
         yield running
 
 
-def new_id() -> str:
-    return str(uuid4())
-
-
 async def register(platform: Platform, **person: Any) -> str:
     answer = await platform.command("intake", "/cases", person)
     case_id: str = answer["case_id"]
     return case_id
-
-
-async def with_gestattung(
-    platform: Platform, case_id: str, since: str, *, agency: str = "AA-MG"
-) -> None:
-    """BAMF file number and the Aufenthaltsgestattung: what every hand-over package needs."""
-    base = f"/cases/{case_id}"
-    await platform.command(
-        "intake", f"{base}/identifiers", {"kind": "bamf_file_number", "value": "7012345-423"},
-        agency=agency,
-    )  # fmt: skip
-    await platform.command(
-        "intake",
-        f"{base}/residence-status",
-        {"status": "aufenthaltsgestattung", "valid_from": since, "stay_since": since},
-        agency=agency,
-    )
 
 
 def types_of(stored: list[dict[str, Any]]) -> list[str]:
@@ -74,93 +55,13 @@ async def test_syrian_civil_engineer_from_allocation_to_a_skilled_job(platform: 
         allocated_on="2016-02-01",
     )  # fmt: skip
     base = f"/cases/{case}"
-    await platform.command(
-        "intake", f"{base}/first-contact",
-        {"contacted_on": "2016-02-09", "interpreter_language": "ar"},
-    )  # fmt: skip
-    await platform.command(
-        "intake",
-        f"{base}/consents",
-        {
-            "consent_id": new_id(),
-            "purposes": ["counselling", "recognition", "hand_over", "language_courses"],
-            "recipients": [
-                {"agency": "AA-MG"},
-                {"agency": "JC-MG"},
-                {"partner": "iq_counselling", "named_person": "Frau Berger (IQ)"},
-            ],
-            "data_categories": ["identity", "profile", "language", "recognition"],
-            "notice_version": "2016-01",
-            "notice_language": "ar",
-            "method": "written",
-            "given_on": "2016-02-09",
-        },
-    )
-    await with_gestattung(platform, case, "2016-01-15")
-
-    # Language: Integrationskurs to DTZ B1.
-    integrationskurs, ik_enrolment = new_id(), new_id()
-    await platform.command(
-        "language", f"{base}/entitlements",
-        {"entitlement_id": integrationskurs, "course_type": "integrationskurs",
-         "kind": "berechtigung", "issuer": "bamf", "issued_on": "2016-02-15"},
-    )  # fmt: skip
-    await platform.command(
-        "language", f"{base}/enrolments",
-        {"enrolment_id": ik_enrolment, "entitlement_id": integrationskurs,
-         "provider": "VHS Mönchengladbach", "course_number": "IK-MG-2016-07",
-         "modules": ["Sprachkurs", "Orientierungskurs"], "started_on": "2016-03-01"},
-    )  # fmt: skip
-    await platform.command(
-        "language",
-        f"{base}/exams",
-        {"enrolment_id": ik_enrolment, "exam": "dtz", "result": "B1", "taken_on": "2016-08-20"},
-    )
-    await platform.command(
-        "language",
-        f"{base}/enrolments/end",
-        {"enrolment_id": ik_enrolment, "outcome": "completed", "ended_on": "2016-08-31"},
-    )
-
-    # Recognition: a university degree, the ZAB's statement, the protected title.
-    procedure = new_id()
-    await platform.command(
-        "recognition", f"{base}/counselling",
-        {"procedure_id": procedure, "qualification_kind": "hochschulabschluss",
-         "qualification_title": "Bachelor Bauingenieurwesen (Universität Aleppo)",
-         "country": "SYR", "counselled_by": "iq_beratung", "held_on": "2016-03-10"},
-    )  # fmt: skip
-    await platform.command(
-        "recognition",
-        f"{base}/competent-authority",
-        {"procedure_id": procedure, "authority": "zab"},
-    )
-    await platform.command(
-        "recognition", f"{base}/application",
-        {"procedure_id": procedure, "submitted_on": "2016-03-15"},
-    )  # fmt: skip
-    await platform.command(
-        "recognition", f"{base}/zab-statement",
-        {"procedure_id": procedure, "comparable_to": "Bachelor Bauingenieurwesen",
-         "issued_on": "2016-05-20"},
-    )  # fmt: skip
-    await platform.command(
-        "recognition", f"{base}/protected-title",
-        {"procedure_id": procedure, "title": "ingenieur",
-         "authority": "bezirksregierung_duesseldorf", "granted_on": "2016-06-15"},
-    )  # fmt: skip
+    await steps.engineer_first_contact_and_consent(platform, base)
+    await steps.gestattung(platform, base, "2016-01-15")
+    ik_enrolment = await steps.integrationskurs_to_b1(platform, base)
+    await steps.engineer_recognition(platform, base)
 
     # Refugee status; the Berufssprachkurs B2 starts while the Agentur is responsible.
-    await platform.command(
-        "intake", f"{base}/asylum-decision",
-        {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-06-01"},
-    )  # fmt: skip
-    await platform.command(
-        "intake", f"{base}/residence-status",
-        {"status": "aufenthaltserlaubnis_25_2_gfk", "valid_from": "2016-06-10",
-         "valid_until": "2019-06-09", "stay_since": "2016-01-15"},
-        agency="STADT-MG",
-    )  # fmt: skip
+    await steps.refugee_status(platform, base)
     berufssprachkurs, bsk_enrolment = new_id(), new_id()
     await platform.command(
         "language", f"{base}/entitlements",
@@ -187,10 +88,7 @@ async def test_syrian_civil_engineer_from_allocation_to_a_skilled_job(platform: 
     assert requested["package"]["running_courses"] == ["Sprachschule Rheydt BSK-B2-MG-2016-03"]
     assert requested["package"]["recognition_state"] == "title_permitted:ingenieur"
     assert requested["package"]["interpreter_language"] == "ar"
-    await platform.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": requested["handover_id"], "accepted_on": "2016-09-15"}, agency="JC-MG",
-    )  # fmt: skip
+    await steps.accept_hand_over(platform, base, requested["handover_id"], "2016-09-15", "JC-MG")
 
     # The entitlement's issuer changes to the Jobcenter; the enrolment carries on.
     await platform.until_stored("language", case, "language.issuer_changed")
@@ -211,13 +109,7 @@ async def test_syrian_civil_engineer_from_allocation_to_a_skilled_job(platform: 
     # Placement noted the residence permit (work allowed by law): a skilled job starts.
     await platform.until_stored("placement", case, "placement.residence_facts_noted")
     await _until_status(platform, case, "aufenthaltserlaubnis_25_2_gfk")
-    await platform.command(
-        "placement", f"{base}/placements",
-        {"placement_id": new_id(), "kind": "beschaeftigung", "skill_level": "fachkraft",
-         "employer": "Ingenieurbüro Schmitz, Mönchengladbach", "kldb": "31104",
-         "started_on": "2017-03-01"},
-        agency="JC-MG",
-    )  # fmt: skip
+    await steps.skilled_job(platform, base)
 
     assert types_of(intake_events)[-2:] == [
         "intake.sgb2_application_recorded",
@@ -252,53 +144,10 @@ async def test_iraqi_electrician_works_under_the_august_2016_rules(platform: Pla
         allocated_on="2016-04-05",
     )  # fmt: skip
     base = f"/cases/{case}"
-    await with_gestattung(platform, case, "2016-04-01")
+    await steps.gestattung(platform, base, "2016-04-01")
     await _until_status(platform, case, "aufenthaltsgestattung")
-
-    request = new_id()
-    await platform.command(
-        "placement", f"{base}/work-permission-requests",
-        {"request_id": request, "employer": "Elektro Hansen GmbH, Grevenbroich",
-         "job_description": "Helfer Elektroinstallation", "job_type": "helfer",
-         "start_date": "2016-09-15", "requested_on": "2016-09-01"},
-    )  # fmt: skip
-    await platform.command(
-        "placement", f"{base}/ba-consent-decisions",
-        {"request_id": request, "granted": True, "decided_on": "2016-09-05"},
-    )  # fmt: skip
-    await platform.command(
-        "placement", f"{base}/permission-decisions",
-        {"request_id": request, "granted": True, "valid_until": "2017-09-04",
-         "decided_on": "2016-09-08"},
-    )  # fmt: skip
-    await platform.command(
-        "placement", f"{base}/placements",
-        {"placement_id": new_id(), "kind": "beschaeftigung", "skill_level": "helfer",
-         "employer": "Elektro Hansen GmbH, Grevenbroich", "started_on": "2016-09-15",
-         "work_permission_request_id": request},
-    )  # fmt: skip
-
-    procedure, adaptation = new_id(), new_id()
-    steps: list[tuple[str, dict[str, Any]]] = [
-        ("counselling", {"qualification_kind": "berufsabschluss",
-                         "qualification_title": "Elektriker", "country": "IRQ",
-                         "counselled_by": "iq_beratung", "held_on": "2016-09-20"}),
-        ("reference-occupation", {"kldb": "26212", "title": "Elektroniker/in",
-                                  "regulated": False, "bereich": "handwerk"}),
-        ("competent-authority", {"authority": "hwk_duesseldorf"}),
-        ("application", {"submitted_on": "2016-09-30"}),
-        ("decision", {"outcome": "teilweise_gleichwertigkeit",
-                      "missing_competences": ["VDE-Vorschriften", "Gebäudesystemtechnik"],
-                      "legal_basis": "bqfg", "decided_on": "2016-12-15"}),
-        ("adaptation-start", {"measure_id": adaptation,
-                              "provider": "Elektro Hansen GmbH, Grevenbroich",
-                              "started_on": "2017-01-09"}),
-        ("adaptation-completion", {"measure_id": adaptation, "completed_on": "2017-06-30"}),
-        ("decision", {"outcome": "volle_gleichwertigkeit", "legal_basis": "bqfg",
-                      "decided_on": "2017-07-20"}),
-    ]  # fmt: skip
-    for path, body in steps:
-        await platform.command("recognition", f"{base}/{path}", {"procedure_id": procedure, **body})
+    await steps.helper_job_with_ba_consent(platform, base)
+    await steps.electrician_recognition(platform, base)
 
     placement = await platform.stored("placement", case)
     consent = last_of(placement, "placement.ba_consent_decided")
@@ -328,66 +177,13 @@ async def test_young_eritrean_goes_the_jugendberufsagentur_route(platform: Platf
         nationality="ERI", languages=["ti"], site="NE", town="Neuss", allocated_on="2016-03-01",
     )  # fmt: skip
     base = f"/cases/{case}"
-    await platform.command(
-        "intake",
-        f"{base}/consents",
-        {
-            "consent_id": new_id(),
-            "purposes": ["counselling", "placement"],
-            "recipients": [{"agency": "AA-MG"}, {"partner": "jugendberufsagentur"}],
-            "data_categories": ["identity", "profile", "placement"],
-            "notice_version": "2016-01",
-            "notice_language": "ti",
-            "method": "written",
-            "given_on": "2016-03-08",
-        },
-    )
-    await with_gestattung(platform, case, "2016-02-20")
-    handover = new_id()
-    await platform.command(
-        "intake", f"{base}/hand-overs",
-        {"handover_id": handover, "to_agency": "AA-MG",
-         "reason": "under_25_jugendberufsagentur", "requested_on": "2016-03-10"},
-    )  # fmt: skip
-    await platform.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": handover, "accepted_on": "2016-03-11"},
-    )  # fmt: skip
+    await steps.jugendberufsagentur_consent(platform, base)
+    await steps.gestattung(platform, base, "2016-02-20")
+    await steps.hand_over_to_the_jugendberufsagentur(platform, base)
     await platform.until_stored("placement", case, "placement.jugendberufsagentur_route_noted")
     await _until_status(platform, case, "aufenthaltsgestattung")
 
-    perjuf = new_id()
-    await platform.command(
-        "placement", f"{base}/measures",
-        {"measure_id": perjuf, "kind": "perjuf", "provider": "Bildungswerk Neuss",
-         "started_on": "2016-06-01"},
-    )  # fmt: skip
-    await platform.command(
-        "placement", f"{base}/measure-ends",
-        {"measure_id": perjuf, "ended_on": "2016-09-30", "outcome": "completed"},
-    )  # fmt: skip
-    for job_type, kind, start, aufenthalt in (
-        ("einstiegsqualifizierung", "einstiegsqualifizierung", "2016-10-01", True),
-        ("berufsausbildung", "ausbildung", "2017-08-01", True),
-    ):
-        request = new_id()
-        await platform.command(
-            "placement", f"{base}/work-permission-requests",
-            {"request_id": request, "employer": "Autohaus Kaarst GmbH",
-             "job_description": "Kfz-Mechatroniker", "job_type": job_type,
-             "start_date": start, "requested_on": "2016-09-01" if start < "2017" else "2017-06-01"},
-        )  # fmt: skip
-        await platform.command(
-            "placement", f"{base}/permission-decisions",
-            {"request_id": request, "granted": True, "valid_until": "2020-07-31",
-             "decided_on": "2016-09-20" if start < "2017" else "2017-06-20"},
-        )  # fmt: skip
-        await platform.command(
-            "placement", f"{base}/placements",
-            {"placement_id": new_id(), "kind": kind, "employer": "Autohaus Kaarst GmbH",
-             "kldb": "25212", "started_on": start, "with_assistierte_ausbildung": aufenthalt,
-             "work_permission_request_id": request},
-        )  # fmt: skip
+    await steps.perjuf_then_eq_then_apprenticeship(platform, base)
 
     placement = await platform.stored("placement", case)
     started = [e["data"] for e in placement if e["type"] == "placement.placement_started"]
@@ -409,36 +205,20 @@ async def test_a_move_from_grevenbroich_to_moenchengladbach(platform: Platform) 
         nationality="SYR", site="GV", town="Jüchen", allocated_on="2016-01-10",
     )  # fmt: skip
     base = f"/cases/{case}"
-    await with_gestattung(platform, case, "2016-01-05")
-    await platform.command(
-        "intake", f"{base}/asylum-decision",
-        {"outcome": "subsidiaerer_schutz", "decided_on": "2016-05-02"},
-    )  # fmt: skip
-    await platform.command("intake", f"{base}/sgb2-application", {"applied_on": "2016-05-20"})
+    await steps.gestattung(platform, base, "2016-01-05")
+    await steps.subsidiary_protection_and_sgb2(platform, base)
     to_rkn = last_of(await platform.stored("intake", case), "intake.hand_over_requested")
     assert to_rkn["to_agency"] == "JC-RKN"
-    await platform.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": to_rkn["handover_id"], "accepted_on": "2016-05-25"}, agency="JC-RKN",
-    )  # fmt: skip
-    await platform.command(
-        "intake", f"{base}/wohnsitzauflage",
-        {"town": "Mönchengladbach", "effective_from": "2016-10-01"}, agency="RKN",
-    )  # fmt: skip
+    await steps.accept_hand_over(platform, base, to_rkn["handover_id"], "2016-05-25", "JC-RKN")
+    await steps.residence_assignment_to_moenchengladbach(platform, base)
 
-    move = {"to_agency": "JC-MG", "reason": "move_between_jobcenters", "requested_on": "2016-10-05"}
     first = new_id()
-    await platform.command(
-        "intake", f"{base}/hand-overs", {"handover_id": first, **move}, agency="JC-RKN"
-    )
+    await steps.request_move_to_jc_mg(platform, base, first)
     second = await platform.command(
-        "intake", f"{base}/hand-overs", {"handover_id": new_id(), **move},
+        "intake", f"{base}/hand-overs", {"handover_id": new_id(), **steps.MOVE_TO_JC_MG},
         agency="JC-RKN", expect=409,
     )  # fmt: skip
-    await platform.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": first, "accepted_on": "2016-10-10"}, agency="JC-MG",
-    )  # fmt: skip
+    await steps.accept_hand_over(platform, base, first, "2016-10-10", "JC-MG")
     after = await platform.command(
         "intake", f"{base}/contacts",
         {"contacted_on": "2016-10-12", "channel": "phone"}, agency="JC-RKN", expect=409,

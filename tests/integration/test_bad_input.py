@@ -30,6 +30,7 @@ from schemathesis.core.result import Err
 from contracts.common import TOWNS_BY_SITE, Site
 from contracts.envelope import Agency
 from contracts.intake import ResidenceStatus
+from deploy.local.demo import EXAMPLE_REGISTRATION
 from services.chassis.eventstore import CommandContext
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -54,17 +55,7 @@ T = TypeVar("T")
 
 
 async def _intake_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
-    person = {
-        "given_name": "Amina",
-        "family_name": "Haddad",
-        "date_of_birth": "1989-03-14",
-        "nationality": "SYR",
-        "languages": ["ar"],
-        "site": "MG",
-        "town": "Mönchengladbach",
-        "allocated_on": "2016-02-01",
-    }
-    registered = await api.post("/cases", json=person)
+    registered = await api.post("/cases", json=EXAMPLE_REGISTRATION)
     assert registered.status_code == 201, registered.text
     return UUID(registered.json()["case_id"])
 

@@ -12,22 +12,14 @@ import asyncpg
 import httpx
 import pytest
 
+from deploy.local.demo import EXAMPLE_REGISTRATION
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
 
 pytestmark = pytest.mark.postgres
 
-PERSON = {
-    "given_name": "Amina",
-    "family_name": "Haddad",
-    "date_of_birth": "1989-03-14",
-    "nationality": "SYR",
-    "languages": ["ar"],
-    "site": "MG",
-    "town": "Mönchengladbach",
-    "allocated_on": "2016-02-01",
-}
+PERSON = EXAMPLE_REGISTRATION
 
 
 @pytest.fixture

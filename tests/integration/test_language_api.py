@@ -21,6 +21,7 @@ from deploy.local.principals import relay_principal, service_principal
 from services.chassis.relay import create_producer
 from services.language.app import create_app
 from services.language.settings import LanguageSettings
+from tests.integration.stores import stored
 
 pytestmark = pytest.mark.postgres
 
@@ -72,18 +73,6 @@ async def api(stack: StackInfo, fresh_dsn: str) -> AsyncIterator[httpx.AsyncClie
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://language") as client,
     ):
         yield client
-
-
-async def stored(dsn: str) -> tuple[int, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        row = await conn.fetchrow(
-            "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM outbox) AS o"
-        )
-        assert row is not None
-        return row["e"], row["o"]
-    finally:
-        await conn.close()
 
 
 async def event_types(dsn: str, case_id: str) -> list[str]:

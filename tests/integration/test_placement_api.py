@@ -27,6 +27,7 @@ from services.placement.app import create_app
 from services.placement.commands import NoteResidenceFacts, ResidenceDocument
 from services.placement.handlers import handle
 from services.placement.settings import PlacementSettings
+from tests.integration.stores import stored
 
 pytestmark = pytest.mark.postgres
 
@@ -71,18 +72,6 @@ async def told_by_intake(app: FastAPI, stay_since: date = date(2016, 4, 4)) -> s
     context = CommandContext(str(uuid4()), Agency.AA_MG, uuid4())
     await handle(case_id, command, context, app.state.placement)
     return str(case_id)
-
-
-async def stored(dsn: str) -> tuple[int, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        row = await conn.fetchrow(
-            "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM outbox) AS o"
-        )
-        assert row is not None
-        return row["e"], row["o"]
-    finally:
-        await conn.close()
 
 
 async def bodies(dsn: str, case_id: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from services.chassis import deadletters
 from services.chassis.projection import (
     ConsumedEvent,
     DbConnection,
+    ProjectionHandler,
     ProjectionRunner,
     install_projection_schema,
 )
@@ -38,6 +39,25 @@ class Recorder:
         await conn.execute("INSERT INTO seen VALUES ($1, $2)", event.event_id, event.value.decode())
         if event.value == b"poison":
             raise ValueError("cannot project this body")
+
+
+def new_runner(
+    stack: StackInfo,
+    pool: asyncpg.Pool,
+    topic: str,
+    handler: ProjectionHandler | None = None,
+    name: str = "test",
+) -> ProjectionRunner:
+    """A runner of ``topic`` (a ``Recorder`` unless ``handler``) in a consumer group of its own:
+    Kafka knows no offset for it, so where it starts is the stored position's doing alone."""
+    return ProjectionRunner(
+        name=name,
+        pool=pool,
+        kafka=stack.kafka,
+        topics=[topic],
+        group_id=f"test.{uuid4().hex[:8]}",
+        handler=handler or Recorder(),
+    )
 
 
 async def produce(stack: StackInfo, topic: str, messages: list[tuple[str | None, bytes]]) -> None:
@@ -103,14 +123,7 @@ async def test_poison_is_parked_with_reason_and_the_rest_applies_once(
             (good[4], b"e"),
         ],
     )
-    runner = ProjectionRunner(
-        name="test",
-        pool=fresh_pool,
-        kafka=stack.kafka,
-        topics=[topic],
-        group_id=f"test.{uuid4().hex[:8]}",
-        handler=Recorder(),
-    )
+    runner = new_runner(stack, fresh_pool, topic)
 
     await run_until_applied(runner, fresh_pool, count=5)
 
@@ -146,19 +159,9 @@ async def test_restart_resumes_from_the_stored_position(
     first, second = str(uuid4()), str(uuid4())
     await produce(stack, topic, [(first, b"first")])
 
-    def runner() -> ProjectionRunner:
-        return ProjectionRunner(
-            name="test",
-            pool=fresh_pool,
-            kafka=stack.kafka,
-            topics=[topic],
-            group_id=f"test.{uuid4().hex[:8]}",  # Kafka knows no offset for it
-            handler=Recorder(),
-        )
-
-    await run_until_applied(runner(), fresh_pool, count=1)
+    await run_until_applied(new_runner(stack, fresh_pool, topic), fresh_pool, count=1)
     await produce(stack, topic, [(second, b"second")])
-    await run_until_applied(runner(), fresh_pool, count=2)
+    await run_until_applied(new_runner(stack, fresh_pool, topic), fresh_pool, count=2)
 
     bodies = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen ORDER BY body")]
     assert bodies == ["first", "second"]
@@ -203,14 +206,7 @@ async def test_a_parked_case_waits_behind_its_poison_and_replays_in_order(
     handler = FlakyRecorder()
 
     def runner() -> ProjectionRunner:
-        return ProjectionRunner(
-            name=consumer,
-            pool=fresh_pool,
-            kafka=stack.kafka,
-            topics=[topic],
-            group_id=f"test.{uuid4().hex[:8]}",
-            handler=handler,
-        )
+        return new_runner(stack, fresh_pool, topic, handler, name=consumer)
 
     await run_until_applied(runner(), fresh_pool, count=2)
     before_replay = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen")]
@@ -241,14 +237,7 @@ async def test_a_refused_kafka_commit_does_not_stop_the_projection(
     monkeypatch.setattr("services.chassis.projection.KAFKA_COMMIT_INTERVAL", 0.0)
     topic = await create_topic(stack, f"test.runner.{uuid4().hex[:8]}", partitions=1)
     await install_projection_schema(fresh_pool, SEEN_SQL)
-    runner = ProjectionRunner(
-        name="test",
-        pool=fresh_pool,
-        kafka=stack.kafka,
-        topics=[topic],
-        group_id=f"test.{uuid4().hex[:8]}",
-        handler=Recorder(),
-    )
+    runner = new_runner(stack, fresh_pool, topic)
     refused = 0
 
     async def refuse() -> None:

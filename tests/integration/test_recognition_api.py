@@ -13,6 +13,7 @@ import pytest
 from contracts.recognition import recognition_codec
 from services.recognition.app import create_app
 from services.recognition.settings import RecognitionSettings
+from tests.integration.stores import stored
 
 pytestmark = pytest.mark.postgres
 
@@ -74,18 +75,6 @@ async def post(
     api: httpx.AsyncClient, step: str, body: dict[str, Any], **kw: Any
 ) -> httpx.Response:
     return await api.post(f"/cases/{CASE}/{step}", json={"procedure_id": PROC, **body}, **kw)
-
-
-async def stored(dsn: str) -> tuple[int, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        row = await conn.fetchrow(
-            "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM outbox) AS o"
-        )
-        assert row is not None
-        return row["e"], row["o"]
-    finally:
-        await conn.close()
 
 
 async def test_electrician_procedure_to_full_recognition(

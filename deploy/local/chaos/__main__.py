@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from deploy.local import run
+from deploy.local import devstack, run
 from deploy.local.chaos.driver import CrashRun, Figures, Plan, run_config
 from services.chassis.logging import setup_logging
 
@@ -69,12 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--desks", type=int, default=6, help="concurrent case workers")
     parser.add_argument("--seed", type=int, default=8, help="random seed of load and kills")
-    parser.add_argument("--state-dir", default=str(run.REPO / ".local" / "chaos"))
     # Below Linux's ephemeral range (32768-60999): a restarted broker finds its port free,
     # not taken by some client's outgoing connection.
-    parser.add_argument("--kafka-port", type=int, default=24092)
-    parser.add_argument("--controller-port", type=int, default=24093)
-    parser.add_argument("--pg-port", type=int, default=24432)
+    devstack.add_stack_options(
+        parser,
+        state_dir=run.REPO / ".local" / "chaos",
+        kafka_port=24092,
+        controller_port=24093,
+        pg_port=24432,
+    )
     args = parser.parse_args(argv)
     plan = Plan(
         events=args.events,
@@ -84,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         desks=args.desks,
         seed=args.seed,
     )
-    cfg = run_config(args.state_dir, args.kafka_port, args.controller_port, args.pg_port)
+    cfg = run_config(devstack.stack_of(args))
     setup_logging("chaos", level="WARNING", json=False)  # the fold's handlers log per event
     figures = asyncio.run(CrashRun(plan, cfg)())
     print(report(plan, figures), flush=True)

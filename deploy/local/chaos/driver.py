@@ -460,16 +460,6 @@ class CrashRun:
                 self.say(f"  {sample[:300]}")
 
 
-def run_config(
-    state_dir: str, kafka_port: int, controller_port: int, pg_port: int
-) -> run.RunConfig:
-    """A run of its own: its state dir, broker and database ports, free HTTP ports."""
-    return run.RunConfig(
-        stack=devstack.StackConfig(
-            state_dir=state_dir,  # type: ignore[arg-type]  # StackConfig makes it a Path
-            kafka_port=kafka_port,
-            controller_port=controller_port,
-            pg_port=pg_port,
-        ),
-        ports={name: _free_port() for name in run.DEFAULT_PORTS},
-    )
+def run_config(stack: devstack.StackConfig) -> run.RunConfig:
+    """A run of its own: its stack (state dir, broker and database ports), free HTTP ports."""
+    return run.RunConfig(stack=stack, ports={name: _free_port() for name in run.DEFAULT_PORTS})

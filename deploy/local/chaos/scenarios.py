@@ -1,5 +1,7 @@
 """Realistic cases over HTTP, as case workers would record them, under crashes.
 
+The cases' steps are deploy/local/scenario_steps.py, shared with the end-to-end tests.
+
 Each command carries its own ``Idempotency-Key`` and is sent again with the same key while
 its service is down or restarting, so an acknowledged command is recorded exactly once.
 A refusal (409/422) is an answer too: it stores nothing and the case goes on.
@@ -16,6 +18,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
+
+from deploy.local import scenario_steps as steps
 
 RETRY_FOR = 300.0  # seconds a command is sent again while its service is away
 REACTION_WAIT = 60.0  # seconds a desk waits for another service's reaction to show
@@ -84,13 +88,6 @@ class Desk:
         answer: dict[str, Any] = response.json()
         return answer
 
-    async def steps(
-        self, service: str, base: str, steps: list[tuple[str, dict[str, Any]]], **common: str
-    ) -> None:
-        """One command after the other on the case at ``base``, each with ``common`` fields."""
-        for path, body in steps:
-            await self.command(service, f"{base}/{path}", {**common, **body})
-
     async def register(self, rng: random.Random, site: str, town: str, **extra: Any) -> str | None:
         n = rng.randrange(1_000_000)
         answer = await self.command(
@@ -139,26 +136,6 @@ def _template(path: str) -> str:
     return "/".join("{id}" if len(part) == 36 else part for part in parts)
 
 
-def new_id() -> str:
-    return str(uuid4())
-
-
-async def gestattung(desk: Desk, base: str, since: str, agency: str = "AA-MG") -> None:
-    """BAMF file number and the Aufenthaltsgestattung: what a hand-over package needs."""
-    await desk.command(
-        "intake",
-        f"{base}/identifiers",
-        {"kind": "bamf_file_number", "value": "7012345-423"},
-        agency,
-    )
-    await desk.command(
-        "intake",
-        f"{base}/residence-status",
-        {"status": "aufenthaltsgestattung", "valid_from": since, "stay_since": since},
-        agency,
-    )
-
-
 async def engineer_to_skilled_job(desk: Desk, rng: random.Random) -> None:
     """MG: consent for AA-MG, JC-MG and IQ; Integrationskurs to B1; ZAB statement and the
     protected title; refugee status, SGB II, hand-over to JC-MG; a skilled job."""
@@ -166,80 +143,17 @@ async def engineer_to_skilled_job(desk: Desk, rng: random.Random) -> None:
     if case is None:
         return
     base = f"/cases/{case}"
-    await desk.command(
-        "intake",
-        f"{base}/first-contact",
-        {"contacted_on": "2016-02-09", "interpreter_language": "ar"},
-    )
-    await desk.command(
-        "intake",
-        f"{base}/consents",
-        {
-            "consent_id": new_id(),
-            "purposes": ["counselling", "recognition", "hand_over", "language_courses"],
-            "recipients": [
-                {"agency": "AA-MG"},
-                {"agency": "JC-MG"},
-                {"partner": "iq_counselling", "named_person": "Frau Berger (IQ)"},
-            ],
-            "data_categories": ["identity", "profile", "language", "recognition"],
-            "notice_version": "2016-01",
-            "notice_language": "ar",
-            "method": "written",
-            "given_on": "2016-02-09",
-        },
-    )
-    await gestattung(desk, base, "2016-01-15")
-    course, enrolment = new_id(), new_id()
-    await desk.steps("language", base, [
-        ("entitlements", {"entitlement_id": course, "course_type": "integrationskurs",
-                          "kind": "berechtigung", "issuer": "bamf", "issued_on": "2016-02-15"}),
-        ("enrolments", {"enrolment_id": enrolment, "entitlement_id": course,
-                        "provider": "VHS Mönchengladbach", "course_number": "IK-MG-2016-07",
-                        "modules": ["Sprachkurs", "Orientierungskurs"],
-                        "started_on": "2016-03-01"}),
-        ("exams", {"enrolment_id": enrolment, "exam": "dtz", "result": "B1",
-                   "taken_on": "2016-08-20"}),
-        ("enrolments/end", {"enrolment_id": enrolment, "outcome": "completed",
-                            "ended_on": "2016-08-31"}),
-    ])  # fmt: skip
-    procedure = new_id()
-    await desk.steps("recognition", base, [
-        ("counselling", {"qualification_kind": "hochschulabschluss",
-                         "qualification_title": "Bachelor Bauingenieurwesen", "country": "SYR",
-                         "counselled_by": "iq_beratung", "held_on": "2016-03-10"}),
-        ("competent-authority", {"authority": "zab"}),
-        ("application", {"submitted_on": "2016-03-15"}),
-        ("zab-statement", {"comparable_to": "Bachelor Bauingenieurwesen",
-                           "issued_on": "2016-05-20"}),
-        ("protected-title", {"title": "ingenieur", "authority": "bezirksregierung_duesseldorf",
-                             "granted_on": "2016-06-15"}),
-    ], procedure_id=procedure)  # fmt: skip
-    await desk.command(
-        "intake", f"{base}/asylum-decision",
-        {"outcome": "fluechtlingseigenschaft", "decided_on": "2016-06-01"},
-    )  # fmt: skip
-    await desk.command(
-        "intake", f"{base}/residence-status",
-        {"status": "aufenthaltserlaubnis_25_2_gfk", "valid_from": "2016-06-10",
-         "valid_until": "2019-06-09", "stay_since": "2016-01-15"},
-        "STADT-MG",
-    )  # fmt: skip
+    await steps.engineer_first_contact_and_consent(desk, base)
+    await steps.gestattung(desk, base, "2016-01-15")
+    await steps.integrationskurs_to_b1(desk, base)
+    await steps.engineer_recognition(desk, base)
+    await steps.refugee_status(desk, base)
     await desk.command("intake", f"{base}/sgb2-application", {"applied_on": "2016-09-10"})
     handover = await desk.pending_hand_over(case)
     if handover is not None:
-        await desk.command(
-            "intake", f"{base}/hand-overs/acceptance",
-            {"handover_id": handover, "accepted_on": "2016-09-15"}, "JC-MG",
-        )  # fmt: skip
+        await steps.accept_hand_over(desk, base, handover, "2016-09-15", "JC-MG")
     await desk.until_stored("placement", case, "placement.residence_facts_noted")
-    await desk.command(
-        "placement", f"{base}/placements",
-        {"placement_id": new_id(), "kind": "beschaeftigung", "skill_level": "fachkraft",
-         "employer": "Ingenieurbüro Schmitz, Mönchengladbach", "kldb": "31104",
-         "started_on": "2017-03-01"},
-        "JC-MG",
-    )  # fmt: skip
+    await steps.skilled_job(desk, base)
 
 
 async def electrician_under_the_2016_rules(desk: Desk, rng: random.Random) -> None:
@@ -249,41 +163,10 @@ async def electrician_under_the_2016_rules(desk: Desk, rng: random.Random) -> No
     if case is None:
         return
     base = f"/cases/{case}"
-    await gestattung(desk, base, "2016-04-01")
+    await steps.gestattung(desk, base, "2016-04-01")
     await desk.until_stored("placement", case, "placement.residence_facts_noted")
-    request = new_id()
-    await desk.steps("placement", base, [
-        ("work-permission-requests", {"request_id": request,
-                                      "employer": "Elektro Hansen GmbH, Grevenbroich",
-                                      "job_description": "Helfer Elektroinstallation",
-                                      "job_type": "helfer", "start_date": "2016-09-15",
-                                      "requested_on": "2016-09-01"}),
-        ("ba-consent-decisions", {"request_id": request, "granted": True,
-                                  "decided_on": "2016-09-05"}),
-        ("permission-decisions", {"request_id": request, "granted": True,
-                                  "valid_until": "2017-09-04", "decided_on": "2016-09-08"}),
-        ("placements", {"placement_id": new_id(), "kind": "beschaeftigung",
-                        "skill_level": "helfer", "employer": "Elektro Hansen GmbH, Grevenbroich",
-                        "started_on": "2016-09-15", "work_permission_request_id": request}),
-    ])  # fmt: skip
-    procedure, adaptation = new_id(), new_id()
-    await desk.steps("recognition", base, [
-        ("counselling", {"qualification_kind": "berufsabschluss",
-                         "qualification_title": "Elektriker", "country": "IRQ",
-                         "counselled_by": "iq_beratung", "held_on": "2016-09-20"}),
-        ("reference-occupation", {"kldb": "26212", "title": "Elektroniker/in",
-                                  "regulated": False, "bereich": "handwerk"}),
-        ("competent-authority", {"authority": "hwk_duesseldorf"}),
-        ("application", {"submitted_on": "2016-09-30"}),
-        ("decision", {"outcome": "teilweise_gleichwertigkeit",
-                      "missing_competences": ["VDE-Vorschriften"], "legal_basis": "bqfg",
-                      "decided_on": "2016-12-15"}),
-        ("adaptation-start", {"measure_id": adaptation, "provider": "Elektro Hansen GmbH",
-                              "started_on": "2017-01-09"}),
-        ("adaptation-completion", {"measure_id": adaptation, "completed_on": "2017-06-30"}),
-        ("decision", {"outcome": "volle_gleichwertigkeit", "legal_basis": "bqfg",
-                      "decided_on": "2017-07-20"}),
-    ], procedure_id=procedure)  # fmt: skip
+    await steps.helper_job_with_ba_consent(desk, base)
+    await steps.electrician_recognition(desk, base)
 
 
 async def young_person_via_the_jugendberufsagentur(desk: Desk, rng: random.Random) -> None:
@@ -295,64 +178,11 @@ async def young_person_via_the_jugendberufsagentur(desk: Desk, rng: random.Rando
     if case is None:
         return
     base = f"/cases/{case}"
-    await desk.command(
-        "intake",
-        f"{base}/consents",
-        {
-            "consent_id": new_id(),
-            "purposes": ["counselling", "placement"],
-            "recipients": [{"agency": "AA-MG"}, {"partner": "jugendberufsagentur"}],
-            "data_categories": ["identity", "profile", "placement"],
-            "notice_version": "2016-01",
-            "notice_language": "ti",
-            "method": "written",
-            "given_on": "2016-03-08",
-        },
-    )
-    await gestattung(desk, base, "2016-02-20")
-    handover = new_id()
-    await desk.command(
-        "intake", f"{base}/hand-overs",
-        {"handover_id": handover, "to_agency": "AA-MG",
-         "reason": "under_25_jugendberufsagentur", "requested_on": "2016-03-10"},
-    )  # fmt: skip
-    await desk.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": handover, "accepted_on": "2016-03-11"},
-    )  # fmt: skip
+    await steps.jugendberufsagentur_consent(desk, base)
+    await steps.gestattung(desk, base, "2016-02-20")
+    await steps.hand_over_to_the_jugendberufsagentur(desk, base)
     await desk.until_stored("placement", case, "placement.residence_facts_noted")
-    perjuf = new_id()
-    await desk.command(
-        "placement", f"{base}/measures",
-        {"measure_id": perjuf, "kind": "perjuf", "provider": "Bildungswerk Neuss",
-         "started_on": "2016-06-01"},
-    )  # fmt: skip
-    await desk.command(
-        "placement", f"{base}/measure-ends",
-        {"measure_id": perjuf, "ended_on": "2016-09-30", "outcome": "completed"},
-    )  # fmt: skip
-    for job_type, kind, start in (
-        ("einstiegsqualifizierung", "einstiegsqualifizierung", "2016-10-01"),
-        ("berufsausbildung", "ausbildung", "2017-08-01"),
-    ):
-        request = new_id()
-        await desk.command(
-            "placement", f"{base}/work-permission-requests",
-            {"request_id": request, "employer": "Autohaus Kaarst GmbH",
-             "job_description": "Kfz-Mechatroniker", "job_type": job_type, "start_date": start,
-             "requested_on": "2016-09-01" if start < "2017" else "2017-06-01"},
-        )  # fmt: skip
-        await desk.command(
-            "placement", f"{base}/permission-decisions",
-            {"request_id": request, "granted": True, "valid_until": "2020-07-31",
-             "decided_on": "2016-09-20" if start < "2017" else "2017-06-20"},
-        )  # fmt: skip
-        await desk.command(
-            "placement", f"{base}/placements",
-            {"placement_id": new_id(), "kind": kind, "employer": "Autohaus Kaarst GmbH",
-             "kldb": "25212", "started_on": start, "with_assistierte_ausbildung": True,
-             "work_permission_request_id": request},
-        )  # fmt: skip
+    await steps.perjuf_then_eq_then_apprenticeship(desk, base)
 
 
 async def move_from_grevenbroich_to_moenchengladbach(desk: Desk, rng: random.Random) -> None:
@@ -362,34 +192,16 @@ async def move_from_grevenbroich_to_moenchengladbach(desk: Desk, rng: random.Ran
     if case is None:
         return
     base = f"/cases/{case}"
-    await gestattung(desk, base, "2016-01-05")
-    await desk.command(
-        "intake", f"{base}/asylum-decision",
-        {"outcome": "subsidiaerer_schutz", "decided_on": "2016-05-02"},
-    )  # fmt: skip
-    await desk.command("intake", f"{base}/sgb2-application", {"applied_on": "2016-05-20"})
+    await steps.gestattung(desk, base, "2016-01-05")
+    await steps.subsidiary_protection_and_sgb2(desk, base)
     to_rkn = await desk.pending_hand_over(case)
     if to_rkn is None:
         return
-    await desk.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": to_rkn, "accepted_on": "2016-05-25"}, "JC-RKN",
-    )  # fmt: skip
-    await desk.command(
-        "intake", f"{base}/wohnsitzauflage",
-        {"town": "Mönchengladbach", "effective_from": "2016-10-01"}, "RKN",
-    )  # fmt: skip
-    move = new_id()
-    await desk.command(
-        "intake", f"{base}/hand-overs",
-        {"handover_id": move, "to_agency": "JC-MG", "reason": "move_between_jobcenters",
-         "requested_on": "2016-10-05"},
-        "JC-RKN",
-    )  # fmt: skip
-    await desk.command(
-        "intake", f"{base}/hand-overs/acceptance",
-        {"handover_id": move, "accepted_on": "2016-10-10"}, "JC-MG",
-    )  # fmt: skip
+    await steps.accept_hand_over(desk, base, to_rkn, "2016-05-25", "JC-RKN")
+    await steps.residence_assignment_to_moenchengladbach(desk, base)
+    move = steps.new_id()
+    await steps.request_move_to_jc_mg(desk, base, move)
+    await steps.accept_hand_over(desk, base, move, "2016-10-10", "JC-MG")
     await desk.command(
         "intake", f"{base}/contacts", {"contacted_on": "2016-10-12", "channel": "phone"}, "JC-MG"
     )
