@@ -1,6 +1,9 @@
 """An example network partner: reads its own topic with the credentials ``partners add``
-gave it, keeps what it received per person (pseudonym), and deletes a person's data when a
-``consent_ended`` notice arrives. Needs only aiokafka; no code of the platform.
+gave it, opens each event with the key it fetches from the partner feed (``keys.url``,
+``keys.token``), keeps what it received per person (pseudonym), and deletes it when a
+``consent_ended`` (what that consent allowed) or ``erased`` (everything about the person)
+notice arrives. A key that is gone (the consent ended, the person was erased) means the event
+cannot be read: it is skipped. Needs only aiokafka and cryptography; no code of the platform.
 
 With ``make run`` running, in a second terminal::
 
@@ -18,14 +21,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 def consumer(settings: dict[str, str], group: str) -> AIOKafkaConsumer:
@@ -43,28 +50,73 @@ def consumer(settings: dict[str, str], group: str) -> AIOKafkaConsumer:
     )
 
 
+class FeedKeys:
+    """Fetches the keys of the partner's messages from the partner feed."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self._url = settings["keys.url"].rstrip("/")
+        self._token = settings["keys.token"]
+
+    def fetch(self, key_id: str) -> bytes | None:
+        """The key's secret; None once it is gone (404). Blocking: run it in a thread."""
+        request = urllib.request.Request(  # noqa: S310  # the URL `partners add` gave us
+            f"{self._url}/keys/{key_id}", headers={"Authorization": f"Bearer {self._token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                return base64.b64decode(json.load(answer)["secret"])
+        except urllib.error.HTTPError as error:
+            if error.code == 404:  # the key was deleted
+                return None
+            raise
+
+
+def opened(message: dict[str, Any], secret: bytes) -> dict[str, Any]:
+    """The event's fields; the associated data binds them to this message and person."""
+    sealed = message["data"]
+    plaintext = AESGCM(secret).decrypt(
+        base64.b64decode(sealed["nonce"]),
+        base64.b64decode(sealed["ciphertext"]),
+        f"{message['person']}/{message['notice_id']}".encode(),
+    )
+    data: dict[str, Any] = json.loads(plaintext)
+    return data
+
+
 class PartnerStore:
-    """What the partner holds, per person; emptied for a person whose consent ended."""
+    """What the partner holds, per person; emptied as the notices ask."""
 
     def __init__(self) -> None:
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.seen: set[str] = set()  # notice ids: a message may arrive more than once
 
-    def take(self, message: dict[str, Any]) -> str | None:
-        """Apply one message; returns a line to print (None for a duplicate)."""
+    def take(self, message: dict[str, Any], secret: bytes | None = None) -> str | None:
+        """Apply one message (an event with its key's secret, None if the key is gone);
+        returns a line to print (None for a duplicate)."""
         if message["notice_id"] in self.seen:
             return None
         self.seen.add(message["notice_id"])
         person = message["person"]
-        if message["kind"] == "consent_ended":
+        if message["kind"] == "erased":
             dropped = len(self.events.pop(person, []))
-            return f"{person}: consent {message['reason']}, deleted {dropped} events"
-        self.events[person].append(message)
-        return f"{person}: {message['event_type']} ({message['category']}) {message['data']}"
+            return f"{person}: erased, deleted {dropped} events"
+        if message["kind"] == "consent_ended":
+            held = self.events.pop(person, [])
+            kept = [e for e in held if e["consent_id"] != message["consent_id"]]
+            if kept:
+                self.events[person] = kept
+            return f"{person}: consent {message['reason']}, deleted {len(held) - len(kept)} events"
+        head = f"{person}: {message['event_type']} ({message['category']})"
+        if secret is None:
+            return f"{head} unreadable: its key is gone"
+        event = {**message, "data": opened(message, secret)}
+        self.events[person].append(event)
+        return f"{head} {event['data']}"
 
 
 async def run(settings: dict[str, str], group: str, idle_exit: float | None) -> PartnerStore:
-    store = PartnerStore()
+    store, keys = PartnerStore(), FeedKeys(settings)
+    fetched: dict[str, bytes | None] = {}  # by key id
     reader = consumer(settings, group)
     await reader.start()
     print(f"reading {settings['topic']} as {settings['sasl.username']}", flush=True)
@@ -74,7 +126,16 @@ async def run(settings: dict[str, str], group: str, idle_exit: float | None) -> 
             batch = await reader.getmany(timeout_ms=500)
             for record in (r for part in batch.values() for r in part):
                 last = time.monotonic()
-                line = store.take(json.loads(record.value or b"{}"))
+                message = json.loads(record.value or b"{}")
+                secret = None
+                if message.get("kind") == "event":
+                    key_id = message["data"]["key_id"]
+                    if key_id not in fetched:
+                        fetched[key_id] = await asyncio.to_thread(keys.fetch, key_id)
+                    secret = fetched[key_id]
+                elif message.get("kind") in {"consent_ended", "erased"}:
+                    fetched.clear()  # their keys were deleted: the copies held here go too
+                line = store.take(message, secret)
                 if line is not None:
                     print(line, flush=True)
     finally:

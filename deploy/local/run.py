@@ -338,6 +338,7 @@ def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
     person = json.dumps(demo.EXAMPLE_REGISTRATION, ensure_ascii=False)
     relay_ports = ", ".join(str(cfg.ports[f"{s}-relay"]) for s in SERVICES)
     agency_ports = ", ".join(f"{view} {cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS)
+    feed_url = f"http://127.0.0.1:{cfg.ports['partners-feed']}"  # where partners fetch keys
     print(
         f"""
 Ready.
@@ -359,9 +360,10 @@ Ready.
                               {cfg.state}/token-secret --agency AA-MG --role case_worker \\
                               --user anna --purpose counselling
                             (steering: --agency JC-MG --role steering --purpose steering)
-  network partners          http://127.0.0.1:{cfg.ports["partners-feed"]}/ (their topics)
+  network partners          {feed_url}/ (their topics; /keys: their keys)
   add a partner             set -a; . {cfg.state}/stack.env; set +a
                             IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
+                              IP_PARTNERS_PUBLIC_URL={feed_url} \\
                               python -m services.projections.partners add iq_counselling \\
                               --purpose recognition --categories recognition
                             python examples/partner_consumer.py \\

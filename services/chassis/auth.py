@@ -198,6 +198,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header (a reader's own secret, not a signed
+    token); 401 with ``WWW-Authenticate: Bearer`` without one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token
+
+
 def require_token(
     secret_getter: Callable[[Request], str], *, clock: Callable[[], datetime] = _utcnow
 ) -> Callable[..., Claims]:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
+from services.chassis.auth import bearer_token
 from services.chassis.commandapi import ActingAgency, add_case_commands, add_command, executor
 from services.intake.commands import (
     AcceptHandOver,
@@ -137,13 +138,7 @@ async def person_key(
 
 
 def _authenticated_reader(readers: dict[str, str], authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    token = bearer_token(authorization)
     for reader, expected in readers.items():
         if secrets.compare_digest(token, expected):
             return reader

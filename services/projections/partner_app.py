@@ -1,5 +1,7 @@
-"""The partner feed process: every registered partner's feed, and for integrators the
-AsyncAPI of the partner topics as a page (``/``) and as JSON (``/asyncapi.json``).
+"""The partner feed process: every registered partner's feed; for partners the keys of what
+they received (``/keys/{key_id}``, with the token ``partners add`` gave them); and for
+integrators the AsyncAPI of the partner topics as a page (``/``) and as JSON
+(``/asyncapi.json``).
 
 ``python -m services.projections.partner_app`` (``make run`` starts it as partners-feed).
 """
@@ -7,22 +9,42 @@ AsyncAPI of the partner topics as a page (``/``) and as JSON (``/asyncapi.json``
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
+import asyncpg
 import httpx
-from fastapi import APIRouter, FastAPI, Response, status
+import structlog
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
+from services.chassis.auth import bearer_token
 from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.process import serve_http
+from services.chassis.projection import DbConnection
 from services.projections.partner_docs import asyncapi_document, html
 from services.projections.partner_host import FeedHost
+from services.projections.partner_keys import find_key, token_matches
 from services.projections.partner_settings import PartnerFeedSettings
+from services.projections.partners import Registered, registered
+
+log = structlog.get_logger("partner_app")
 
 router = APIRouter()
+keys_router = APIRouter()
+
+
+class FeedKeyOut(BaseModel):
+    """A key of what the partner received; the partner opens ``data`` with it."""
+
+    key_id: str
+    person: str
+    secret: str  # base64 of the 32-byte AES-256-GCM key
 
 
 @router.get("/", response_class=HTMLResponse, summary="the partner topics, for integrators")
@@ -35,16 +57,56 @@ async def asyncapi() -> Response:
     return Response(asyncapi_document(), media_type="application/json")
 
 
+@keys_router.get(
+    "/keys/{key_id}",
+    response_model=FeedKeyOut,
+    summary="a key of what the partner received; 404 once the consent ended or the person "
+    "was erased",
+)
+async def feed_key(
+    key_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+) -> FeedKeyOut:
+    pool: asyncpg.Pool = request.app.state.keys_pool
+    async with pool.acquire() as conn:
+        partner = await _partner(conn, authorization)
+        key = await find_key(conn, partner.schema, key_id)
+    log.info(
+        "partner_key.requested",
+        partner=partner.partner.value,
+        key_id=key_id,
+        granted=key is not None,
+    )
+    if key is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such key (consent ended or erased)")
+    return FeedKeyOut(
+        key_id=key.key_id, person=key.person, secret=base64.b64encode(key.secret).decode()
+    )
+
+
+async def _partner(conn: DbConnection, authorization: str | None) -> Registered:
+    """The active partner whose token this is (a revoked partner's token opens nothing)."""
+    token = bearer_token(authorization)
+    for partner in await registered(conn):
+        if partner.revoked_at is None and token_matches(token, partner.key_token_hash):
+            return partner
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "not a partner's token")
+
+
 def create_app(settings: PartnerFeedSettings) -> FastAPI:
     """The feed process's HTTP app; the feeds run as long as it does."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http:
+        async with (
+            httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http,
+            asyncpg.create_pool(settings.partners_database_url, min_size=1, max_size=4) as pool,
+        ):
             host = FeedHost(settings, IntakeKeyClient(keys_http, settings.key_reader_token))
             stop = asyncio.Event()
             task = asyncio.create_task(host.run(stop))
-            app.state.feeds = task
+            app.state.host, app.state.feeds, app.state.keys_pool = host, task, pool
             try:
                 yield
             finally:
@@ -53,10 +115,12 @@ def create_app(settings: PartnerFeedSettings) -> FastAPI:
 
     app = service_app(
         title="Integration Points: network partners' feeds",
-        description="Each registered partner's feed; the AsyncAPI of the partner topics.",
+        description="Each registered partner's feed and the keys of what it received; the "
+        "AsyncAPI of the partner topics.",
         lifespan=lifespan,
         router=router,
     )
+    app.include_router(keys_router)
 
     @app.get("/health")
     async def health(response: Response) -> dict[str, str]:

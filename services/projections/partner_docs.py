@@ -12,7 +12,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from contracts.partners import ConsentEnded, ForwardedEvent
+from contracts.partners import ConsentEnded, Erased, ForwardedEvent
 from contracts.topics import PARTNER_TOPIC_PREFIX
 from services.chassis.kafka import KafkaAccess
 
@@ -23,10 +23,15 @@ DESCRIPTION = (
     "partner.<partner>.). It carries only events about persons whose valid consent names the "
     "partner and its purpose, only of the data categories the partner was subscribed for and "
     "the consent covers, under a pseudonym that is stable for this partner and means nothing "
-    "elsewhere. When such a consent ends, a consent_ended notice asks the partner to delete "
-    "what it received under it; nothing further follows. Messages are keyed by the pseudonym "
-    "(one person's messages keep their order) and may arrive more than once: de-duplicate on "
-    "notice_id."
+    "elsewhere. An event's fields (data) are encrypted with a key of the person and the "
+    "consent, which the partner fetches from the partner feed (GET <keys.url>/keys/{key_id} "
+    "with 'Authorization: Bearer <keys.token>', both printed by `partners add`). When such a "
+    "consent ends, its keys are deleted and a consent_ended notice asks the partner to delete "
+    "what it received under it; nothing further follows. When the person is erased, every "
+    "key of the person is deleted and an erased notice asks the partner to delete everything "
+    "about the person. What stays on the topic can no longer be read. Messages are keyed by "
+    "the pseudonym (one person's messages keep their order) and may arrive more than once: "
+    "de-duplicate on notice_id."
 )
 
 
@@ -40,7 +45,7 @@ def asyncapi_document(bootstrap: str = "127.0.0.1:19092") -> str:
         CHANNEL,
         title=CHANNEL,
         description="What the partner feed passes on to one partner.",
-        schema=ForwardedEvent | ConsentEnded,
+        schema=ForwardedEvent | ConsentEnded | Erased,
     )
     document = AsyncAPI(
         broker,
@@ -76,8 +81,14 @@ def html(document: dict[str, Any]) -> str:
         ]
     parts.append("<h2>Messages</h2>")
     payload = next(iter(document["components"]["messages"].values()))["payload"]
-    for ref in _variants(schemas, payload):
+    variants = _variants(schemas, payload)
+    for ref in variants:
         parts.append(_schema_table(schemas, ref))
+    # A message's parts (the sealed data) carry how to read them: they get a table too.
+    nested = sorted(n for n, spec in schemas.items() if "properties" in spec and n not in variants)
+    if nested:
+        parts.append("<h2>Parts of messages</h2>")
+        parts += [_schema_table(schemas, name) for name in nested]
     parts.append("<h2>Enumerations</h2>")
     for name, schema in sorted(schemas.items()):
         if "enum" in schema:

@@ -10,7 +10,10 @@ When a consent naming the partner arrives, the case's whole history is read back
 topics as they stand *now* and judged with the facts folded from all of it: a partner
 subscribed late receives the backlog of persons whose consent still holds, and nothing of
 those whose consent has since ended. When a consent under which something was passed on
-ends, the partner is told to delete it (``consent_ended``), once.
+ends, the partner is told to delete it (``consent_ended``), once; when the person is erased,
+to delete everything about the person (``erased``). What is passed on is sealed with a key of
+the person and the consent (``partner_keys``), deleted in the same transaction as the notice
+is written: the copies on the partner's topic become unreadable whatever the partner does.
 """
 
 from __future__ import annotations
@@ -20,14 +23,20 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 from uuid import UUID, uuid5
 
 import structlog
 
 from contracts.envelope import Envelope
-from contracts.intake import ConsentExpired, ConsentGiven, ConsentWithdrawn, PersonErased
-from contracts.partners import ConsentEnded, ForwardedEvent
+from contracts.intake import (
+    ConsentExpired,
+    ConsentGiven,
+    ConsentWithdrawn,
+    Partner,
+    PersonErased,
+)
+from contracts.partners import ConsentEnded, Erased, ForwardedEvent, PartnerNotice
 from contracts.topics import CODECS, DOMAIN_TOPICS, partner_topic
 from services.chassis.keyclient import KeySource
 from services.chassis.projection import ConsumedEvent, DbConnection
@@ -37,6 +46,12 @@ from services.projections.agency import (
     merged,
     readable,
     recorded_payload,
+)
+from services.projections.partner_keys import (
+    drop_consent_keys,
+    drop_person_keys,
+    key_for,
+    seal_data,
 )
 from services.projections.purpose import (
     CaseFacts,
@@ -51,6 +66,13 @@ log = structlog.get_logger("projection.partner_feed")
 
 # Message ids derive from the partner and what caused them: a replay sends the same ids.
 NOTICES: Final = UUID("6f1d7c1e-2a0b-4c55-9a57-7d1c0b6c9e21")
+
+
+class _Heading(TypedDict):
+    notice_id: UUID
+    partner: Partner
+    person: str
+
 
 CaseNow = Callable[[UUID], Awaitable[list[Envelope[Any]]]]
 """A case's events on the domain topics as they stand now (read back from Kafka)."""
@@ -85,6 +107,7 @@ class PartnerFeed:
         self._in_batch.setdefault(case, []).append(envelope)
         if isinstance(envelope.data, PersonErased):
             self._keys.forget(case)
+            await self._erased(conn, envelope)
         if isinstance(envelope.data, ConsentGiven) and self._names_partner(envelope.data):
             await self._judge_case(conn, case)
             return
@@ -165,23 +188,25 @@ class PartnerFeed:
         )
         if not inserted:
             return 0
+        heading = self._heading(envelope)
+        key = await key_for(conn, envelope.case_id, consent, heading["person"])
         message = ForwardedEvent(
-            notice_id=uuid5(NOTICES, f"{self.topic}:{envelope.event_id}"),
-            partner=self.subscription.partner,
-            person=pseudonym(self._key, envelope.case_id),
+            **heading,
             consent_id=consent,
             purpose=self.subscription.purpose,
             category=category,
             event_type=envelope.type,
             occurred_at=envelope.occurred_at,
-            data=await readable(envelope, self._keys),
+            data=seal_data(await readable(envelope, self._keys), key, heading["notice_id"]),
         )
         await self._publish(conn, message)
         return 1
 
     async def _consent_ended(self, conn: DbConnection, envelope: Envelope[Any]) -> None:
-        """Tell the partner to delete what it received under the consent, if anything."""
+        """Delete the consent's keys; tell the partner to delete what it received under the
+        consent, if anything."""
         data = envelope.data
+        await drop_consent_keys(conn, data.consent_id)
         used = await conn.fetchval(
             "SELECT count(*) FROM feed_forwarded WHERE consent_id = $1", data.consent_id
         )
@@ -201,16 +226,43 @@ class PartnerFeed:
             await self._publish(
                 conn,
                 ConsentEnded(
-                    notice_id=uuid5(NOTICES, f"{self.topic}:{envelope.event_id}"),
-                    partner=self.subscription.partner,
-                    person=pseudonym(self._key, envelope.case_id),
+                    **self._heading(envelope),
                     consent_id=data.consent_id,
                     reason=reason,
                     ended_at=envelope.occurred_at,
                 ),
             )
 
-    async def _publish(self, conn: DbConnection, message: ForwardedEvent | ConsentEnded) -> None:
+    async def _erased(self, conn: DbConnection, envelope: Envelope[Any]) -> None:
+        """Delete every key of the person; tell the partner to delete everything about the
+        person if anything was ever passed on (Art. 19 DSGVO: recipients learn of an erasure).
+        Intake records one erasure per person, and the outbox takes a message id once."""
+        dropped = await drop_person_keys(conn, envelope.case_id)
+        used = await conn.fetchval(
+            "SELECT count(*) FROM feed_forwarded WHERE case_id = $1", envelope.case_id
+        )
+        log.info(
+            "partner_feed.person_erased",
+            partner=self.subscription.partner.value,
+            case_id=str(envelope.case_id),
+            keys_deleted=dropped,
+            notified=bool(used),
+        )
+        if used:
+            await self._publish(
+                conn,
+                Erased(**self._heading(envelope), erased_at=envelope.occurred_at),
+            )
+
+    def _heading(self, envelope: Envelope[Any]) -> _Heading:
+        """What every message caused by ``envelope`` starts with; a replay: the same id."""
+        return _Heading(
+            notice_id=uuid5(NOTICES, f"{self.topic}:{envelope.event_id}"),
+            partner=self.subscription.partner,
+            person=pseudonym(self._key, envelope.case_id),
+        )
+
+    async def _publish(self, conn: DbConnection, message: PartnerNotice) -> None:
         await conn.execute(
             "INSERT INTO outbox (event_id, topic, key, payload, headers)"
             " VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (event_id) DO NOTHING",

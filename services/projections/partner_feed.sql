@@ -27,3 +27,16 @@ CREATE TABLE IF NOT EXISTS feed_notices (
     reason     text        NOT NULL,
     sent_at    timestamptz NOT NULL DEFAULT now()
 );
+
+-- The keys what was passed on is sealed with (services/projections/partner_keys.py): one per
+-- person and consent, deleted when the consent ends or the person is erased. Only here.
+CREATE TABLE IF NOT EXISTS feed_keys (
+    key_id     text PRIMARY KEY,
+    case_id    uuid        NOT NULL,
+    consent_id uuid        NOT NULL,
+    person     text        NOT NULL,  -- the pseudonym, which the partner checks the key against
+    secret     bytea       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (case_id, consent_id)
+);
+CREATE INDEX IF NOT EXISTS feed_keys_consent ON feed_keys (consent_id);

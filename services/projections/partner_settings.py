@@ -26,7 +26,13 @@ class PartnerFeedSettings(ProcessSettings):
         default=None, description="where `partners add` writes <name>.json (0600); None: print only"
     )
     partners_host: str = "127.0.0.1"
-    partners_port: int = Field(default=8120, ge=1, le=65535, description="/health, the docs")
+    partners_port: int = Field(
+        default=8120, ge=1, le=65535, description="/health, the docs, the partners' keys"
+    )
+    partners_public_url: str = Field(
+        default="http://127.0.0.1:8120",
+        description="where partners reach this process for their keys (`partners add` tells them)",
+    )
     topic_partitions: int = Field(default=6, ge=1, description="partitions of the domain topics")
     intake_url: str = Field(default="http://127.0.0.1:8001", description="where keys are served")
     key_reader_token: str = Field(default="", description="bearer token for intake's key API")

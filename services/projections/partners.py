@@ -2,7 +2,8 @@
 
 ``add`` creates the partner's principal and secret, its ACLs (read its own topic, in its own
 consumer groups; nothing else) and its topic, and registers its subscription, which the
-partner feed process picks up; it prints the connection settings. ``revoke`` removes the
+partner feed process picks up; it prints the connection settings, with the token the partner
+fetches the keys of its messages with. ``revoke`` removes the
 secret and the ACLs, deletes the topic, and the feed stops. Run as the broker's
 administrator (``make run``: ``set -a; . .local/dev/stack.env; set +a`` first).
 """
@@ -26,6 +27,8 @@ from contracts.intake import DataCategory, Partner, Purpose
 from contracts.topics import partner_topic
 from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_admin import Acl, KafkaAdmin, in_groups, new_password, reads
+from services.chassis.projection import DbConnection
+from services.projections.partner_keys import new_token
 from services.projections.partner_settings import PartnerFeedSettings
 from services.projections.purpose import Subscription
 
@@ -37,8 +40,20 @@ CREATE TABLE IF NOT EXISTS public.partners (
     pseudonym_key bytea       NOT NULL,  -- a new one on every add: new pseudonyms
     generation    integer     NOT NULL,  -- the feed's schema is partner_<name>_<generation>
     added_at      timestamptz NOT NULL DEFAULT now(),
-    revoked_at    timestamptz
-)
+    revoked_at    timestamptz,
+    key_token_hash bytea  -- sha256 of the partner's token for its keys (new on every add)
+);
+-- Registries from before the keys: the column is added once (NULL: that partner's token
+-- fetches nothing until it is added again). Checked first, as this runs on every look at
+-- the registry and ALTER TABLE would lock the table each time.
+DO $$ BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
+        AND table_name = 'partners' AND column_name = 'key_token_hash'
+    ) THEN
+        ALTER TABLE public.partners ADD COLUMN key_token_hash bytea;
+    END IF;
+END $$
 """
 
 
@@ -66,6 +81,7 @@ class Registered:
     generation: int
     added_at: datetime
     revoked_at: datetime | None
+    key_token_hash: bytes | None = None
 
     @property
     def partner(self) -> Partner:
@@ -77,7 +93,7 @@ class Registered:
         return f"partner_{self.partner.value}_{self.generation}"
 
 
-async def registered(conn: asyncpg.Connection) -> list[Registered]:
+async def registered(conn: DbConnection) -> list[Registered]:
     """Every partner ever added, revoked ones too, by name."""
     await conn.execute(REGISTRY_SQL)
     rows = await conn.fetch("SELECT * FROM public.partners ORDER BY name")
@@ -92,13 +108,17 @@ async def registered(conn: asyncpg.Connection) -> list[Registered]:
             r["generation"],
             r["added_at"],
             r["revoked_at"],
+            None if r["key_token_hash"] is None else bytes(r["key_token_hash"]),
         )
         for r in rows
     ]
 
 
-def connection_settings(kafka: KafkaAccess, partner: Partner, password: str) -> dict[str, str]:
-    """What the partner's consumer needs (Kafka client property names)."""
+def connection_settings(
+    kafka: KafkaAccess, partner: Partner, password: str, keys_url: str, keys_token: str
+) -> dict[str, str]:
+    """What the partner's consumer needs (Kafka client property names, and where it fetches
+    the keys of what it receives)."""
     return {
         "bootstrap.servers": kafka.bootstrap,
         "security.protocol": "SASL_SSL" if kafka.cafile else "SASL_PLAINTEXT",
@@ -107,6 +127,8 @@ def connection_settings(kafka: KafkaAccess, partner: Partner, password: str) -> 
         "sasl.password": password,
         "topic": partner_topic(partner.value),
         "group.id.prefix": group_prefix(partner),
+        "keys.url": keys_url,
+        "keys.token": keys_token,
     }
 
 
@@ -114,6 +136,7 @@ async def add(settings: PartnerFeedSettings, subscription: Subscription) -> dict
     """Create (or renew) the partner's principal, ACLs and topic; register its feed."""
     partner = subscription.partner
     password = new_password()
+    keys_token, keys_token_hash = new_token()
     async with KafkaAdmin(settings.kafka) as admin:
         await admin.set_passwords({principal(partner): password})
         await admin.align(f"User:{principal(partner)}", partner_acls(partner))
@@ -122,19 +145,23 @@ async def add(settings: PartnerFeedSettings, subscription: Subscription) -> dict
     try:
         await conn.execute(REGISTRY_SQL)
         await conn.execute(
-            "INSERT INTO public.partners (name, purpose, categories, pseudonym_key, generation)"
-            " VALUES ($1, $2, $3, $4, 1) ON CONFLICT (name) DO UPDATE SET"
+            "INSERT INTO public.partners"
+            " (name, purpose, categories, pseudonym_key, key_token_hash, generation)"
+            " VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (name) DO UPDATE SET"
             " purpose = excluded.purpose, categories = excluded.categories,"
-            " pseudonym_key = excluded.pseudonym_key, added_at = now(), revoked_at = NULL,"
-            " generation = public.partners.generation + 1",
+            " pseudonym_key = excluded.pseudonym_key, key_token_hash = excluded.key_token_hash,"
+            " added_at = now(), revoked_at = NULL, generation = public.partners.generation + 1",
             partner.value,
             subscription.purpose.value,
             sorted(c.value for c in subscription.categories),
             secrets.token_bytes(32),
+            keys_token_hash,
         )
     finally:
         await conn.close()
-    settings_out = connection_settings(settings.kafka, partner, password)
+    settings_out = connection_settings(
+        settings.kafka, partner, password, settings.partners_public_url, keys_token
+    )
     if settings.partners_credentials_dir is not None:
         _write_private(settings.partners_credentials_dir / f"{partner.value}.json", settings_out)
     return settings_out

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,11 +17,13 @@ from typing import Any
 
 import httpx
 import uvicorn
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal, view_principal
 from services.chassis.auth import Claims, issue
+from services.chassis.kafka import KafkaAccess
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,3 +128,32 @@ def registration(timeline: dict[str, Any]) -> dict[str, Any] | None:
         (e["data"] for e in timeline["events"] if e["type"] == "intake.person_registered"), None
     )
     return found
+
+
+async def receive_until(
+    access: KafkaAccess,
+    topic: str,
+    group_id: str,
+    enough: Callable[[list[bytes]], Awaitable[bool]],
+) -> list[bytes]:
+    """Every value on ``topic`` from its beginning, read as ``access`` (e.g. a partner) in
+    ``group_id`` until ``enough`` of what arrived so far; about five minutes at most, as a
+    feed may first read every earlier test's events."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        **access.client_kwargs(),
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        received: list[bytes] = []
+        for _ in range(1000):
+            batch = await consumer.getmany(timeout_ms=300)
+            received += [r.value or b"" for part in batch.values() for r in part]
+            if await enough(received):
+                return received
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"{topic} never carried what was expected")

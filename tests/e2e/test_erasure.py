@@ -1,6 +1,8 @@
 """Erasure (DSGVO Art. 17) end to end: after the key is deleted, none of the person's
-personal data is readable in any service or view database, on any topic (raw bytes, the
-dead-letter topic included), in the logs of the run, nor in a view rebuilt from the topics."""
+personal data is readable in any service, view or partner feed database, on any topic (raw
+bytes, the dead-letter topic and the partners' topics included), in the logs of the run, nor
+in a view rebuilt from the topics; the network partner the person's data was passed on to is
+told, and can no longer fetch the keys of what it received."""
 
 from __future__ import annotations
 
@@ -15,16 +17,25 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from contracts.topics import ALL_TOPICS
+from contracts.intake import DataCategory, Partner, Purpose
+from contracts.partners import Erased, ForwardedEvent, PartnerNotice, partner_message
+from contracts.topics import ALL_TOPICS, PARTNER_TOPIC_PREFIX, partner_topic
 from deploy.local.devstack import StackInfo
-from deploy.local.principals import view_principal
+from deploy.local.principals import PARTNER_FEED, view_principal
+from services.chassis.kafka import KafkaAccess
+from services.chassis.kafka_admin import KafkaAdmin
 from services.chassis.offsets import topic_bounds
+from services.projections import partners
 from services.projections.agency_settings import AgencyViewSettings
-from services.projections.purpose import ViewId
+from services.projections.partner_app import create_app as create_feed_app
+from services.projections.partner_feed import pseudonym
+from services.projections.partner_settings import PartnerFeedSettings
+from services.projections.purpose import Subscription, ViewId
 from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port, read_topic
-from tests.e2e.harness import bearer, registration, serving
+from tests.e2e.harness import bearer, receive_until, registration, serving
+from tests.e2e.partner_keys import PartnerKeys
 from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -35,10 +46,15 @@ VIEWS = (ViewId.AA_MG, ViewId.JC_MG, ViewId.STEERING)
 
 SECRETS = ("Zeynep", "Kayalioglu", "1992-07-19", "8123456-789", "Herr Brandt")
 
+# The partner the consent names, subscribed to the identity the consent covers.
+IQ = Partner.IQ_COUNSELLING
+IQ_IDENTITY = Subscription(IQ, Purpose.RECOGNITION, frozenset({DataCategory.IDENTITY}))
+
 
 @pytest.fixture
 async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
-    """The four services, the Agentur's view, the Jobcenter MG's view and steering."""
+    """The four services, the Agentur's view, the Jobcenter MG's view, steering, and the
+    partner feed with IQ subscribed (revoked afterwards: its topic goes)."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
         settings = {
             view: AgencyViewSettings(
@@ -56,12 +72,49 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
             view: await exits.enter_async_context(serving(create_app(s), free_port()))
             for view, s in settings.items()
         }
+        feed_dsn, feed_port = await fresh_database(stack.admin_dsn), free_port()
+        admin = PartnerFeedSettings(
+            partners_database_url=feed_dsn,
+            partners_public_url=f"http://127.0.0.1:{feed_port}",
+            **stack.kafka_settings("admin"),
+        )
+        added = await partners.add(admin, IQ_IDENTITY)
+        exits.push_async_callback(partners.revoke, admin, IQ)
+        feed = PartnerFeedSettings(
+            partners_database_url=feed_dsn,
+            partners_poll=0.5,
+            intake_url=platform.urls["intake"],
+            key_reader_token=KEY_TOKEN,
+            **stack.kafka_settings(PARTNER_FEED),
+        )
+        keys_url = await exits.enter_async_context(serving(create_feed_app(feed), feed_port))
         yield {
             "platform": platform,
             "aa": settings[ViewId.AA_MG],
             "aa_url": urls[ViewId.AA_MG],
             "views": [s.agency_database_url for s in settings.values()],
+            "feed": feed_dsn,
+            "partner": KafkaAccess(
+                stack.kafka_bootstrap, added["sasl.username"], added["sasl.password"]
+            ),
+            "keys": PartnerKeys(keys_url, added["keys.token"]),
         }
+
+
+async def partner_messages(
+    access: KafkaAccess, person: str, until: type[PartnerNotice]
+) -> list[PartnerNotice]:
+    """The messages about ``person`` on IQ's topic, read as IQ once one of ``until`` came."""
+
+    def about(received: list[bytes]) -> list[PartnerNotice]:
+        parsed = (partner_message.validate_json(raw) for raw in received)
+        return [m for m in parsed if m.person == person]
+
+    async def arrived(received: list[bytes]) -> bool:
+        return any(isinstance(m, until) for m in about(received))
+
+    group = f"{partners.group_prefix(IQ)}test-erasure-{uuid4().hex[:8]}"
+    return about(await receive_until(access, partner_topic(IQ.value), group, arrived))
 
 
 async def database_text(dsn: str) -> str:
@@ -101,8 +154,9 @@ async def topic_bytes(stack: StackInfo, topic: str) -> bytes:
 async def test_erasure_leaves_nothing_readable(
     world: dict[str, Any], stack: StackInfo, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Registered, consented, profiled, handed over, then erased: a scan of every store,
-    topic and log line finds no name, birth date, identifier or named person."""
+    """Registered, consented (to IQ, which received the identity), handed over, then erased:
+    a scan of every store, topic and log line finds no name, birth date, identifier or named
+    person; IQ got an erasure notice and can fetch no key of what it received."""
     platform: Platform = world["platform"]
     case = (
         await platform.command(
@@ -158,6 +212,12 @@ async def test_erasure_leaves_nothing_readable(
         {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
         agency="JC-MG",
     )
+    person = await _pseudonym(world["feed"], case)
+    before = await partner_messages(world["partner"], person, ForwardedEvent)
+    forwarded = [m for m in before if isinstance(m, ForwardedEvent)]
+    registered = [m for m in forwarded if m.event_type == "intake.person_registered"]
+    assert registered, [m.event_type for m in forwarded]
+    assert (await world["keys"].opened(registered[0]))["given_name"] == SECRETS[0]
     async with httpx.AsyncClient(base_url=world["aa_url"]) as aa:
         await until(lambda: _named(aa, case, SECRETS[0]), "the Agentur view never showed the name")
         await platform.command(
@@ -169,9 +229,16 @@ async def test_erasure_leaves_nothing_readable(
         await until(lambda: _named(aa, case, None), "the Agentur view kept the name")
     await until(lambda: _jc_erased(world["views"][1], case), "the Jobcenter view kept names")
     await until(lambda: _steering_erased(world["views"][2], case), "steering kept the age")
+    after = await partner_messages(world["partner"], person, Erased)
+    forwarded = [m for m in after if isinstance(m, ForwardedEvent)]
+    keys = [(await world["keys"].key(m.data.key_id)).status_code for m in forwarded]
 
-    stores = [await database_text(dsn) for dsn in (*platform.dsns.values(), *world["views"])]
-    raw = b"".join([await topic_bytes(stack, topic) for topic in ALL_TOPICS])
+    databases = (*platform.dsns.values(), *world["views"], world["feed"])
+    stores = [await database_text(dsn) for dsn in databases]
+    async with KafkaAdmin(stack.kafka) as admin:
+        topics = await admin.client.list_topics()
+    partner_topics = sorted(t for t in topics if t.startswith(PARTNER_TOPIC_PREFIX))
+    raw = b"".join([await topic_bytes(stack, topic) for topic in (*ALL_TOPICS, *partner_topics)])
     key = await httpx.AsyncClient(base_url=platform.urls["intake"]).get(
         f"/internal/person-keys/{case}", headers={"Authorization": f"Bearer {KEY_TOKEN}"}
     )
@@ -179,12 +246,26 @@ async def test_erasure_leaves_nothing_readable(
     logs = capfd.readouterr()
 
     assert key.status_code == 404
+    assert [type(m).__name__ for m in after].count("Erased") == 1
+    assert forwarded, "the scan covers what IQ received"
+    assert set(keys) == {404}, "IQ can still fetch a key of what it received"
+    assert partner_topic(IQ.value) in partner_topics
     for secret in SECRETS:
         assert not any(secret in text for text in stores), f"{secret} in a database"
         assert secret.encode() not in raw, f"{secret} on a topic"
         assert secret not in logs.out + logs.err, f"{secret} in the logs"
         assert secret not in rebuilt, f"{secret} in a rebuilt view"
     assert UUID(case).hex  # the case itself remains: non-personal facts are kept
+
+
+async def _pseudonym(feed_dsn: str, case: str) -> str:
+    """The person's pseudonym for IQ (the test knows the subscription's key; IQ does not)."""
+    conn = await asyncpg.connect(feed_dsn)
+    try:
+        iq = next(r for r in await partners.registered(conn) if r.partner is IQ)
+    finally:
+        await conn.close()
+    return pseudonym(iq.pseudonym_key, UUID(case))
 
 
 async def _named(aa: httpx.AsyncClient, case: str, name: str | None) -> bool:

@@ -1,7 +1,8 @@
 """Network partners on their own topics, end to end on the real stack: a partner added after
 the events receives the backlog of consenting persons only, in the categories it subscribed
-to, under pseudonyms; a withdrawal stops the flow and sends a notice; the partner reads
-nothing internal; once revoked it cannot connect and its feed stops."""
+to, under pseudonyms, sealed with keys only it can fetch; a withdrawal stops the flow, sends
+a notice and deletes the consent's keys; the partner reads nothing internal; once revoked it
+cannot connect, its feed stops and its token fetches nothing."""
 
 from __future__ import annotations
 
@@ -16,24 +17,25 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaConnectionError
 
 from contracts.intake import DataCategory, Partner, Purpose
-from contracts.partners import ConsentEnded, ForwardedEvent, partner_message
+from contracts.partners import ConsentEnded, ForwardedEvent, PartnerNotice, partner_message
 from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS, RECOGNITION_TOPIC, partner_topic
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import PARTNER_FEED
 from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_admin import KafkaAdmin
-from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.offsets import topic_bounds
 from services.projections import partners
+from services.projections.partner_app import create_app
 from services.projections.partner_feed import pseudonym
 from services.projections.partner_host import FeedHost
 from services.projections.partner_settings import PartnerFeedSettings
 from services.projections.purpose import Subscription
-from tests.e2e.harness import REPO
+from tests.conftest import free_port
+from tests.e2e.harness import REPO, receive_until, serving
+from tests.e2e.partner_keys import PartnerKeys
 from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
 from tests.kafka_probes import can_read, can_write
 
@@ -52,6 +54,7 @@ class World:
     cases: dict[str, str]  # who -> case id
     consents: dict[str, str]
     credentials: Path  # the file `partners add` wrote for the partner
+    keys: PartnerKeys  # the partner's side of the key endpoint
     received: list[bytes] = field(default_factory=list)
 
     async def registered(self) -> partners.Registered:
@@ -64,7 +67,7 @@ class World:
     async def person(self, who: str) -> str:
         return pseudonym((await self.registered()).pseudonym_key, UUID(self.cases[who]))
 
-    async def messages(self, who: str) -> list[ForwardedEvent | ConsentEnded]:
+    async def messages(self, who: str) -> list[PartnerNotice]:
         mine = await self.person(who)
         parsed = [partner_message.validate_json(raw) for raw in self.received]
         return [m for m in parsed if m.person == mine]
@@ -167,25 +170,13 @@ async def _caught_up(world: World, stack: StackInfo) -> None:
 
 async def _receive(world: World, enough: Any) -> None:
     """Read the partner's topic as the partner (from the beginning) until ``enough``."""
-    consumer = AIOKafkaConsumer(
-        TOPIC,
-        **world.access.client_kwargs(),
-        group_id=f"{partners.group_prefix(IQ)}test-{uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        received: list[bytes] = []
-        for _ in range(1000):  # about five minutes on a loaded machine
-            batch = await consumer.getmany(timeout_ms=300)
-            received += [r.value or b"" for part in batch.values() for r in part]
-            world.received = received
-            if await enough():
-                return
-    finally:
-        await consumer.stop()
-    raise AssertionError("the partner never received what it should")
+
+    async def seen(received: list[bytes]) -> bool:
+        world.received = received
+        return bool(await enough())
+
+    group = f"{partners.group_prefix(IQ)}test-{uuid4().hex[:8]}"
+    await receive_until(world.access, TOPIC, group, seen)
 
 
 @pytest.fixture(scope="module")
@@ -213,9 +204,11 @@ async def world(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> A
 
         feed_dsn = await fresh_database(stack.admin_dsn)
         credentials = tmp_path_factory.mktemp("partners")
+        port = free_port()
         admin = PartnerFeedSettings(
             partners_database_url=feed_dsn,
             partners_credentials_dir=credentials,
+            partners_public_url=f"http://127.0.0.1:{port}",
             **stack.kafka_settings("admin"),
         )
         added = await partners.add(
@@ -229,23 +222,19 @@ async def world(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> A
             key_reader_token=KEY_TOKEN,
             **stack.kafka_settings(PARTNER_FEED),
         )
-        stop = asyncio.Event()
-        async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=10) as keys_http:
-            host = FeedHost(feed, IntakeKeyClient(keys_http, KEY_TOKEN))
-            task = asyncio.create_task(host.run(stop))
-            try:
-                yield World(
-                    platform,
-                    feed_dsn,
-                    host,
-                    access,
-                    cases,
-                    consents,
-                    credentials / "iq_counselling.json",
-                )
-            finally:
-                stop.set()
-                await task
+        app = create_app(feed)  # the feed process: the feeds and the partners' keys
+        async with serving(app, port) as keys_url:
+            host: FeedHost = app.state.host
+            yield World(
+                platform,
+                feed_dsn,
+                host,
+                access,
+                cases,
+                consents,
+                credentials / "iq_counselling.json",
+                PartnerKeys(keys_url, added["keys.token"]),
+            )
 
 
 async def test_the_backlog_reaches_the_partner_for_consenting_persons_only(
@@ -265,18 +254,21 @@ async def test_the_backlog_reaches_the_partner_for_consenting_persons_only(
     assert [(m.event_type, m.category) for m in amal if isinstance(m, ForwardedEvent)] == [
         ("recognition.counselling_held", DataCategory.RECOGNITION)
     ]
-    assert {m.consent_id for m in amal} == {UUID(world.consents["amal"])}
+    assert {m.consent_id for m in amal if isinstance(m, ForwardedEvent)} == {
+        UUID(world.consents["amal"])
+    }
     assert isinstance(amal[0], ForwardedEvent)
-    assert amal[0].data["qualification_title"] == "Informatik"
+    assert (await world.keys.opened(amal[0]))["qualification_title"] == "Informatik"
     for who in ("badr", "chadi", "dunya"):
         assert await world.messages(who) == [], who
     raw = b"".join(world.received)
     assert not any(case.encode() in raw for case in world.cases.values())
+    assert b"Informatik" not in raw  # readable only with the key
 
 
 async def test_the_example_consumer_reads_its_topic(world: World) -> None:
-    """examples/partner_consumer.py, with the file `partners add` wrote, prints the
-    consenting person's event under its pseudonym, and no one else."""
+    """examples/partner_consumer.py, with the file `partners add` wrote, fetches the key and
+    prints the consenting person's event under its pseudonym, and no one else."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(REPO / "examples" / "partner_consumer.py"),
@@ -293,6 +285,7 @@ async def test_the_example_consumer_reads_its_topic(world: World) -> None:
 
     assert process.returncode == 0, text
     assert f"{await world.person('amal')}: recognition.counselling_held (recognition)" in text
+    assert "Informatik" in text  # opened with the key it fetched
     for who in ("badr", "chadi", "dunya"):
         assert await world.person(who) not in text
 
@@ -300,8 +293,11 @@ async def test_the_example_consumer_reads_its_topic(world: World) -> None:
 async def test_a_withdrawal_stops_the_flow_and_notifies_the_partner(
     world: World, stack: StackInfo
 ) -> None:
-    """After the withdrawal: a consent_ended notice for the consent; an event recorded once
-    the feed has learnt of the withdrawal is not passed on."""
+    """After the withdrawal: a consent_ended notice for the consent, whose key the partner
+    can no longer fetch; an event recorded once the feed has learnt of the withdrawal is not
+    passed on."""
+    forwarded = (await world.messages("amal"))[0]
+    assert isinstance(forwarded, ForwardedEvent)
     await _withdraw(world.platform, world.cases["amal"], world.consents["amal"])
 
     async def notified() -> bool:
@@ -318,6 +314,17 @@ async def test_a_withdrawal_stops_the_flow_and_notifies_the_partner(
     ended = amal[-1]
     assert isinstance(ended, ConsentEnded)
     assert (ended.consent_id, ended.reason) == (UUID(world.consents["amal"]), "withdrawn")
+    assert (await world.keys.key(forwarded.data.key_id)).status_code == 404
+
+
+async def test_only_the_partners_token_fetches_its_keys(world: World) -> None:
+    """Without a token 401, with another one 403; an unknown key 404."""
+    async with httpx.AsyncClient(base_url=world.keys.url) as client:
+        anonymous = await client.get("/keys/fk-0")
+
+    assert anonymous.status_code == 401
+    assert (await world.keys.key("fk-0", token="not-the-partners-token")).status_code == 403
+    assert (await world.keys.key("fk-0")).status_code == 404
 
 
 async def test_a_partner_reads_nothing_internal(world: World) -> None:
@@ -348,5 +355,6 @@ async def test_a_revoked_partner_cannot_connect_and_its_feed_stops(
         await asyncio.sleep(0.2)
     assert IQ.value not in world.host.feeds
     assert (await world.registered()).revoked_at is not None
+    assert (await world.keys.key("fk-0")).status_code == 403  # a revoked partner's token
     async with KafkaAdmin(stack.kafka) as broker:
         assert TOPIC not in await broker.client.list_topics()
