@@ -228,6 +228,9 @@ def view_pool(request: Request) -> asyncpg.Pool:
 
 
 Pool = Annotated[asyncpg.Pool, Depends(view_pool)]
+CaseLimit = Annotated[
+    int, Query(ge=1, le=1000, description="at most this many cases, newest first")
+]
 
 
 async def record_access(
@@ -293,7 +296,7 @@ async def list_cases(
     request: Request,
     pool: Pool,
     claims: Token,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: CaseLimit = 200,
 ) -> list[UUID]:
     """The cases this view holds anything of, newest first (the read is logged with the ids
     it showed)."""
@@ -360,7 +363,7 @@ async def caseload_timelines(
     request: Request,
     pool: Pool,
     claims: Token,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: CaseLimit = 200,
 ) -> list[CaseTimeline]:
     """The timelines of the newest cases this view holds, in one read: what a caseload page
     shows of each person. Logged as that many timeline reads (a row per case with its

@@ -125,6 +125,14 @@ async def handed_over_case(platform: Platform) -> tuple[str, str]:
     ]
     for service, path, body in steps:
         await platform.command(service, f"{base}/{path}", body)
+    await accept_pending_hand_over(platform, case, "JC-MG", "2016-06-15")
+    return case, consent
+
+
+async def accept_pending_hand_over(
+    platform: Platform, case: str, receiver: str, accepted_on: str
+) -> None:
+    """The receiving agency accepts the case's latest requested hand-over."""
     requested = [
         e
         for e in await platform.stored("intake", case)
@@ -132,8 +140,7 @@ async def handed_over_case(platform: Platform) -> tuple[str, str]:
     ][-1]["data"]
     await platform.command(
         "intake",
-        f"{base}/hand-overs/acceptance",
-        {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
-        agency="JC-MG",
+        f"/cases/{case}/hand-overs/acceptance",
+        {"handover_id": requested["handover_id"], "accepted_on": accepted_on},
+        agency=receiver,
     )
-    return case, consent

@@ -34,6 +34,7 @@ from services.projections.purpose import Subscription, ViewId
 from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port, read_topic
+from tests.e2e.agency_views import accept_pending_hand_over
 from tests.e2e.harness import bearer, receive_until, registration, serving
 from tests.e2e.partner_keys import PartnerKeys
 from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
@@ -201,17 +202,7 @@ async def test_erasure_leaves_nothing_readable(
         ("sgb2-application", {"applied_on": "2016-06-10"}),
     ):
         await platform.command("intake", f"{base}/{path}", body)
-    requested = [
-        e
-        for e in await platform.stored("intake", case)
-        if e["type"] == "intake.hand_over_requested"
-    ][-1]["data"]
-    await platform.command(
-        "intake",
-        f"{base}/hand-overs/acceptance",
-        {"handover_id": requested["handover_id"], "accepted_on": "2016-06-15"},
-        agency="JC-MG",
-    )
+    await accept_pending_hand_over(platform, case, "JC-MG", "2016-06-15")
     person = await _pseudonym(world["feed"], case)
     before = await partner_messages(world["partner"], person, ForwardedEvent)
     forwarded = [m for m in before if isinstance(m, ForwardedEvent)]
