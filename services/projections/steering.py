@@ -117,7 +117,36 @@ class AgeBand(StrEnum):
     UNKNOWN = "unbekannt"  # the caller could not tell (e.g. the person's key was shredded)
 
 
-AgeBandSource = Callable[[UUID, date], AgeBand] | Mapping[UUID, date]
+@dataclass(frozen=True)
+class AgeFacts:
+    """What the figures know of a person's age band: from when 25 or older, and up to which
+    day that is known (after an erasure, no further)."""
+
+    turns_25_on: date  # date.min: 25 or older on every day; date.max: under 25 on every day
+    known_until: date = date.max
+
+    def band(self, day: date) -> AgeBand:
+        if day > self.known_until:
+            return AgeBand.UNKNOWN
+        return AgeBand.UNDER_25 if day < self.turns_25_on else AgeBand.FROM_25
+
+    def erased(self, erased_on: date) -> AgeFacts:
+        """What may stay after the person's erasure, without the birth date: the figures of
+        every day up to the erasure keep their band, nothing is said of later days.
+
+        Under 25 on the erasure day: under 25 up to it (the birthday is not kept). Turned 25
+        while the case ran: only the month (statistics, Art. 17(3)(d) with Art. 89(1)
+        DSGVO: minimised, not the day); in that month the band may read "25 und älter"
+        before the birthday. 25 or older when allocated: nothing to hide.
+        """
+        if self.turns_25_on == date.min:
+            return self
+        if self.turns_25_on > erased_on:
+            return AgeFacts(date.max, known_until=min(erased_on, self.known_until))
+        return AgeFacts(self.turns_25_on.replace(day=1), self.known_until)
+
+
+AgeBandSource = Callable[[UUID, date], AgeBand] | Mapping[UUID, AgeFacts]
 
 
 @dataclass(frozen=True, order=True)
@@ -452,13 +481,11 @@ def _as_of(timeline: list[tuple[date, T]], day: date) -> T:
 def _age_band_function(source: AgeBandSource) -> Callable[[UUID, date], AgeBand]:
     if callable(source):
         return source
-    birthdays = source
+    ages = source
 
     def band(case_id: UUID, day: date) -> AgeBand:
-        birthday_25 = birthdays.get(case_id)
-        if birthday_25 is None:
-            return AgeBand.UNKNOWN
-        return AgeBand.UNDER_25 if day < birthday_25 else AgeBand.FROM_25
+        facts = ages.get(case_id)
+        return AgeBand.UNKNOWN if facts is None else facts.band(day)
 
     return band
 

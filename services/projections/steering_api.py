@@ -68,23 +68,25 @@ class Months(BaseModel):
     months: list[str]
 
 
-async def _records(pool: Pool) -> tuple[list[steering.CaseRecord], dict[UUID, date]]:
-    rows = await pool.fetch("SELECT record::text, turns_25_on FROM steering_cases")
+async def _records(
+    pool: Pool,
+) -> tuple[list[steering.CaseRecord], dict[UUID, steering.AgeFacts]]:
+    rows = await pool.fetch("SELECT record::text, turns_25_on, age_known_until FROM steering_cases")
     records = [load_record(row["record"]) for row in rows]
-    turns_25 = {
-        record.case_id: row["turns_25_on"]
+    ages = {
+        record.case_id: steering.AgeFacts(row["turns_25_on"], row["age_known_until"] or date.max)
         for record, row in zip(records, rows, strict=True)
         if row["turns_25_on"] is not None
     }
-    return records, turns_25
+    return records, ages
 
 
 async def _figure_rows(
     request: Request, pool: Pool, claims: Token, month: str
 ) -> list[steering.FigureRow]:
     await authorize(pool, request, claims, Read.FIGURES)
-    records, turns_25 = await _records(pool)
-    rows = steering.figures_of(records, month, turns_25)
+    records, ages = await _records(pool)
+    rows = steering.figures_of(records, month, ages)
     await record_access(pool, request, claims, granted=True)
     return rows
 

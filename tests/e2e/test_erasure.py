@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -271,16 +272,20 @@ async def _jc_erased(dsn: str, case: str) -> bool:
 
 
 async def _steering_erased(dsn: str, case: str) -> bool:
-    """Steering counts the case but no longer knows when the person turns 25."""
+    """Steering counts the case and keeps its age band up to the erasure day, but no longer
+    knows when the person turns 25 (under 25 then: the band is unknown after it)."""
     conn = await asyncpg.connect(dsn)
     try:
         row = await conn.fetchrow(
-            "SELECT turns_25_on, record->'closed' AS closed FROM steering_cases WHERE case_id = $1",
+            "SELECT turns_25_on, age_known_until FROM steering_cases WHERE case_id = $1",
             UUID(case),
         )
     finally:
         await conn.close()
-    return row is not None and row["turns_25_on"] is None
+    return row is not None and (row["turns_25_on"], row["age_known_until"]) == (
+        date.max,
+        date(2016, 9, 1),
+    )
 
 
 async def _rebuilt_agentur_view(settings: AgencyViewSettings) -> str:

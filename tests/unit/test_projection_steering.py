@@ -77,6 +77,7 @@ from services.projections.steering import (
     FIGURES,
     MIN_CELL_PERSONS,
     AgeBand,
+    AgeFacts,
     Cell,
     FigureRow,
     Rechtskreis,
@@ -207,8 +208,8 @@ def events_of(persons: Iterable[Person]) -> list[Envelope[Any]]:
     return [event for person in persons for event in person.events]
 
 
-def everyone_25_plus(persons: Iterable[Person]) -> dict[UUID, date]:
-    return {person.case_id: OLD for person in persons}
+def everyone_25_plus(persons: Iterable[Person]) -> dict[UUID, AgeFacts]:
+    return {person.case_id: AgeFacts(OLD) for person in persons}
 
 
 def run(persons: list[Person], month: str) -> list[FigureRow]:
@@ -405,7 +406,7 @@ def test_agentur_client_changes_site_with_the_assignment() -> None:
 def test_age_band_comes_from_the_callers_birthdays() -> None:
     """The caller's 25th birthdays decide the band on the observation day."""
     persons = people("young", 5)
-    birthdays = {person.case_id: date(2016, 5, 20) for person in persons}
+    birthdays = {person.case_id: AgeFacts(date(2016, 5, 20)) for person in persons}
     mg_iii_u25 = Cell(Site.MG, Rechtskreis.SGB_III, AgeBand.UNDER_25)
     april = compute(events_of(persons), "2016-04", birthdays)
     may = compute(events_of(persons), "2016-05", birthdays)
@@ -793,6 +794,41 @@ def test_turns_25_is_kept_only_where_the_band_can_change() -> None:
     assert turns_25_on(date(1996, 2, 29), date(2016, 1, 4)) == date(2021, 2, 28)
     assert turns_25_on(date(1980, 6, 1), date(2016, 1, 4)) == date.min
     assert turns_25_on(date(1991, 1, 4), date(2016, 1, 4)) == date.min  # 25 on the day
+
+
+def test_an_erasure_keeps_the_band_up_to_it_without_the_birthday() -> None:
+    """Under 25 on the erasure day: under 25 up to it, unknown after; the birthday goes."""
+    young = AgeFacts(date(2017, 7, 19))
+    erased = young.erased(date(2016, 9, 1))
+    assert erased == AgeFacts(date.max, known_until=date(2016, 9, 1))
+    for day in (date(2016, 2, 1), date(2016, 9, 1)):
+        assert erased.band(day) == young.band(day) == AgeBand.UNDER_25
+    assert erased.band(date(2016, 9, 2)) == AgeBand.UNKNOWN
+    assert erased.erased(date(2016, 12, 1)) == erased  # a second erasure says no more
+
+
+def test_a_birthday_in_the_cases_time_stays_as_its_month_only() -> None:
+    """Turned 25 before the erasure: the month stays, the day goes; 25 or older when
+    allocated says nothing of the birthday and stays as it is."""
+    turned = AgeFacts(date(2016, 5, 20))
+    erased = turned.erased(date(2016, 9, 1))
+    assert erased == AgeFacts(date(2016, 5, 1))
+    assert erased.band(date(2016, 4, 30)) == AgeBand.UNDER_25
+    assert erased.band(date(2016, 5, 31)) == turned.band(date(2016, 5, 31)) == AgeBand.FROM_25
+    assert erased.band(date(2030, 1, 1)) == AgeBand.FROM_25
+    assert AgeFacts(date.min).erased(date(2016, 9, 1)) == AgeFacts(date.min)
+
+
+def test_figures_up_to_the_erasure_do_not_change() -> None:
+    """Five persons under 25 erased in September: every figure of every month up to August
+    is what it was; from October on they count under "unbekannt"."""
+    persons = people("erased", 5)
+    known = {p.case_id: AgeFacts(date(2017, 7, 19)) for p in persons}
+    left = {case: facts.erased(date(2016, 9, 1)) for case, facts in known.items()}
+    for month in ("2016-01", "2016-03", "2016-08"):
+        assert compute(events_of(persons), month, left) == compute(events_of(persons), month, known)
+    october = compute(events_of(persons), "2016-10", left)
+    assert value(october, "caseload", Cell(Site.MG, Rechtskreis.SGB_III, AgeBand.UNKNOWN)) == 5
 
 
 def test_months_with_data_are_the_months_something_happened() -> None:
