@@ -133,6 +133,11 @@ class AgencyView:
             return  # nothing of this case is the view's to hold (yet)
         facts = evolve(facts_from_json(row["facts"]), recorded_payload(envelope))
         now = max(row["last_day"], envelope.occurred_at)
+        if facts.consent_lapses(row["last_day"], now):
+            # The case's clock passed a consent's last day: what it opened goes for the whole
+            # case, as a judgement of all of its events would find (whatever was read first).
+            await self._judge_case(conn, case_id, read_back=True)
+            return
         await _save_facts(conn, envelope.case_id, facts, now)
         grant = disclosure(self.view, envelope.data, facts, now, recorded_on=envelope.occurred_at)
         if grant is not None:

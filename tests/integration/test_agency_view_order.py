@@ -1,0 +1,211 @@
+"""An agency view is the same whatever order it reads the four topics in: the handler, on
+the real database, fed one set of cases in the order of recording and in other orders across
+topics (each topic's own order kept, as Kafka keeps it per case)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from aiokafka import TopicPartition
+
+from contracts.envelope import Envelope
+from contracts.topics import CODECS, DOMAIN_TOPICS
+from services.chassis import generations
+from services.chassis.crypto import PersonKey
+from services.chassis.kafka import KafkaAccess
+from services.chassis.projection import ConsumedEvent, ProjectionRunner
+from services.projections.agency import AgencyView
+from services.projections.agency_app import AGENCY
+from services.projections.purpose import ViewId
+
+pytestmark = [pytest.mark.postgres]
+
+SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
+INTAKE, LANGUAGE, _, PLACEMENT = DOMAIN_TOPICS
+AGENCY_VIEWS = [view for view in ViewId if view is not ViewId.STEERING]
+
+
+def at(day: int, hour: int = 9) -> datetime:
+    return datetime(2026, 1, day, hour, tzinfo=UTC)
+
+
+class Recorded:
+    """Events of several cases, numbered per case and topic as their stores would."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Envelope[Any]]] = []
+        self._versions: dict[tuple[str, UUID], int] = {}
+
+    def add(
+        self, case: UUID, topic: str, sample: str, when: datetime, **data: Any
+    ) -> Envelope[Any]:
+        template = CODECS[topic].parse((SAMPLES / topic / f"{sample}.json").read_bytes())
+        version = self._versions.get((topic, case), 0) + 1
+        self._versions[(topic, case)] = version
+        envelope = template.model_copy(
+            update={
+                "event_id": uuid4(),
+                "case_id": case,
+                "stream_version": version,
+                "occurred_at": when,
+                "data": template.data.model_copy(update=data),
+            }
+        )
+        self.events.append((topic, envelope))
+        return envelope
+
+    def in_order_of_recording(self) -> list[tuple[str, Envelope[Any]]]:
+        return sorted(self.events, key=lambda pair: pair[1].occurred_at)
+
+    def topic_by_topic(self, topics: Sequence[str]) -> list[tuple[str, Envelope[Any]]]:
+        """All of one topic, then the next: each topic's own order kept."""
+        ordered = self.in_order_of_recording()
+        return [pair for topic in topics for pair in ordered if pair[0] == topic]
+
+
+class NoKeys:
+    """No person key is found (as after an erasure): sealed fields are left out."""
+
+    async def find(
+        self,
+        case_id: UUID,  # noqa: ARG002  # the protocol's signature; no key is ever found
+        key_id: str | None = None,  # noqa: ARG002
+    ) -> PersonKey | None:
+        return None
+
+    def forget(self, case_id: UUID) -> None:
+        """Nothing cached."""
+
+
+class ReadSoFar:
+    """A case's history as the view has read it (the live view reads it back from Kafka)."""
+
+    def __init__(self) -> None:
+        self.read: dict[UUID, list[Envelope[Any]]] = {}
+
+    async def __call__(
+        self, case_id: UUID, _before: Mapping[TopicPartition, int]
+    ) -> list[Envelope[Any]]:
+        return sorted(self.read.get(case_id, []), key=lambda e: (e.occurred_at, e.stream_version))
+
+
+async def folded(
+    dsn: str, view: ViewId, order: list[tuple[str, Envelope[Any]]], schema: str
+) -> dict[str, list[str]]:
+    """The view's tables after reading ``order``, one event per batch (the incremental path at
+    every step); the rows as JSON, sorted."""
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f"CREATE SCHEMA {generations.checked(schema)}")
+    finally:
+        await admin.close()
+    pool = await generations.open_pool(dsn, schema)
+    history = ReadSoFar()
+    offsets: dict[str, int] = {}
+    try:
+        await AGENCY.install(pool)
+        runner = ProjectionRunner(
+            name=f"order.{view.value}",
+            pool=pool,
+            kafka=KafkaAccess("127.0.0.1:9"),  # never started: the test hands the events over
+            topics=DOMAIN_TOPICS,
+            group_id=f"order.{view.value}",
+            handler=AgencyView(view, NoKeys(), history),
+        )
+        for topic, envelope in order:
+            offsets[topic] = offsets.get(topic, -1) + 1
+            await runner.apply_batch([consumed(topic, offsets[topic], envelope)])
+            history.read.setdefault(envelope.case_id, []).append(envelope)
+        async with pool.acquire() as conn:
+            return {
+                table: sorted(
+                    row["t"]
+                    for row in await conn.fetch(f"SELECT to_jsonb(t)::text AS t FROM {table} t")  # noqa: S608  # our table names
+                )
+                for table in AGENCY.tables
+            }
+    finally:
+        await pool.close()
+
+
+def consumed(topic: str, offset: int, envelope: Envelope[Any]) -> ConsumedEvent:
+    return ConsumedEvent(
+        topic=topic,
+        partition=0,
+        offset=offset,
+        key=str(envelope.case_id),
+        value=envelope.model_dump_json().encode(),
+        headers={"event_id": str(envelope.event_id), "case_id": str(envelope.case_id)},
+    )
+
+
+LAPSING, HANDED = uuid4(), uuid4()
+
+
+def cases() -> Recorded:
+    """A consent that runs out by the calendar while the case goes on, and a hand-over with
+    events of other topics recorded just before and after it."""
+    recorded = Recorded()
+    lapsing, handed = LAPSING, HANDED
+    recorded.add(lapsing, INTAKE, "intake.person_registered.v2", at(1, 8))
+    recorded.add(
+        lapsing,
+        INTAKE,
+        "intake.consent_given.v1",
+        at(1, 9),
+        valid_until=date(2026, 1, 2),  # from midnight on the recording clock
+    )
+    recorded.add(lapsing, LANGUAGE, "language.placement_test_taken.v1", at(1, 12))
+    recorded.add(lapsing, PLACEMENT, "placement.residence_facts_noted.v1", at(3))
+    recorded.add(handed, INTAKE, "intake.person_registered.v2", at(1, 8))
+    recorded.add(handed, LANGUAGE, "language.placement_test_taken.v1", at(4, 8))
+    recorded.add(handed, INTAKE, "intake.hand_over_accepted.v1", at(4, 9))
+    recorded.add(handed, PLACEMENT, "placement.residence_facts_noted.v1", at(4, 10))
+    recorded.add(handed, LANGUAGE, "language.placement_test_taken.v1", at(5))
+    return recorded
+
+
+@pytest.mark.parametrize("view", AGENCY_VIEWS, ids=[view.value for view in AGENCY_VIEWS])
+async def test_the_view_is_the_same_in_every_order_across_topics(
+    fresh_dsn: str, view: ViewId
+) -> None:
+    """Read in the order of recording, intake first, or intake last: the same rows, table by
+    table (a consent's last day passed by another topic's event takes what it opened)."""
+    recorded = cases()
+    orders = {
+        "recorded": recorded.in_order_of_recording(),
+        "intake_first": recorded.topic_by_topic(DOMAIN_TOPICS),
+        "intake_last": recorded.topic_by_topic(DOMAIN_TOPICS[::-1]),
+    }
+
+    tables = {name: await folded(fresh_dsn, view, order, name) for name, order in orders.items()}
+
+    assert tables["intake_first"] == tables["recorded"]
+    assert tables["intake_last"] == tables["recorded"]
+
+
+async def test_a_consents_last_day_passed_by_another_topics_event_takes_what_it_opened(
+    fresh_dsn: str,
+) -> None:
+    """IQ holds the consented registration and language test while the consent runs; a
+    placement event recorded after its last day (no expiry recorded) takes them both."""
+    order = cases().in_order_of_recording()
+    lapsing = [pair for pair in order if pair[1].case_id == LAPSING]
+
+    running = await folded(fresh_dsn, ViewId.PARTNER_IQ, lapsing[:-1], "running")
+    lapsed = await folded(fresh_dsn, ViewId.PARTNER_IQ, lapsing, "lapsed")
+
+    held = [json.loads(row) for row in running["case_events"]]
+    assert sorted(row["type"] for row in held) == [
+        "intake.person_registered",
+        "language.placement_test_taken",
+    ]
+    assert lapsed["case_events"] == []
+    assert lapsed["case_facts"] == []
