@@ -39,6 +39,7 @@ from contracts.intake import (
 )
 from contracts.personal import Sealed
 from contracts.topics import CODECS, DOMAIN_TOPICS
+from services.chassis import generations
 from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection
 from services.projections.purpose import (
@@ -82,11 +83,19 @@ class AgencyView:
         # since the case was marked early): the registration judges them without a history
         # read. Lost with the process; the history read is the fallback.
         self._early: dict[UUID, dict[UUID, Envelope[Any]]] = {}
+        # Whether reads are served from the generation this handler writes (not a rebuild's
+        # yet), and the disclosure log rows the batch under way wrote, per case: neither a
+        # rebuild's rows nor those of an uncommitted batch have been shown to anyone.
+        self._served: bool | None = None
+        self._logged_in_batch: dict[UUID, set[UUID]] = {}
 
     async def start_batch(self, conn: DbConnection) -> None:
         rows = await conn.fetch('SELECT topic, "partition", "offset" FROM projection_positions')
         self._stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
         self._in_batch = {}
+        self._logged_in_batch = {}
+        if self._served is None:
+            self._served = await _served(conn)
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         if event.topic not in DOMAIN_TOPICS:
@@ -160,6 +169,7 @@ class AgencyView:
         facts = case_facts(recorded_payload(e) for e in events)
         now = max(e.occurred_at for e in events)
         await conn.execute("DELETE FROM case_events WHERE case_id = $1", case_id)
+        await self._take_back_unshown(conn, case_id)
         grants = [
             (e, g)
             for e in events
@@ -198,10 +208,7 @@ class AgencyView:
             grant.read_only,
             _json(data),
         )
-        await conn.execute(
-            "INSERT INTO public.disclosures (event_id, case_id, from_agency, to_view, category,"
-            " legal_basis, consent_id, disclosed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (event_id, to_view) DO NOTHING",
+        row = (
             envelope.event_id,
             envelope.case_id,
             envelope.agency.value,
@@ -211,6 +218,25 @@ class AgencyView:
             grant.consent_id,
             envelope.occurred_at,
         )
+        if not self._served:
+            await conn.execute(LOG_UNSHOWN, *row)
+        elif await conn.fetchval(LOG_SHOWN, *row):
+            self._logged_in_batch.setdefault(envelope.case_id, set()).add(envelope.event_id)
+
+    async def _take_back_unshown(self, conn: DbConnection, case_id: UUID) -> None:
+        """Before the case is judged again: take back its log rows nobody has been shown yet
+        (of the batch under way; of a generation not served yet, all), so that the log keeps
+        what was shown, on the ground it was first shown on (see ``agency.sql``)."""
+        if not self._served:
+            await conn.execute("DELETE FROM disclosures_unshown WHERE case_id = $1", case_id)
+            return
+        logged = self._logged_in_batch.pop(case_id, set())
+        if logged:
+            await conn.execute(
+                "DELETE FROM public.disclosures WHERE to_view = $1 AND event_id = ANY($2::uuid[])",
+                self.view.value,
+                list(logged),
+            )
 
     async def _readable(self, envelope: Envelope[Any]) -> dict[str, Any]:
         return await readable(envelope, self._keys)
@@ -221,6 +247,24 @@ async def readable(envelope: Envelope[Any], keys: KeySource) -> dict[str, Any]:
     payload: BaseModel = await opened(envelope.data, envelope.case_id, keys)
     shown: dict[str, Any] = without_sealed(payload.model_dump(mode="json"))
     return shown
+
+
+_LOG_COLUMNS: Final = (
+    " (event_id, case_id, from_agency, to_view, category, legal_basis, consent_id, disclosed_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id, to_view) DO NOTHING"
+)
+# An event logged for this view keeps its first row: the log says when and on what ground it
+# was first shown (true: a row was written; none: it had been logged before).
+LOG_SHOWN: Final = "INSERT INTO public.disclosures" + _LOG_COLUMNS + " RETURNING true"
+LOG_UNSHOWN: Final = "INSERT INTO disclosures_unshown" + _LOG_COLUMNS
+
+
+async def _served(conn: DbConnection) -> bool:
+    """Whether reads are served from the generation ``conn`` writes into (a rebuild's is not,
+    until the swap)."""
+    pointer = await conn.fetchval("SELECT to_regclass('public.view_generation') IS NOT NULL")
+    active = await conn.fetchval("SELECT active FROM public.view_generation") if pointer else None
+    return bool(await conn.fetchval("SELECT current_schema()") == (active or generations.DEFAULT))
 
 
 def merged(earlier: list[Envelope[Any]], in_batch: list[Envelope[Any]]) -> list[Envelope[Any]]:

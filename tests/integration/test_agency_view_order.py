@@ -97,13 +97,23 @@ class ReadSoFar:
 
 
 async def folded(
-    dsn: str, view: ViewId, order: list[tuple[str, Envelope[Any]]], schema: str
+    dsn: str,
+    view: ViewId,
+    order: list[tuple[str, Envelope[Any]]],
+    schema: str,
+    *,
+    batch: int = 1,
+    served: bool = False,
 ) -> dict[str, list[str]]:
-    """The view's tables after reading ``order``, one event per batch (the incremental path at
-    every step); the rows as JSON, sorted."""
+    """The view's tables after reading ``order`` into the generation ``schema``, by default
+    one event per batch (the incremental path at every step), and its disclosure log: of a
+    generation not served (a rebuild's) the rows it has not shown yet, of a ``served`` one the
+    log's rows of these events. The rows as JSON, sorted."""
     admin = await asyncpg.connect(dsn)
     try:
         await admin.execute(f"CREATE SCHEMA {generations.checked(schema)}")
+        if served:
+            await generations.swap(admin, schema)
     finally:
         await admin.close()
     pool = await generations.open_pool(dsn, schema)
@@ -119,18 +129,28 @@ async def folded(
             group_id=f"order.{view.value}",
             handler=AgencyView(view, NoKeys(), history),
         )
-        for topic, envelope in order:
-            offsets[topic] = offsets.get(topic, -1) + 1
-            await runner.apply_batch([consumed(topic, offsets[topic], envelope)])
-            history.read.setdefault(envelope.case_id, []).append(envelope)
+        for start in range(0, len(order), batch):
+            events = order[start : start + batch]
+            records = []
+            for topic, envelope in events:
+                offsets[topic] = offsets.get(topic, -1) + 1
+                records.append(consumed(topic, offsets[topic], envelope))
+            await runner.apply_batch(records)
+            for _, envelope in events:
+                history.read.setdefault(envelope.case_id, []).append(envelope)
+        log = "public.disclosures" if served else "disclosures_unshown"
+        event_ids = [envelope.event_id for _, envelope in order]
         async with pool.acquire() as conn:
-            return {
-                table: sorted(
-                    row["t"]
-                    for row in await conn.fetch(f"SELECT to_jsonb(t)::text AS t FROM {table} t")  # noqa: S608  # our table names
-                )
+            # Our table names; the log of these events only (a served one is shared).
+            rows = {
+                table: await conn.fetch(f"SELECT to_jsonb(t)::text AS t FROM {table} t")  # noqa: S608
                 for table in AGENCY.tables
             }
+            rows[log] = await conn.fetch(
+                f"SELECT to_jsonb(t)::text AS t FROM {log} t WHERE event_id = ANY($1::uuid[])",  # noqa: S608
+                event_ids,
+            )
+        return {table: sorted(row["t"] for row in found) for table, found in rows.items()}
     finally:
         await pool.close()
 
@@ -176,8 +196,9 @@ def cases() -> Recorded:
 async def test_the_view_is_the_same_in_every_order_across_topics(
     fresh_dsn: str, view: ViewId
 ) -> None:
-    """Read in the order of recording, intake first, or intake last: the same rows, table by
-    table (a consent's last day passed by another topic's event takes what it opened)."""
+    """Read in the order of recording, intake first, or intake last into a generation not
+    served yet (a rebuild's): the same rows, table by table (a consent's last day passed by
+    another topic's event takes what it opened), and a log of exactly what it holds."""
     recorded = cases()
     orders = {
         "recorded": recorded.in_order_of_recording(),
@@ -189,6 +210,10 @@ async def test_the_view_is_the_same_in_every_order_across_topics(
 
     assert tables["intake_first"] == tables["recorded"]
     assert tables["intake_last"] == tables["recorded"]
+    held = {json.loads(row)["event_id"] for row in tables["recorded"]["case_events"]}
+    assert {
+        json.loads(row)["event_id"] for row in tables["recorded"]["disclosures_unshown"]
+    } == held
 
 
 async def test_a_consents_last_day_passed_by_another_topics_event_takes_what_it_opened(
@@ -209,3 +234,36 @@ async def test_a_consents_last_day_passed_by_another_topics_event_takes_what_it_
     ]
     assert lapsed["case_events"] == []
     assert lapsed["case_facts"] == []
+
+
+async def test_the_log_keeps_what_a_committed_batch_showed_and_nothing_a_batch_took_back(
+    fresh_dsn: str,
+) -> None:
+    """The Agentur reads a placement event before the hand-over recorded earlier that ends its
+    responsibility. In one batch (one transaction) it is held and taken back unseen: neither
+    held nor logged. In batches of one it was shown between them: no longer held, but logged
+    on the ground it was shown on."""
+
+    def placement_first() -> tuple[list[tuple[str, Envelope[Any]]], str]:
+        """The handed-over case's registration, its placement event, then the hand-over."""
+        events = [p for p in cases().in_order_of_recording() if p[1].case_id == HANDED]
+        registration, _, hand_over, placement, _ = events
+        return [registration, placement, hand_over], str(placement[1].event_id)
+
+    (one_batch, unseen_id), (batches, shown_id) = placement_first(), placement_first()
+
+    unseen = await folded(
+        fresh_dsn, ViewId.AA_MG, one_batch, "unseen", batch=len(one_batch), served=True
+    )
+    shown = await folded(fresh_dsn, ViewId.AA_MG, batches, "shown", served=True)
+
+    assert unseen_id not in ids(unseen["case_events"])
+    assert shown_id not in ids(shown["case_events"])
+    assert len(ids(unseen["case_events"])) == len(ids(shown["case_events"])) == 2
+    assert unseen_id not in ids(unseen["public.disclosures"])
+    logged = {json.loads(row)["event_id"]: json.loads(row) for row in shown["public.disclosures"]}
+    assert logged[shown_id]["legal_basis"] == "own_responsibility"
+
+
+def ids(rows: list[str]) -> set[str]:
+    return {json.loads(row)["event_id"] for row in rows}
