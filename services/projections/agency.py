@@ -3,7 +3,8 @@
 Events of all four topics arrive, in order per case and topic but in no particular order
 across topics; the facts the rules need are folded per case. When an event may change what
 the view may see (a hand-over accepted, a consent given, withdrawn or
-expired, a residence assignment, a first registration), the case is judged again as a whole:
+expired, a residence assignment, a first registration; or the case's clock, its latest
+recording instant, passing a consent's last day), the case is judged again as a whole:
 its history is read back from the topics (one partition per topic, up to the positions the
 view has passed), and the view's rows for it are replaced. So a Jobcenter receives the
 history of a handed-over case, and a partner's rows go with the consent that allowed them.
@@ -269,12 +270,10 @@ async def _served(conn: DbConnection) -> bool:
 
 def merged(earlier: list[Envelope[Any]], in_batch: list[Envelope[Any]]) -> list[Envelope[Any]]:
     """A case's events read back and those of the batch under way, once each, in the order
-    they were recorded."""
-    seen = {e.event_id for e in earlier}
-    return sorted(
-        [*earlier, *(e for e in in_batch if e.event_id not in seen)],
-        key=lambda e: (e.occurred_at, e.stream_version),
-    )
+    they were recorded. Once each also within the history: a relay may have published an event
+    twice, and a hand-over or consent folded twice would change the facts."""
+    once = {e.event_id: e for e in [*earlier, *in_batch]}
+    return sorted(once.values(), key=lambda e: (e.occurred_at, e.stream_version))
 
 
 def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact
