@@ -142,6 +142,17 @@ async def differing(
     return int(only_live), int(only_rebuilt)
 
 
+async def unshown(dsn: str, generation: str) -> int:
+    """Log rows a generation still keeps as not shown."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        # An identifier, checked; no value in the statement.
+        query = f"SELECT count(*) FROM {checked(generation)}.disclosures_unshown"  # noqa: S608
+        return int(await conn.fetchval(query))
+    finally:
+        await conn.close()
+
+
 async def until_visible(view: httpx.AsyncClient, case: str) -> dict[str, Any]:
     for _ in range(600):
         answer = await view.get(f"/cases/{case}", headers=READER)
@@ -236,6 +247,9 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
     # there, and the newcomer's two (projected by the new generation) joined it.
     assert set(logged_before) <= set(await disclosed(env["IP_DB_VIEW"], cases))
     assert len(await disclosed(env["IP_DB_VIEW"], [newcomer])) == 2
+    # What the rebuild logged while nobody was shown its generation joined the log when the
+    # live process moved over to it.
+    assert await unshown(env["IP_DB_VIEW"], generation) == 0
 
 
 def test_rebuild_cli_explains_itself_and_names_every_view() -> None:
