@@ -5,7 +5,7 @@ topics (each topic's own order kept, as Kafka keeps it per case)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,10 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from aiokafka import TopicPartition
 
 from contracts.envelope import Envelope
 from contracts.topics import CODECS, DOMAIN_TOPICS
+from deploy.local.chaos.fold import StoreHistory
 from services.chassis import generations
 from services.chassis.crypto import PersonKey
 from services.chassis.kafka import KafkaAccess
@@ -84,18 +84,6 @@ class NoKeys:
         """Nothing cached."""
 
 
-class ReadSoFar:
-    """A case's history as the view has read it (the live view reads it back from Kafka)."""
-
-    def __init__(self) -> None:
-        self.read: dict[UUID, list[Envelope[Any]]] = {}
-
-    async def __call__(
-        self, case_id: UUID, _before: Mapping[TopicPartition, int]
-    ) -> list[Envelope[Any]]:
-        return sorted(self.read.get(case_id, []), key=lambda e: (e.occurred_at, e.stream_version))
-
-
 async def folded(
     dsn: str,
     view: ViewId,
@@ -117,7 +105,7 @@ async def folded(
     finally:
         await admin.close()
     pool = await generations.open_pool(dsn, schema)
-    history = ReadSoFar()
+    history = StoreHistory()  # the case as read so far (a live view reads it from Kafka)
     offsets: dict[str, int] = {}
     try:
         await AGENCY.install(pool)
@@ -137,7 +125,7 @@ async def folded(
                 records.append(consumed(topic, offsets[topic], envelope))
             await runner.apply_batch(records)
             for _, envelope in events:
-                history.read.setdefault(envelope.case_id, []).append(envelope)
+                history.applied.setdefault(envelope.case_id, []).append(envelope)
         log = "public.disclosures" if served else "disclosures_unshown"
         event_ids = [envelope.event_id for _, envelope in order]
         async with pool.acquire() as conn:
