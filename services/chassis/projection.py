@@ -268,10 +268,14 @@ class ProjectionRunner:
                     await self._parking.hold(conn, event.key, event.event_id)
                     blocked.setdefault(event.key, str(event.event_id))
                     parked += 1
+            # A stored position never goes back: a rebalance's seek reads the positions while
+            # a batch may still be applying, so records the batch applies can come again, and
+            # a batch of only those must not move the position before events it holds (a
+            # view's history read ends there).
             await conn.executemany(
                 'INSERT INTO projection_positions (topic, "partition", "offset")'
-                ' VALUES ($1, $2, $3) ON CONFLICT (topic, "partition")'
-                ' DO UPDATE SET "offset" = excluded."offset"',
+                ' VALUES ($1, $2, $3) ON CONFLICT (topic, "partition") DO UPDATE'
+                ' SET "offset" = GREATEST(projection_positions."offset", excluded."offset")',
                 [(topic, part, offset) for (topic, part), offset in positions.items()],
             )
         self.parked += parked

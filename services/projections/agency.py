@@ -3,7 +3,8 @@
 Events of all four topics arrive, in order per case and topic but in no particular order
 across topics; the facts the rules need are folded per case. When an event may change what
 the view may see (a hand-over accepted, a consent given, withdrawn or
-expired, a residence assignment, a first registration), the case is judged again as a whole:
+expired, a residence assignment, a first registration; or the case's clock, its latest
+recording instant, passing a consent's last day), the case is judged again as a whole:
 its history is read back from the topics (one partition per topic, up to the positions the
 view has passed), and the view's rows for it are replaced. So a Jobcenter receives the
 history of a handed-over case, and a partner's rows go with the consent that allowed them.
@@ -39,6 +40,7 @@ from contracts.intake import (
 )
 from contracts.personal import Sealed
 from contracts.topics import CODECS, DOMAIN_TOPICS
+from services.chassis import generations
 from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection
 from services.projections.purpose import (
@@ -82,11 +84,19 @@ class AgencyView:
         # since the case was marked early): the registration judges them without a history
         # read. Lost with the process; the history read is the fallback.
         self._early: dict[UUID, dict[UUID, Envelope[Any]]] = {}
+        # Whether reads are served from the generation this handler writes (not a rebuild's
+        # yet), and the disclosure log rows the batch under way wrote, per case: neither a
+        # rebuild's rows nor those of an uncommitted batch have been shown to anyone.
+        self._served: bool | None = None
+        self._logged_in_batch: dict[UUID, set[UUID]] = {}
 
     async def start_batch(self, conn: DbConnection) -> None:
         rows = await conn.fetch('SELECT topic, "partition", "offset" FROM projection_positions')
         self._stored = {TopicPartition(r["topic"], r["partition"]): r["offset"] for r in rows}
         self._in_batch = {}
+        self._logged_in_batch = {}
+        if self._served is None:
+            self._served = await _served(conn)
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         if event.topic not in DOMAIN_TOPICS:
@@ -133,6 +143,11 @@ class AgencyView:
             return  # nothing of this case is the view's to hold (yet)
         facts = evolve(facts_from_json(row["facts"]), recorded_payload(envelope))
         now = max(row["last_day"], envelope.occurred_at)
+        if facts.consent_lapses(row["last_day"], now):
+            # The case's clock passed a consent's last day: what it opened goes for the whole
+            # case, as a judgement of all of its events would find (whatever was read first).
+            await self._judge_case(conn, case_id, read_back=True)
+            return
         await _save_facts(conn, envelope.case_id, facts, now)
         grant = disclosure(self.view, envelope.data, facts, now, recorded_on=envelope.occurred_at)
         if grant is not None:
@@ -155,6 +170,7 @@ class AgencyView:
         facts = case_facts(recorded_payload(e) for e in events)
         now = max(e.occurred_at for e in events)
         await conn.execute("DELETE FROM case_events WHERE case_id = $1", case_id)
+        await self._take_back_unshown(conn, case_id)
         grants = [
             (e, g)
             for e in events
@@ -193,10 +209,7 @@ class AgencyView:
             grant.read_only,
             _json(data),
         )
-        await conn.execute(
-            "INSERT INTO public.disclosures (event_id, case_id, from_agency, to_view, category,"
-            " legal_basis, consent_id, disclosed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (event_id, to_view) DO NOTHING",
+        row = (
             envelope.event_id,
             envelope.case_id,
             envelope.agency.value,
@@ -206,6 +219,25 @@ class AgencyView:
             grant.consent_id,
             envelope.occurred_at,
         )
+        if not self._served:
+            await conn.execute(LOG_UNSHOWN, *row)
+        elif await conn.fetchval(LOG_SHOWN, *row):
+            self._logged_in_batch.setdefault(envelope.case_id, set()).add(envelope.event_id)
+
+    async def _take_back_unshown(self, conn: DbConnection, case_id: UUID) -> None:
+        """Before the case is judged again: take back its log rows nobody has been shown yet
+        (of the batch under way; of a generation not served yet, all), so that the log keeps
+        what was shown, on the ground it was first shown on (see ``agency.sql``)."""
+        if not self._served:
+            await conn.execute("DELETE FROM disclosures_unshown WHERE case_id = $1", case_id)
+            return
+        logged = self._logged_in_batch.pop(case_id, set())
+        if logged:
+            await conn.execute(
+                "DELETE FROM public.disclosures WHERE to_view = $1 AND event_id = ANY($2::uuid[])",
+                self.view.value,
+                list(logged),
+            )
 
     async def _readable(self, envelope: Envelope[Any]) -> dict[str, Any]:
         return await readable(envelope, self._keys)
@@ -218,14 +250,30 @@ async def readable(envelope: Envelope[Any], keys: KeySource) -> dict[str, Any]:
     return shown
 
 
+_LOG_COLUMNS: Final = (
+    " (event_id, case_id, from_agency, to_view, category, legal_basis, consent_id, disclosed_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id, to_view) DO NOTHING"
+)
+# An event logged for this view keeps its first row: the log says when and on what ground it
+# was first shown (true: a row was written; none: it had been logged before).
+LOG_SHOWN: Final = "INSERT INTO public.disclosures" + _LOG_COLUMNS + " RETURNING true"
+LOG_UNSHOWN: Final = "INSERT INTO disclosures_unshown" + _LOG_COLUMNS
+
+
+async def _served(conn: DbConnection) -> bool:
+    """Whether reads are served from the generation ``conn`` writes into (a rebuild's is not,
+    until the swap)."""
+    pointer = await conn.fetchval("SELECT to_regclass('public.view_generation') IS NOT NULL")
+    active = await conn.fetchval("SELECT active FROM public.view_generation") if pointer else None
+    return bool(await conn.fetchval("SELECT current_schema()") == (active or generations.DEFAULT))
+
+
 def merged(earlier: list[Envelope[Any]], in_batch: list[Envelope[Any]]) -> list[Envelope[Any]]:
     """A case's events read back and those of the batch under way, once each, in the order
-    they were recorded."""
-    seen = {e.event_id for e in earlier}
-    return sorted(
-        [*earlier, *(e for e in in_batch if e.event_id not in seen)],
-        key=lambda e: (e.occurred_at, e.stream_version),
-    )
+    they were recorded. Once each also within the history: a relay may have published an event
+    twice, and a hand-over or consent folded twice would change the facts."""
+    once = {e.event_id: e for e in [*earlier, *in_batch]}
+    return sorted(once.values(), key=lambda e: (e.occurred_at, e.stream_version))
 
 
 def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact

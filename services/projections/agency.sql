@@ -18,11 +18,12 @@ CREATE TABLE IF NOT EXISTS case_events (
 );
 CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, occurred_at);
 
--- The disclosure log: what was materialised into this view, when, on which legal basis or
--- consent. In public like the access log, not in the generation: it records what happened,
--- and a rebuild (which reads the topics in another order across topics and may never
--- materialise what the live view held for a while) must neither take it away nor rewrite it.
--- A rebuild's disclosures join it; an event already logged for this view keeps its first row.
+-- The disclosure log: what was shown in this view (held when a batch of the served generation
+-- committed), recorded when, on which legal basis or consent. In public like the access log,
+-- not in the generation: it records what happened, and a rebuild must neither take it away
+-- nor rewrite it. What the view shows and later takes back by judging the case again (a
+-- consent withdrawn; an event read before one of another topic recorded earlier) stays logged:
+-- it was shown. Rows of an uncommitted batch are taken back with what they log.
 CREATE TABLE IF NOT EXISTS public.disclosures (
     event_id     uuid        NOT NULL,
     case_id      uuid        NOT NULL,
@@ -46,6 +47,25 @@ BEGIN
             current_schema()
         );
         EXECUTE format('DROP TABLE %I.disclosures', current_schema());
+    END IF;
+END $$;
+
+-- The log rows of a generation not served yet (a rebuild's): nobody has been shown them. The
+-- generation takes back a case's rows here whenever it judges the case again, so what is left
+-- is what it holds, on the ground it holds it on. When the generation is served (the live
+-- process installs it after the swap, before it reads from it), they join the log; an event
+-- the log already has keeps its first row. A rebuild never swapped in adds nothing.
+CREATE TABLE IF NOT EXISTS disclosures_unshown (LIKE public.disclosures INCLUDING ALL);
+DO $$
+DECLARE
+    served text := 'public';
+BEGIN
+    IF to_regclass('public.view_generation') IS NOT NULL THEN
+        SELECT coalesce(max(active), 'public') INTO served FROM public.view_generation;
+    END IF;
+    IF current_schema() = served THEN
+        INSERT INTO public.disclosures SELECT * FROM disclosures_unshown ON CONFLICT DO NOTHING;
+        DELETE FROM disclosures_unshown;
     END IF;
 END $$;
 

@@ -87,7 +87,9 @@ AGENCY = ViewParts(
     install=installer("agency.sql"),
     handler=_agency_handler,
     router=router,
-    tables=("case_facts", "case_events"),  # the disclosure log is in public: kept, not rebuilt
+    # Everything the generation derives from the topics (the disclosure log is in public:
+    # kept, not rebuilt).
+    tables=("case_facts", "case_events", "registered_cases", "early_cases"),
 )
 
 

@@ -373,6 +373,12 @@ class CaseFacts:
         held = [r.agency for r in self.responsibility if r.since <= day]
         return held[-1] if held else self.responsibility[0].agency
 
+    def consent_lapses(self, after: date, by: date) -> bool:
+        """Whether a consent's ``valid_until`` falls after ``after`` and by ``by``: from then
+        on it opens nothing, though no event need say so (an expiry is recorded only if
+        someone records it)."""
+        return any(c.valid_until is not None and after < c.valid_until <= by for c in self.consents)
+
     def held_until(self, agency: Agency, on: date) -> date | None:
         """The day ``agency`` last stopped being responsible, as seen on ``on`` (None if
         it never handed the case on by then)."""

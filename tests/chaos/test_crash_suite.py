@@ -67,12 +67,6 @@ def test_a_bounded_crash_run_loses_nothing_and_applies_nothing_twice(
     assert re.fullmatch(r"\d+ of 11", figure(output, "views equal to the fold"))
 
 
-@pytest.mark.xfail(
-    reason="the agencies' views depend on the order in which events of different topics "
-    "arrive (legal basis in the disclosure log, events held): they differ from the fold even "
-    "in a run without crashes (--kills 0 --broker-restarts 0); see docs/reliability.md",
-    strict=False,
-)
 def test_every_view_equals_the_fold_of_the_event_stores(
     crash_run: subprocess.CompletedProcess[str],
 ) -> None:

@@ -15,6 +15,7 @@ from aiokafka.structs import ConsumerRecord
 from contracts.topics import DEAD_LETTER_TOPIC
 from deploy.local.devstack import StackInfo
 from services.chassis import deadletters
+from services.chassis.kafka import KafkaAccess
 from services.chassis.projection import (
     ConsumedEvent,
     DbConnection,
@@ -165,6 +166,39 @@ async def test_restart_resumes_from_the_stored_position(
 
     bodies = [r["body"] for r in await fresh_pool.fetch("SELECT body FROM seen ORDER BY body")]
     assert bodies == ["first", "second"]
+
+
+async def test_records_applied_again_never_move_the_stored_position_back(
+    fresh_pool: asyncpg.Pool,
+) -> None:
+    """Records of a batch already applied, delivered again (a rebalance's seek read the
+    positions before that batch committed), are skipped and leave the position where it was."""
+    await install_projection_schema(fresh_pool, SEEN_SQL)
+    runner = ProjectionRunner(
+        name="test",
+        pool=fresh_pool,
+        kafka=KafkaAccess("127.0.0.1:9"),  # never started: the test hands the records over
+        topics=["t"],
+        group_id="test",
+        handler=Recorder(),
+    )
+    records = [
+        ConsumedEvent(
+            "t", 0, offset, str(uuid4()), f"n{offset}".encode(), {"event_id": str(uuid4())}
+        )
+        for offset in range(6)
+    ]
+
+    await runner.apply_batch(records)
+    await runner.apply_batch(records[2:4])
+
+    assert (
+        await fresh_pool.fetchval(
+            'SELECT "offset" FROM projection_positions WHERE topic = $1 AND "partition" = 0', "t"
+        )
+        == 5
+    )
+    assert await fresh_pool.fetchval("SELECT count(*) FROM seen") == 6
 
 
 class FlakyRecorder(Recorder):

@@ -13,6 +13,7 @@ from contracts.intake import ConsentGiven, HandOverAccepted, intake_codec
 from services.projections.agency import (
     facts_from_json,
     facts_to_json,
+    merged,
     recorded_payload,
     without_sealed,
 )
@@ -70,3 +71,16 @@ def test_sealed_values_are_dropped_not_stored() -> None:
         "site": "MG",
         "recipients": [{"named_person": None}],
     }
+
+
+def test_an_event_published_twice_is_folded_once() -> None:
+    """A relay may publish an event twice: the history read back keeps one of each, in the
+    order of recording, so a hand-over moves responsibility once."""
+    registered = sample("intake.person_registered.v2")
+    accepted = sample("intake.hand_over_accepted.v1")
+
+    events = merged([registered, accepted, accepted], [accepted])
+
+    assert [e.event_id for e in events] == [registered.event_id, accepted.event_id]
+    facts = case_facts(recorded_payload(e) for e in events)
+    assert [r.agency.value for r in facts.responsibility] == ["AA-MG", "JC-MG"]
