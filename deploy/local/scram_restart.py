@@ -4,7 +4,7 @@
 on a fresh broker in a temporary state dir, the administrator creates a SCRAM credential for
 ``U`` and deletes it again (no topics, no ACLs, nothing else), the broker is stopped cleanly
 and started again. With ``--user ip-partner-x`` (the default) no SCRAM login works after the
-restart; with ``--user zz`` it does. The difference is only where the name falls in a Java
+restart; with ``--user ip-partner-a`` it does. The difference is only where the name falls in a Java
 ``HashMap`` (see :func:`bucket`): the broker replays the metadata log into one delta at start,
 and ``ScramDelta.apply()`` drops the whole mechanism when the first entry it walks is a
 removal. Prints what happened and exits 1 when the administrator was locked out.
