@@ -26,6 +26,9 @@ The broker requires authentication (SASL/SCRAM-SHA-512 on loopback) and authoris
 KRaft's ``StandardAuthorizer``: nobody may do anything an ACL does not grant, except the
 broker itself and the administrator ``admin`` (super users). ``up`` gives every principal it
 is handed its secret and exactly the ACLs it is handed (see ``deploy/local/principals.py``).
+The administrator may also log in with PLAIN (checked against ``server.properties``): when
+the broker comes up without its SCRAM credentials (a Kafka 4.1.1 bug, docs/reliability.md
+"Findings"), ``up`` writes every one in ``secrets.json`` again that way.
 
 Several state directories (e.g. ``.local/dev`` and ``.local/test``) can run side by side on
 different ports; they share the jar cache. ``up`` is idempotent, ``down`` stops exactly the
@@ -66,7 +69,7 @@ from typing import Any, TypeVar, cast
 
 import asyncpg
 
-from services.chassis.kafka import KafkaAccess
+from services.chassis.kafka import KafkaAccess, Mechanism
 from services.chassis.kafka_admin import Acl, KafkaAdmin, new_password
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "StackConfig",
     "StackInfo",
     "TopicSpec",
+    "admin_access",
     "down",
     "ensure_databases",
     "ensure_principals",
@@ -944,7 +948,8 @@ def _kafka_props_path(cfg: StackConfig) -> Path:
 
 def _kafka_properties(cfg: StackConfig) -> str:
     data = _kafka_dir(cfg) / "data"
-    broker = kafka_passwords(cfg)[KAFKA_BROKER]
+    passwords = kafka_passwords(cfg)
+    broker = passwords[KAFKA_BROKER]
     scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
     plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
     settings = {
@@ -963,9 +968,15 @@ def _kafka_properties(cfg: StackConfig) -> str:
         "sasl.enabled.mechanisms": "SCRAM-SHA-512",
         "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
         "sasl.mechanism.controller.protocol": "PLAIN",
-        "listener.name.broker.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        # PLAIN for the administrator only, checked against this file rather than the metadata
+        # log: the way back in when Kafka 4.1.1 loses the SCRAM credentials at a restart
+        # (see _restore_credentials). Loopback only, and the same secret as its SCRAM one.
+        "listener.name.broker.sasl.enabled.mechanisms": "SCRAM-SHA-512,PLAIN",
         "listener.name.broker.scram-sha-512.sasl.jaas.config": (
             f'{scram} required username="{KAFKA_BROKER}" password="{broker}";'
+        ),
+        "listener.name.broker.plain.sasl.jaas.config": (
+            f'{plain} required user_{KAFKA_ADMIN}="{passwords[KAFKA_ADMIN]}";'
         ),
         "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
         "listener.name.controller.plain.sasl.jaas.config": (
@@ -1104,9 +1115,11 @@ def _kafka_running_port(cfg: StackConfig) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _admin_access(cfg: StackConfig) -> KafkaAccess:
+def admin_access(cfg: StackConfig, mechanism: Mechanism = "SCRAM-SHA-512") -> KafkaAccess:
+    """The administrator's connection to this stack's broker (``PLAIN``: the fallback that
+    does not depend on the SCRAM credentials in the metadata log)."""
     users = kafka_passwords(cfg)
-    return KafkaAccess(f"{HOST}:{cfg.kafka_port}", KAFKA_ADMIN, users[KAFKA_ADMIN])
+    return KafkaAccess(f"{HOST}:{cfg.kafka_port}", KAFKA_ADMIN, users[KAFKA_ADMIN], mechanism)
 
 
 async def _kafka_try_list(access: KafkaAccess) -> list[str]:
@@ -1120,8 +1133,23 @@ async def _kafka_try_list(access: KafkaAccess) -> list[str]:
             await admin.__aexit__()
 
 
+async def _restore_credentials(cfg: StackConfig) -> bool:
+    """If the administrator gets in with PLAIN but not with SCRAM, the broker has lost the
+    SCRAM credentials (Kafka 4.1.1: a restart that replays a removed credential can drop them
+    all, docs/reliability.md): write every one this state dir holds again. True if it did."""
+    try:
+        await _kafka_try_list(admin_access(cfg, "PLAIN"))
+    except Exception:  # noqa: BLE001 - not up yet (or PLAIN unknown to an older broker)
+        return False
+    users = kafka_passwords(cfg)
+    async with KafkaAdmin(admin_access(cfg, "PLAIN")) as admin:
+        await admin.set_passwords(users)
+    _say("kafka", f"SCRAM credentials were lost at start; restored {len(users)} (reliability.md)")
+    return True
+
+
 async def _kafka_wait_ready(
-    cfg: StackConfig, within_s: float, still_running: Callable[[], bool]
+    cfg: StackConfig, within_s: float, still_running: Callable[[], bool], *, repair: bool = True
 ) -> None:
     port = cfg.kafka_port
     deadline = time.monotonic() + within_s
@@ -1135,17 +1163,21 @@ async def _kafka_wait_ready(
             await asyncio.sleep(0.25)
             continue
         try:
-            await _kafka_try_list(_admin_access(cfg))
+            await _kafka_try_list(admin_access(cfg))
         except Exception as exc:  # noqa: BLE001 - aiokafka raises a zoo of errors while booting
             last = exc
+            if repair and await _restore_credentials(cfg):
+                repair = False  # once: a second failure is something else
+                continue
             await asyncio.sleep(0.5)
         else:
             return
     raise DevStackError(f"kafka: not ready within {within_s:.0f}s (last error: {last!r})")
 
 
-def _kafka_up(cfg: StackConfig) -> bool:
-    """Start the broker unless it already runs; wait until it answers. True if started here."""
+def _kafka_up(cfg: StackConfig, *, repair: bool = True) -> bool:
+    """Start the broker unless it already runs; wait until it answers (``repair``: restoring
+    lost SCRAM credentials, see :func:`_restore_credentials`). True if started here."""
     where = f"{HOST}:{cfg.kafka_port}"
     pid = _kafka_running_pid(cfg)
     if pid is not None:
@@ -1157,7 +1189,9 @@ def _kafka_up(cfg: StackConfig) -> bool:
             )
         running_pid = pid
         _run_async(
-            lambda: _kafka_wait_ready(cfg, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid))
+            lambda: _kafka_wait_ready(
+                cfg, KAFKA_HEALTH_TIMEOUT_S, lambda: _alive(running_pid), repair=repair
+            )
         )
         _say("kafka", f"already running on {where} (pid {pid})")
         return False
@@ -1189,7 +1223,9 @@ def _kafka_up(cfg: StackConfig) -> bool:
     _write_private(_kafka_pidfile(cfg), f"{proc.pid}\n", mode=0o644)
     try:
         _run_async(
-            lambda: _kafka_wait_ready(cfg, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None)
+            lambda: _kafka_wait_ready(
+                cfg, KAFKA_HEALTH_TIMEOUT_S, lambda: proc.poll() is None, repair=repair
+            )
         )
     except DevStackError as exc:
         print(f"--- tail of {log} ---\n{_tail(log)}", flush=True)
@@ -1239,7 +1275,7 @@ def ensure_topics(cfg: StackConfig, topics: Sequence[TopicSpec]) -> list[str]:
         _validate_topic(spec)
     if not specs:
         return []
-    created = _run_async(lambda: _ensure_topics_async(_admin_access(cfg), specs))
+    created = _run_async(lambda: _ensure_topics_async(admin_access(cfg), specs))
     for name in created:
         _say("kafka", f"created topic {name}")
     return created
@@ -1260,7 +1296,7 @@ def ensure_principals(cfg: StackConfig, principals: Mapping[str, Sequence[Acl]])
     if not principals:
         return
     passwords = kafka_passwords(cfg, list(principals))
-    _run_async(lambda: _ensure_principals_async(_admin_access(cfg), passwords, principals))
+    _run_async(lambda: _ensure_principals_async(admin_access(cfg), passwords, principals))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1386,10 +1422,11 @@ def stop_kafka(cfg: StackConfig, *, kill: bool = False) -> bool:
         return _kafka_down(cfg) or pid is not None
 
 
-def start_kafka(cfg: StackConfig) -> bool:
-    """Start this stack's broker again after :func:`stop_kafka`; True if started here."""
+def start_kafka(cfg: StackConfig, *, repair: bool = True) -> bool:
+    """Start this stack's broker again after :func:`stop_kafka`; True if started here
+    (``repair=False``: leave lost SCRAM credentials lost, to show the Kafka bug)."""
     with _file_lock(cfg.state_dir / ".lock"):
-        return _kafka_up(cfg)
+        return _kafka_up(cfg, repair=repair)
 
 
 def _zipkin_up(cfg: StackConfig) -> bool:

@@ -261,8 +261,16 @@ class KafkaAdmin:
             response = await self._send(_ScramChange([], upserts, {}))
             _check((r[1], r[2]) for r in response.results)
 
+    async def lock_out(self, user: str) -> None:
+        """Replace the user's credential with one nobody knows: it can no longer authenticate.
+        Preferred to :meth:`delete_password`: on Kafka 4.1.1 a removed credential in the
+        metadata log can cost the broker every SCRAM credential at its next restart
+        (docs/reliability.md, "Findings")."""
+        await self.set_passwords({user: new_password()})
+
     async def delete_password(self, user: str) -> None:
-        """Remove the user's credential: it can no longer authenticate."""
+        """Remove the user's credential: it can no longer authenticate. Beware: see
+        :meth:`lock_out`."""
         response = await self._send(_ScramChange([(user, SCRAM_SHA_512, {})], [], {}))
         _check((r[1], r[2]) for r in response.results if r[1] != 91)  # 91: no such credential
 

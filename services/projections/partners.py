@@ -3,8 +3,8 @@
 ``add`` creates the partner's principal and secret, its ACLs (read its own topic, in its own
 consumer groups; nothing else) and its topic, and registers its subscription, which the
 partner feed process picks up; it prints the connection settings, with the token the partner
-fetches the keys of its messages with. ``revoke`` removes the
-secret and the ACLs, deletes the topic, and the feed stops. Run as the broker's
+fetches the keys of its messages with. ``revoke`` voids the secret (replaced by one nobody
+knows), removes the ACLs, deletes the topic, and the feed stops. Run as the broker's
 administrator (``make run``: ``set -a; . .local/dev/stack.env; set +a`` first).
 """
 
@@ -168,7 +168,7 @@ async def add(settings: PartnerFeedSettings, subscription: Subscription) -> dict
 
 
 async def revoke(settings: PartnerFeedSettings, partner: Partner) -> bool:
-    """Remove the secret and the ACLs, delete the topic; the feed stops. False if unknown."""
+    """Void the secret, remove the ACLs, delete the topic; the feed stops. False if unknown."""
     conn = await asyncpg.connect(settings.partners_database_url)
     try:
         await conn.execute(REGISTRY_SQL)
@@ -179,7 +179,9 @@ async def revoke(settings: PartnerFeedSettings, partner: Partner) -> bool:
     finally:
         await conn.close()
     async with KafkaAdmin(settings.kafka) as admin:
-        await admin.delete_password(principal(partner))
+        # A secret nobody knows rather than none: deleting SCRAM credentials can lock
+        # everybody out of Kafka 4.1.1 at its next restart (docs/reliability.md, "Findings").
+        await admin.lock_out(principal(partner))
         await admin.revoke_all(f"User:{principal(partner)}")
         # Nothing the partner was sent stays on the broker (an unknown topic: already gone).
         await admin.client.delete_topics([partner_topic(partner.value)])
@@ -211,7 +213,7 @@ async def _main(args: argparse.Namespace, settings: PartnerFeedSettings) -> int:
         if not await revoke(settings, Partner(args.name)):
             print(f"no partner {args.name}", file=sys.stderr)
             return 1
-        print(f"partner {args.name} revoked: secret removed, ACLs dropped, topic deleted")
+        print(f"partner {args.name} revoked: secret voided, ACLs dropped, topic deleted")
         return 0
     conn = await asyncpg.connect(settings.partners_database_url)
     try:
@@ -267,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="every partner: purpose, categories, since when, state")
     gone = sub.add_parser(
         "revoke",
-        help="remove the secret and the ACLs, delete the topic, stop the feed",
+        help="void the secret, remove the ACLs, delete the topic, stop the feed",
         description="The partner can no longer connect; its feed stops and its topic goes.",
     )
     gone.add_argument("name", choices=[p.value for p in Partner])
