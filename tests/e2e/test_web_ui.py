@@ -29,7 +29,7 @@ from services.web.app import create_app as web_app
 from services.web.settings import WebSettings
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, serving
-from tests.e2e.platform import KEY_TOKEN, fresh_database, running_platform
+from tests.e2e.platform import KEY_TOKEN, caught_up, fresh_database, running_platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -61,10 +61,12 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
     """The four services, the Agentur's view and the web pages, each on a loopback port."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
         urls: dict[ViewId, str] = {}
+        dsns: list[str] = []
         for view in (ViewId.AA_MG, ViewId.STEERING):
+            dsns.append(await fresh_database(stack.admin_dsn))
             settings = AgencyViewSettings(
                 agency_view=view,
-                agency_database_url=await fresh_database(stack.admin_dsn),
+                agency_database_url=dsns[-1],
                 agency_consumer_group=f"projection.{view.value}.test-web.{uuid4().hex[:8]}",
                 **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
@@ -75,6 +77,9 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
         # Five more persons at MG, over 25, in SGB III: one steering cell large enough to show.
         for n in range(5):
             await platform.command("intake", "/cases", neighbour(n))
+        # Fresh views read the topics from the start, earlier tests' events too: the pages
+        # wait ten seconds for a command to show, not for a whole backlog.
+        await caught_up(stack.kafka, dsns)
         web = WebSettings(
             token_secret=SecretStr(SECRET),
             web_dev_sign_in=True,
