@@ -245,11 +245,17 @@ class _AsIntake:
     def __init__(self) -> None:
         self._view = AgencyView(ViewId.AA_MG, _NoKeys(), _no_history)
 
-    async def start_batch(self, conn: DbConnection) -> None:
-        await self._view.start_batch(conn)
+    async def start_batch(self, conn: DbConnection, events: Sequence[ConsumedEvent]) -> None:
+        await self._view.start_batch(conn, [replace(e, topic=INTAKE_TOPIC) for e in events])
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         await self._view.apply(conn, replace(event, topic=INTAKE_TOPIC))
+
+    async def flush(self, conn: DbConnection) -> None:
+        await self._view.flush(conn)
+
+    def drop_unflushed(self) -> None:
+        self._view.drop_unflushed()
 
 
 def _runner(

@@ -78,13 +78,47 @@ class ConsumedEvent:
             return None
 
 
-class ProjectionHandler(Protocol):
-    """Turns one event into view rows, inside the runner's transaction."""
+def keyed_cases(events: Sequence[ConsumedEvent]) -> set[UUID]:
+    """The cases of events keyed by case id (a key that is none names no case): what a
+    handler reads for a batch at once."""
+    cases = set()
+    for event in events:
+        with suppress(ValueError):
+            cases.add(UUID(event.key))
+    return cases
 
-    async def start_batch(self, conn: DbConnection) -> None:
-        """Called in each batch's transaction before its first event (also on a retry)."""
+
+class ProjectionHandler(Protocol):
+    """Turns events into view rows, inside the runner's transaction.
+
+    A handler may keep its writes back and write a whole batch's at once (a round trip per
+    event is what bounds a catch-up or a rebuild): ``flush`` writes them before the runner
+    stores the batch's positions, in the same transaction.
+    """
+
+    async def start_batch(self, conn: DbConnection, events: Sequence[ConsumedEvent]) -> None:
+        """Called in each batch's transaction before its first event (also on a retry), with
+        all of the batch's events (some may be skipped: duplicates, parked cases)."""
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None: ...
+
+    async def flush(self, conn: DbConnection) -> None:
+        """Write what ``apply`` kept back: after the batch's last event; when the runner
+        isolates a poison message, after each event, inside that event's savepoint."""
+
+    def drop_unflushed(self) -> None:
+        """The event under way failed and its savepoint took back its rows: forget what it
+        left in memory, and anything read from the database since the last ``flush``."""
+
+
+class WritesAsItApplies:
+    """For a handler that keeps nothing back: nothing to flush or to drop."""
+
+    async def flush(self, conn: DbConnection) -> None:
+        """Everything is written already."""
+
+    def drop_unflushed(self) -> None:
+        """Nothing is kept back."""
 
 
 async def install_projection_schema(pool: asyncpg.Pool, view_sql: str) -> None:
@@ -127,15 +161,12 @@ class ProjectionRunner:
         self._topics = list(topics)
         self._handler = handler
         self._max_batch = max_batch
-        self._consumer = AIOKafkaConsumer(
-            **kafka.client_kwargs(),
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_poll_records=max_batch,
-        )
-        self._dead_letters = OutboxRelay(pool, create_producer(kafka))
+        self._kafka = kafka
+        self._group_id = group_id
+        # Made by ``run``: a runner only handed batches (a fold, a test) has no Kafka clients
+        # to leave unclosed.
+        self._consumer: AIOKafkaConsumer
+        self._dead_letters: OutboxRelay
         self._parking = CaseParking()
         self.applied = 0
         self.parked = 0
@@ -160,6 +191,15 @@ class ProjectionRunner:
         A broker that is down at start or restarts meanwhile is waited for (with backoff):
         the task ends only when ``stop`` is set.
         """
+        self._consumer = AIOKafkaConsumer(
+            **self._kafka.client_kwargs(),
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=self._max_batch,
+        )
+        self._dead_letters = OutboxRelay(self._pool, create_producer(self._kafka))
         self._consumer.subscribe(self._topics, listener=_SeekToStoredPositions(self))
         what = f"projection {self.name}"
         if not await until_started(self._consumer.start, what=what, stop=stop):
@@ -241,7 +281,7 @@ class ProjectionRunner:
         positions: dict[tuple[str, int], int] = {}
         parked = 0
         async with self._pool.acquire() as conn, conn.transaction():
-            await self._handler.start_batch(conn)
+            await self._handler.start_batch(conn, events)
             fresh = await _claim_event_ids(conn, [e.event_id for e in events if e.event_id])
             blocked = await self._parking.held(conn, {e.key for e in events})
             for event in events:
@@ -268,6 +308,8 @@ class ProjectionRunner:
                     await self._parking.hold(conn, event.key, event.event_id)
                     blocked.setdefault(event.key, str(event.event_id))
                     parked += 1
+            if not isolate:
+                await self._handler.flush(conn)
             # A stored position never goes back: a rebalance's seek reads the positions while
             # a batch may still be applying, so records the batch applies can come again, and
             # a batch of only those must not move the position before events it holds (a
@@ -289,9 +331,11 @@ class ProjectionRunner:
             try:
                 async with conn.transaction():  # a savepoint: a failed try leaves no rows
                     await self._apply_one(conn, event)
+                    await self._handler.flush(conn)
             except TRANSIENT_ERRORS:
                 raise
             except Exception as error:  # noqa: BLE001  # retried, then parked with its reason
+                self._handler.drop_unflushed()
                 reason = f"{type(error).__name__}: {error}"
                 await asyncio.sleep(POISON_BACKOFF * 2**attempt)
                 continue

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from opentelemetry import propagate, trace
-from opentelemetry.exporter.zipkin.json import ZipkinExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from contracts.envelope import TraceContext
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 
 def setup_tracing(
@@ -24,6 +24,16 @@ def setup_tracing(
     tracing stays the API's no-op and costs nothing."""
     if exporter == "none" and not extra_processors:
         return None
+    # Imported only here: the SDK and the exporter (with requests and psutil) would cost an
+    # untraced process about ten megabytes of memory.
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import (  # noqa: PLC0415
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+    )
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased  # noqa: PLC0415
+
     provider = TracerProvider(
         resource=Resource.create({"service.name": service_name}),
         sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
@@ -31,6 +41,8 @@ def setup_tracing(
     if exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     elif exporter == "zipkin":
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter  # noqa: PLC0415
+
         provider.add_span_processor(
             BatchSpanProcessor(ZipkinExporter(endpoint=zipkin_endpoint), schedule_delay_millis=500)
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Final, Literal, TypedDict
 from uuid import UUID, uuid5
@@ -39,14 +39,13 @@ from contracts.intake import (
 from contracts.partners import ConsentEnded, Erased, ForwardedEvent, PartnerNotice
 from contracts.topics import CODECS, DOMAIN_TOPICS, partner_topic
 from services.chassis.keyclient import KeySource
-from services.chassis.projection import ConsumedEvent, DbConnection
+from services.chassis.projection import ConsumedEvent, DbConnection, WritesAsItApplies
 from services.projections.agency import (
-    facts_from_json,
-    facts_to_json,
     merged,
     readable,
     recorded_payload,
 )
+from services.projections.agency_rows import facts_from_json, facts_to_json
 from services.projections.partner_keys import (
     drop_consent_keys,
     drop_person_keys,
@@ -83,7 +82,7 @@ def pseudonym(key: bytes, case_id: UUID) -> str:
     return hmac.new(key, case_id.bytes, hashlib.sha256).hexdigest()[:32]
 
 
-class PartnerFeed:
+class PartnerFeed(WritesAsItApplies):
     """The projection handler of one partner's subscription."""
 
     def __init__(
@@ -96,7 +95,7 @@ class PartnerFeed:
         self._case_now = case_now
         self._in_batch: dict[UUID, list[Envelope[Any]]] = {}
 
-    async def start_batch(self, conn: DbConnection) -> None:  # noqa: ARG002  # the protocol's
+    async def start_batch(self, conn: DbConnection, events: Sequence[ConsumedEvent]) -> None:  # noqa: ARG002  # the protocol's
         self._in_batch = {}
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:

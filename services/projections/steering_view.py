@@ -13,6 +13,8 @@ case's time only as its month) and is unknown after it. What the erasure left is
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Final
 from uuid import UUID
@@ -23,7 +25,7 @@ from pydantic import TypeAdapter
 from contracts.intake import PersonErased, PersonRegistered
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from services.chassis.keyclient import KeySource, opened
-from services.chassis.projection import ConsumedEvent, DbConnection
+from services.chassis.projection import ConsumedEvent, DbConnection, keyed_cases
 from services.projections import steering
 
 log = structlog.get_logger("projection.steering")
@@ -32,43 +34,34 @@ RECORD: Final = TypeAdapter(steering.CaseRecord)
 
 
 class SteeringView:
-    """The projection handler of the steering view."""
+    """The projection handler of the steering view: a batch's cases are read in one query and
+    written in one statement (a round trip per event bounded its catch-up)."""
 
     def __init__(self, keys: KeySource) -> None:
         self._keys = keys
+        self._cases: dict[UUID, _Case] = {}
+        self._changed: set[UUID] = set()
 
-    async def start_batch(self, conn: DbConnection) -> None:
-        """Nothing to prepare: every event is folded on its own."""
+    async def start_batch(self, conn: DbConnection, events: Sequence[ConsumedEvent]) -> None:
+        self._cases, self._changed = {}, set()
+        await self._read(conn, keyed_cases(events))
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
         if event.topic not in DOMAIN_TOPICS:
             return
         envelope = CODECS[event.topic].parse(event.value)
         case_id = envelope.case_id
-        row = await conn.fetchrow(
-            "SELECT record::text, turns_25_on, age_known_until FROM steering_cases"
-            " WHERE case_id = $1",
-            case_id,
-        )
-        record = load_record(row["record"]) if row else steering.CaseRecord(case_id)
-        ages = _age_facts(row["turns_25_on"], row["age_known_until"]) if row else None
-        steering.apply(record, envelope)
+        if case_id not in self._cases:
+            await self._read(conn, [case_id])
+        case = self._cases[case_id]
+        steering.apply(case.record, envelope)
         match envelope.data:
             case PersonRegistered() as registered:
-                ages = await self._ages(case_id, registered)
+                case.ages = await self._ages(case_id, registered)
             case PersonErased() as erased:
                 self._keys.forget(case_id)  # a cached key must not outlive the erasure
-                ages = await _erased(conn, case_id, ages, erased.erased_on)
-        await conn.execute(
-            "INSERT INTO steering_cases (case_id, record, turns_25_on, age_known_until)"
-            " VALUES ($1, $2::jsonb, $3, $4) ON CONFLICT (case_id) DO UPDATE"
-            " SET record = excluded.record, turns_25_on = excluded.turns_25_on,"
-            " age_known_until = excluded.age_known_until",
-            case_id,
-            RECORD.dump_json(record).decode(),
-            ages.turns_25_on if ages else None,
-            ages.known_until if ages and ages.known_until != date.max else None,
-        )
+                case.ages = await _erased(conn, case_id, case.ages, erased.erased_on)
+        self._changed.add(case_id)
         log.info(
             "event.projected",
             view="steering",
@@ -77,6 +70,36 @@ class SteeringView:
             event_type=envelope.type,
         )
 
+    async def flush(self, conn: DbConnection) -> None:
+        rows = [self._cases[case_id].row() for case_id in self._changed]
+        if rows:
+            await conn.executemany(
+                "INSERT INTO steering_cases (case_id, record, turns_25_on, age_known_until)"
+                " VALUES ($1, $2::jsonb, $3, $4) ON CONFLICT (case_id) DO UPDATE"
+                " SET record = excluded.record, turns_25_on = excluded.turns_25_on,"
+                " age_known_until = excluded.age_known_until",
+                rows,
+            )
+        self._changed = set()
+
+    def drop_unflushed(self) -> None:
+        """The failed event may have changed its case's record in memory: read all again."""
+        self._cases, self._changed = {}, set()
+
+    async def _read(self, conn: DbConnection, case_ids: Iterable[UUID]) -> None:
+        wanted = list(set(case_ids))
+        rows = await conn.fetch(
+            "SELECT case_id, record::text AS record, turns_25_on, age_known_until"
+            " FROM steering_cases WHERE case_id = ANY($1::uuid[])",
+            wanted,
+        )
+        for case_id in wanted:
+            self._cases[case_id] = _Case(steering.CaseRecord(case_id), None)
+        for row in rows:
+            self._cases[row["case_id"]] = _Case(
+                load_record(row["record"]), _age_facts(row["turns_25_on"], row["age_known_until"])
+            )
+
     async def _ages(self, case_id: UUID, registered: PersonRegistered) -> steering.AgeFacts | None:
         # Opened with the key the value names (a rotation keeps old events on their key);
         # erased or unknown: still sealed, counted under "unbekannt".
@@ -84,6 +107,23 @@ class SteeringView:
         if not isinstance(born, date):
             return None
         return steering.AgeFacts(steering.turns_25_on(born, registered.allocated_on))
+
+
+@dataclass
+class _Case:
+    """A case's record and age facts as the batch has them."""
+
+    record: steering.CaseRecord
+    ages: steering.AgeFacts | None
+
+    def row(self) -> tuple[UUID, str, date | None, date | None]:
+        ages = self.ages
+        return (
+            self.record.case_id,
+            RECORD.dump_json(self.record).decode(),
+            ages.turns_25_on if ages else None,
+            ages.known_until if ages and ages.known_until != date.max else None,
+        )
 
 
 def _age_facts(turns_25_on: date | None, known_until: date | None) -> steering.AgeFacts | None:

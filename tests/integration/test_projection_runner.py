@@ -4,11 +4,12 @@ and poison messages parked on the dead-letter topic with their reason while the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 
@@ -21,6 +22,7 @@ from services.chassis.projection import (
     DbConnection,
     ProjectionHandler,
     ProjectionRunner,
+    WritesAsItApplies,
     install_projection_schema,
 )
 from tests.conftest import create_topic, read_topic
@@ -30,10 +32,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 SEEN_SQL = "CREATE TABLE IF NOT EXISTS seen (event_id uuid, body text)"
 
 
-class Recorder:
+class Recorder(WritesAsItApplies):
     """Records each applied event; refuses the body ``poison`` as a broken handler would."""
 
-    async def start_batch(self, conn: DbConnection) -> None:
+    async def start_batch(self, conn: DbConnection, events: Sequence[ConsumedEvent]) -> None:
         """Nothing to prepare."""
 
     async def apply(self, conn: DbConnection, event: ConsumedEvent) -> None:
@@ -274,12 +276,13 @@ async def test_a_refused_kafka_commit_does_not_stop_the_projection(
     runner = new_runner(stack, fresh_pool, topic)
     refused = 0
 
-    async def refuse() -> None:
+    async def refuse(_consumer: AIOKafkaConsumer) -> None:
         nonlocal refused
         refused += 1
         raise CommitFailedError("the group has already rebalanced")
 
-    monkeypatch.setattr(runner._consumer, "commit", refuse)  # the one seam
+    # The one seam: the runner makes its consumer when it runs.
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", refuse)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

@@ -11,12 +11,11 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.intake import ConsentGiven, HandOverAccepted, intake_codec
 from services.projections.agency import (
-    facts_from_json,
-    facts_to_json,
     merged,
     recorded_payload,
     without_sealed,
 )
+from services.projections.agency_rows import facts_from_json, facts_to_json
 from services.projections.purpose import case_facts
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples" / "ip.intake.case.v1"
