@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -89,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cfg = run_config(devstack.stack_of(args))
     setup_logging("chaos", level="WARNING", json=False)  # the fold's handlers log per event
+    # Stopped by a signal, the run still stops what it started (its ``finally`` blocks):
+    # SIGTERM, and SIGINT also where a background start left it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     figures = asyncio.run(CrashRun(plan, cfg)())
     print(report(plan, figures), flush=True)
     if not figures.safe:
