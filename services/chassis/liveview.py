@@ -14,7 +14,12 @@ from services.chassis.projection import ProjectionRunner
 
 log = structlog.get_logger("liveview")
 
-POINTER_POLL = 1.0  # seconds; a swap is picked up within this
+# A swap is announced by NOTIFY (generations.swap), so an idle view reads nothing; the pointer
+# is still read at every (re)connect of the listening connection and this often, in case a
+# notice was lost with a connection.
+POINTER_CHECK = 30.0  # seconds
+RECONNECT = 1.0  # seconds between tries while the database is unreachable
+LISTENER_NAME = "ip.view.generation"  # the listening connection, in pg_stat_activity
 DRAIN = 2.0  # seconds the old pool stays open for reads already under way
 
 
@@ -90,15 +95,30 @@ class LiveView:
             self._runner = None
 
     async def _follow_pointer(self) -> None:
+        """Move to the generation the pointer names whenever a swap is announced (or the
+        listening connection comes back); no polling while nothing happens."""
+        announced = asyncio.Event()
         while True:
-            await asyncio.sleep(POINTER_POLL)
+            conn: asyncpg.Connection | None = None
             try:
-                async with self.pool.acquire() as conn:
-                    generation = await generations.active(conn)  # type: ignore[arg-type]
-                if generation != self.generation:
-                    await self._move_to(generation)
-            except (OSError, asyncpg.PostgresError) as error:
+                conn = await asyncpg.connect(
+                    self._dsn, server_settings={"application_name": LISTENER_NAME}
+                )
+                await conn.add_listener(generations.CHANNEL, lambda *_: announced.set())
+                conn.add_termination_listener(lambda _: announced.set())
+                while not conn.is_closed():
+                    announced.clear()  # before the read: a swap after it wakes the wait
+                    generation = await generations.active(conn)
+                    if generation != self.generation:
+                        await self._move_to(generation)
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(announced.wait(), POINTER_CHECK)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("view.pointer_unreadable", error=repr(error))
+                await asyncio.sleep(RECONNECT)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close()
 
 
 def _report_end(task: asyncio.Task[None]) -> None:
