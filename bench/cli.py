@@ -37,6 +37,21 @@ from services.chassis.logging import setup_logging
 
 MODULES = (append, streaming)  # imported for their registrations
 DOCS = REPO / "docs" / "benchmarks.md"
+NO_DOCS = Path("/dev/null")  # --docs none
+
+
+def _report_path(args: argparse.Namespace) -> Path | None:
+    """Where the report goes: --docs, else the docs' file for a full run, nothing for --smoke."""
+    if args.docs is None:
+        return None if args.smoke else DOCS
+    return None if args.docs == NO_DOCS else Path(args.docs)
+
+
+def _docs_path(value: str) -> Path:
+    """``--docs``: a path, or ``none`` for no report (not a file named "none")."""
+    return NO_DOCS if value.strip().lower() == "none" else Path(value)
+
+
 LAST = ("rebuild",)  # the slowest at full size: measured after everything else
 PROFILE_LINES = 70
 PROFILE_EVENTS = 100_000  # a profiled rebuild needs no more to show where the time goes
@@ -91,9 +106,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     p.add_argument(
         "--docs",
-        type=Path,
+        type=_docs_path,
         default=None,
-        help=f"where to write the report (default: {DOCS.relative_to(REPO)}; none for --smoke)",
+        help=f"where to write the report (default: {DOCS.relative_to(REPO)}, none for --smoke);"
+        " 'none' writes no report",
     )
     p.add_argument("--no-profile", action="store_true", help="no profile of missed targets")
     p.add_argument("--keep-stack", action="store_true", help="leave the bench stack running")
@@ -312,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"{PLATFORM:34} {'ours':12} end to end, CPU per command, RSS\n")
         return 0
     chosen, whole = select(args.only)
-    docs: Path | None = args.docs if args.docs is not None else (None if args.smoke else DOCS)
+    docs = _report_path(args)
     cfg = devstack.stack_of(args)
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # A terminated run still stops the stack (and the platform) it started.
