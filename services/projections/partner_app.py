@@ -18,11 +18,11 @@ from typing import Annotated
 import asyncpg
 import httpx
 import structlog
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from services.chassis.auth import bearer_token
+from services.chassis.auth import ReaderSecret, reader_responses
 from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.process import serve_http
@@ -62,15 +62,16 @@ async def asyncapi() -> Response:
     response_model=FeedKeyOut,
     summary="a key of what the partner received; 404 once the consent ended or the person "
     "was erased",
+    responses=reader_responses("no such key (the consent ended, or the person was erased)"),
 )
 async def feed_key(
     key_id: Annotated[str, Path(max_length=64)],
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
+    token: ReaderSecret,
 ) -> FeedKeyOut:
     pool: asyncpg.Pool = request.app.state.keys_pool
     async with pool.acquire() as conn:
-        partner = await _partner(conn, authorization)
+        partner = await _partner(conn, token)
         key = await find_key(conn, partner.schema, key_id)
     log.info(
         "partner_key.requested",
@@ -85,9 +86,8 @@ async def feed_key(
     )
 
 
-async def _partner(conn: DbConnection, authorization: str | None) -> Registered:
+async def _partner(conn: DbConnection, token: str) -> Registered:
     """The active partner whose token this is (a revoked partner's token opens nothing)."""
-    token = bearer_token(authorization)
     for partner in await registered(conn):
         if partner.revoked_at is None and token_matches(token, partner.key_token_hash):
             return partner
