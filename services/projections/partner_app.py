@@ -1,7 +1,7 @@
 """The partner feed process: every registered partner's feed; for partners the keys of what
 they received (``/keys/{key_id}``, with the token ``partners add`` gave them); and for
 integrators the AsyncAPI of the partner topics as a page (``/``) and as JSON
-(``/asyncapi.json``).
+(``/asyncapi.json``), and the services' documents it links (``/asyncapi/<service>.json``).
 
 ``python -m services.projections.partner_app`` (``make run`` starts it as partners-feed).
 """
@@ -27,7 +27,7 @@ from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.process import serve_http
 from services.chassis.projection import DbConnection
-from services.projections.partner_docs import asyncapi_document, html
+from services.projections.partner_docs import DOCS, SERVICE_DOCUMENTS, asyncapi_document, html
 from services.projections.partner_host import FeedHost
 from services.projections.partner_keys import find_key, token_matches
 from services.projections.partner_settings import PartnerFeedSettings
@@ -55,6 +55,17 @@ async def documentation() -> HTMLResponse:
 @router.get("/asyncapi.json", summary="the AsyncAPI 3.0 document of the partner topics")
 async def asyncapi() -> Response:
     return Response(asyncapi_document(), media_type="application/json")
+
+
+@router.get(
+    "/asyncapi/{service}.json",
+    summary="a service's AsyncAPI document: the fields of its events, which a partner opens",
+    responses={404: {"description": "no such service"}},
+)
+async def service_asyncapi(service: Annotated[str, Path(max_length=32)]) -> Response:
+    if service not in SERVICE_DOCUMENTS or not (DOCS / f"{service}.json").is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such service document")
+    return Response((DOCS / f"{service}.json").read_bytes(), media_type="application/json")
 
 
 @keys_router.get(
