@@ -143,9 +143,9 @@ def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]])
         version="1",
         description=spec.description,
     )
-    spec = document.to_specification().to_jsonable()
+    jsonable = document.to_specification().to_jsonable()
     kafka_messages(
-        spec,
+        jsonable,
         key={
             "type": "string",
             "format": "uuid",
@@ -156,7 +156,7 @@ def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]])
         correlation="$message.payload#/correlation_id",
     )
     # Sorted: FastStream collects subscribers in hash order, which varies between runs.
-    return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True)
+    return json.dumps(jsonable, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def _not_running() -> WriteSide[Any]:
