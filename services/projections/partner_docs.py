@@ -134,7 +134,8 @@ def _add_opened_data(schemas: dict[str, Any]) -> None:
         "description": "The data of a ForwardedEvent once opened: the fields of the event "
         "its event_type names (the type field), as the services' documents describe them "
         "(docs/asyncapi/<service>.json); a personal field is null once the person's key is "
-        "gone, and fields the partner's purpose does not allow are left out.",
+        "gone. Only type is required: a field the partner's purpose does not allow is left "
+        "out.",
         "discriminator": "type",
         "oneOf": opened["oneOf"],
     }
