@@ -10,6 +10,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STATE := .local/test
 CHROMIUM := /usr/bin/chromium
+# The AsyncAPI initiative's parser, pinned by its lock file (npm ci), into a git-ignored folder.
+ASYNCAPI := tools/asyncapi
+ASYNCAPI_STAMP := $(ASYNCAPI)/node_modules/.installed
 
 .PHONY: help venv browser run stop status test lint unit fmt chaos bench
 
@@ -29,6 +32,12 @@ $(CHROMIUM):
 	@echo "==> installing Debian's chromium (the web pages' browser test drives it headless)"
 	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+$(ASYNCAPI_STAMP): $(ASYNCAPI)/package.json $(ASYNCAPI)/package-lock.json
+	@command -v npm >/dev/null || { echo "make lint needs Node.js 18+ and npm (the AsyncAPI parser)"; exit 1; }
+	@echo "==> installing the AsyncAPI parser (npm ci, from the npm registry)"
+	@cd $(ASYNCAPI) && SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 browser: $(CHROMIUM) ## Debian's chromium for tests/e2e/test_web_ui.py (idempotent; apt, as root)
 
 run: $(STAMP) ## start broker, postgres, services and views; Ctrl-C stops everything
@@ -41,12 +50,13 @@ stop: $(STAMP) ## stop whatever a run or a test session left running (by PID fil
 status: $(STAMP) ## health of broker, databases, processes; view lag; outbox backlog
 	@$(PY) -m deploy.local.status
 
-lint: $(STAMP) ## ruff, mypy --strict, import contracts
+lint: $(STAMP) $(ASYNCAPI_STAMP) ## ruff, mypy --strict, import contracts, AsyncAPI documents
 	@echo "==> ruff format --check"; $(VENV)/bin/ruff format --check --quiet .
 	@echo "==> ruff check"; $(VENV)/bin/ruff check --quiet .
 	@echo "==> mypy --strict"; $(VENV)/bin/mypy --no-error-summary contracts services deploy tests bench
 	@echo "==> import contracts"; $(VENV)/bin/lint-imports --no-cache
 	@echo "==> deploy/k8s manifests"; $(PY) -m deploy.k8s.validate --quiet
+	@echo "==> AsyncAPI documents (@asyncapi/parser)"; node $(ASYNCAPI)/validate.mjs docs/asyncapi/*.json
 
 fmt: $(STAMP) ## format and autofix
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .

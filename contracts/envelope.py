@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Final, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -19,6 +19,21 @@ class Agency(StrEnum):
     JC_RKN = "JC-RKN"  # Jobcenter Rhein-Kreis Neuss (SGB II)
     STADT_MG = "STADT-MG"  # Stadt Mönchengladbach (Ausländerbehörde, Sozialamt)
     RKN = "RKN"  # Rhein-Kreis Neuss (Ausländerbehörde, Sozialamt)
+
+
+# The Kafka headers of every event on a domain topic, from its envelope (so that a reader can
+# route or skip without parsing the value), and the key: the envelope's case_id.
+EVENT_HEADERS: Final[dict[str, str]] = {
+    "event_id": "the envelope's event_id: de-duplicate on it",
+    "case_id": "the envelope's case_id, as the key",
+    "type": "the envelope's type, e.g. intake.person_registered",
+    "schema_version": "the envelope's schema_version, in decimal digits",
+}
+# W3C Trace Context, only on traced events: the publishing span's once tracing is on.
+TRACE_HEADERS: Final[dict[str, str]] = {
+    "traceparent": "W3C Trace Context: the trace the event belongs to (when traced)",
+    "tracestate": "W3C Trace Context: vendor state (when there is any)",
+}
 
 
 class TraceContext(BaseModel):
@@ -46,7 +61,9 @@ class Envelope(BaseModel, Generic[Payload]):
     schema_version: Annotated[int, Field(ge=1)]
     occurred_at: AwareDatetime
     agency: Agency = Field(description="the controller on whose behalf the event was recorded")
-    correlation_id: UUID
+    correlation_id: UUID = Field(
+        description="shared by every event one command caused, and by the reactions to them"
+    )
     causation_id: UUID | None = None
     trace: TraceContext = TraceContext()
     data: Payload

@@ -13,7 +13,7 @@ person's messages keep order.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -30,7 +30,8 @@ class _Notice(BaseModel):
 
 
 class SealedData(BaseModel):
-    """An event's fields as a JSON object, encrypted with AES-256-GCM."""
+    """An event's fields as a JSON object, encrypted with AES-256-GCM; opened, an
+    OpenedData: the data of the event its event_type names."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -56,7 +57,10 @@ class ForwardedEvent(_Notice):
     category: DataCategory
     event_type: str = Field(description="e.g. recognition.counselling_held")
     occurred_at: datetime
-    data: SealedData = Field(description="the event's fields (personal ones opened), sealed")
+    data: SealedData = Field(
+        description="the event's fields (personal ones opened), sealed; opened, they follow "
+        "the OpenedData schema of event_type (the services' documents describe the same)"
+    )
 
 
 class ConsentEnded(_Notice):
@@ -80,3 +84,16 @@ class Erased(_Notice):
 PartnerNotice = ForwardedEvent | ConsentEnded | Erased
 PartnerMessage = Annotated[PartnerNotice, Field(discriminator="kind")]
 partner_message: TypeAdapter[PartnerNotice] = TypeAdapter(PartnerMessage)
+
+
+# The Kafka headers of every message on a partner's topic (besides W3C Trace Context, as on
+# the domain topics); the key is the message's person (the pseudonym).
+NOTICE_HEADERS: Final[dict[str, str]] = {
+    "kind": "the message's kind: event, consent_ended or erased",
+    "notice_id": "the message's notice_id: de-duplicate on it",
+}
+
+
+def notice_headers(message: PartnerNotice) -> dict[str, str]:
+    """The headers the partner feed publishes ``message`` with."""
+    return {"kind": message.kind, "notice_id": str(message.notice_id)}

@@ -13,8 +13,9 @@ With ``make run`` running, in a second terminal::
         --categories recognition profile
     .venv/bin/python examples/partner_consumer.py .local/dev/partners/iq_counselling.json
 
-Then record a consent naming ``iq_counselling`` for ``recognition`` and a recognition
-counselling for a case (README, "Network partners"); the consumer prints it.
+It prints the demo persons' recognition counsellings (each consented to IQ for recognition
+first). For a case of your own, record a consent naming ``iq_counselling`` for
+``recognition`` and a recognition counselling: README, "Network partners", has both commands.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class Stage(IntEnum):
     REGISTERED = 0  # allocated, no first contact yet
     CONTACTED = 1
     LANGUAGE = 2  # residence document, BAMF number, placement test, Integrationskurs
-    RECOGNITION = 3  # and recognition counselling and a measure
+    RECOGNITION = 3  # and a consent for IQ, recognition counselling and a measure
     JOBCENTER = 4  # protection granted, SGB II applied for, the Jobcenter took over
 
 
@@ -189,6 +189,23 @@ def steps(person: DemoPerson, case_id: uuid.UUID, today: date) -> list[Step]:
         )
     if person.stage == Stage.RECOGNITION:
         result += [
+            # So that a partner added at `make run` (README, "Network partners") receives
+            # something: IQ may counsel on recognition with the person's recognition and
+            # profile data.
+            Step(
+                "intake",
+                "consents",
+                {
+                    "consent_id": _id(person, "einwilligung-iq"),
+                    "purposes": ["recognition"],
+                    "recipients": [{"partner": "iq_counselling"}],
+                    "data_categories": ["recognition", "profile"],
+                    "notice_version": "2016-01",
+                    "notice_language": language or "de",
+                    "method": "written",
+                    "given_on": day(contact + 6),
+                },
+            ),
             Step(
                 "recognition",
                 "counselling",

@@ -335,12 +335,17 @@ def run(cfg: RunConfig) -> int:
 
 
 def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
+    print(announcement(cfg, info), flush=True)
+
+
+def announcement(cfg: RunConfig, info: devstack.StackInfo, python: str = sys.executable) -> str:
+    """What a run prints when it is ready: addresses and commands to paste from anywhere
+    (this interpreter by its path: a bare ``python`` is not the venv's outside it)."""
     person = json.dumps(demo.EXAMPLE_REGISTRATION, ensure_ascii=False)
     relay_ports = ", ".join(str(cfg.ports[f"{s}-relay"]) for s in SERVICES)
     agency_ports = ", ".join(f"{view} {cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS)
     feed_url = f"http://127.0.0.1:{cfg.ports['partners-feed']}"  # where partners fetch keys
-    print(
-        f"""
+    return f"""
 Ready.
   Kafka                     {info.kafka_bootstrap}
   PostgreSQL                {info.admin_dsn.rsplit("@", 1)[1]}
@@ -356,7 +361,7 @@ Ready.
   tracing dashboard         {info.zipkin_url or "(none)"}
   metrics                   /metrics on every API; relays on ports {relay_ports}
   status                    make status
-  a read token              python -m services.chassis.auth issue --secret-file \\
+  a read token              {python} -m services.chassis.auth issue --secret-file \\
                               {cfg.state}/token-secret --agency AA-MG --role case_worker \\
                               --user anna --purpose counselling
                             (steering: --agency JC-MG --role steering --purpose steering)
@@ -364,10 +369,12 @@ Ready.
   add a partner             set -a; . {cfg.state}/stack.env; set +a
                             IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
                               IP_PARTNERS_PUBLIC_URL={feed_url} \\
-                              python -m services.projections.partners add iq_counselling \\
+                              {python} -m services.projections.partners add iq_counselling \\
                               --purpose recognition --categories recognition
-                            python examples/partner_consumer.py \\
+                            {python} {REPO}/examples/partner_consumer.py \\
                               {cfg.state}/partners/iq_counselling.json
+                            (it prints the demo's recognition counsellings its consents allow;
+                            more: README, "Network partners")
 
 Try it:
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\
@@ -376,12 +383,10 @@ Try it:
   curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases/$CASE/first-contact \\
     -H 'Content-Type: application/json' \\
     -d '{{"contacted_on": "2016-02-09", "interpreter_language": "ar"}}'
-  TOKEN=$(python -m services.chassis.auth issue --secret-file {cfg.state}/token-secret \\
+  TOKEN=$({python} -m services.chassis.auth issue --secret-file {cfg.state}/token-secret \\
     --agency AA-MG --role case_worker --user anna --purpose counselling)
   sleep 1; curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{cfg.view_port}/cases/$CASE
-""",
-        flush=True,
-    )
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

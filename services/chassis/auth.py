@@ -37,7 +37,7 @@ from typing import Annotated, Any, Final
 import structlog
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = structlog.get_logger("auth")
@@ -198,17 +198,45 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def bearer_token(authorization: str | None) -> str:
+# A reader's own secret (intake's key readers, the network partners), not a signed token:
+# named bearerAuth in OpenAPI, where a client generator finds it.
+_reader_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    description="The reader's own secret: `Authorization: Bearer <token>`.",
+)
+
+
+class Refusal(BaseModel):
+    """Why a request was refused (401, 403, 404)."""
+
+    detail: str
+
+
+def reader_responses(not_found: str) -> dict[int | str, dict[str, Any]]:
+    """The refusals of an endpoint behind ``reader_secret``, for its OpenAPI."""
+    return {
+        401: {"model": Refusal, "description": "no bearer token (WWW-Authenticate: Bearer)"},
+        403: {"model": Refusal, "description": "a token that may not read this"},
+        404: {"model": Refusal, "description": not_found},
+    }
+
+
+def reader_secret(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_reader_bearer)],
+) -> str:
     """The token of an ``Authorization: Bearer`` header (a reader's own secret, not a signed
     token); 401 with ``WWW-Authenticate: Bearer`` without one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if credentials is None or not credentials.credentials:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a bearer token is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return token
+    return credentials.credentials
+
+
+ReaderSecret = Annotated[str, Depends(reader_secret)]
 
 
 def require_token(

@@ -232,7 +232,7 @@ class PostgresEventStore(Generic[Payload]):
                 str(stream_id),
                 [e.event_id for e in envelopes],
                 [body.encode() for body in bodies],
-                [json.dumps(_headers(e)) for e in envelopes],
+                [json.dumps(kafka_headers(e)) for e in envelopes],
             )
             await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
         return AppendResult(stream_id, expected_version + 1, last_version, False)
@@ -263,7 +263,9 @@ class PostgresEventStore(Generic[Payload]):
         )
 
 
-def _headers(envelope: Envelope[Any]) -> dict[str, str]:
+def kafka_headers(envelope: Envelope[Any]) -> dict[str, str]:
+    """The event's Kafka headers (``EVENT_HEADERS``, ``TRACE_HEADERS``), kept in its outbox row
+    for the relay."""
     headers = {
         "event_id": str(envelope.event_id),
         "case_id": str(envelope.case_id),

@@ -19,11 +19,12 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
 from contracts.codec import TopicCodec
-from contracts.envelope import Envelope
+from contracts.envelope import EVENT_HEADERS, TRACE_HEADERS, Envelope
 from services.chassis.backoff import until_started
 from services.chassis.eventstore import PostgresEventStore, install_schema
 from services.chassis.http import service_app
 from services.chassis.kafka import KafkaAccess
+from services.chassis.kafka_docs import kafka_messages
 from services.chassis.reactions import Reaction, dead_letter_parker, reaction_broker, subscribe
 from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
@@ -142,9 +143,20 @@ def asyncapi_document(spec: ServiceSpec[Payload], envelope: type[Envelope[Any]])
         version="1",
         description=spec.description,
     )
-    spec = document.to_specification().to_jsonable()
+    jsonable = document.to_specification().to_jsonable()
+    kafka_messages(
+        jsonable,
+        key={
+            "type": "string",
+            "format": "uuid",
+            "description": "the envelope's case_id: one person's events keep their order",
+        },
+        headers=EVENT_HEADERS,
+        optional_headers=TRACE_HEADERS,
+        correlation="$message.payload#/correlation_id",
+    )
     # Sorted: FastStream collects subscribers in hash order, which varies between runs.
-    return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True)
+    return json.dumps(jsonable, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def _not_running() -> WriteSide[Any]:

@@ -8,11 +8,11 @@ from typing import Annotated
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
-from services.chassis.auth import bearer_token
+from services.chassis.auth import ReaderSecret, reader_responses
 from services.chassis.commandapi import ActingAgency, add_case_commands, add_command, executor
 from services.intake.commands import (
     AcceptHandOver,
@@ -111,17 +111,21 @@ async def key_rotation(
     return RotatedKey(case_id=case_id, key_id=key.key_id)
 
 
-@router.get("/internal/person-keys/{case_id}", response_model=PersonKeyOut)
+@router.get(
+    "/internal/person-keys/{case_id}",
+    response_model=PersonKeyOut,
+    responses=reader_responses("no key for this case (unknown or erased)"),
+)
 async def person_key(
     case_id: UUID,
     wired: Annotated[IntakePorts, Depends(ports)],
-    authorization: Annotated[str | None, Header()] = None,
+    token: ReaderSecret,
     key_id: Annotated[
         str | None, Query(max_length=64, description="a retired key by its id; none: the current")
     ] = None,
 ) -> PersonKeyOut:
     """A person's data key, for a reader named in intake's settings (bearer token)."""
-    reader = _authenticated_reader(wired.key_readers, authorization)
+    reader = _authenticated_reader(wired.key_readers, token)
     key = await wired.keys.lookup_for_reader(reader, case_id, key_id)
     log.info(
         "person_key.requested",
@@ -137,8 +141,7 @@ async def person_key(
     )
 
 
-def _authenticated_reader(readers: dict[str, str], authorization: str | None) -> str:
-    token = bearer_token(authorization)
+def _authenticated_reader(readers: dict[str, str], token: str) -> str:
     for reader, expected in readers.items():
         if secrets.compare_digest(token, expected):
             return reader

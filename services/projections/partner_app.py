@@ -1,7 +1,7 @@
 """The partner feed process: every registered partner's feed; for partners the keys of what
 they received (``/keys/{key_id}``, with the token ``partners add`` gave them); and for
 integrators the AsyncAPI of the partner topics as a page (``/``) and as JSON
-(``/asyncapi.json``).
+(``/asyncapi.json``), and the services' documents it links (``/asyncapi/<service>.json``).
 
 ``python -m services.projections.partner_app`` (``make run`` starts it as partners-feed).
 """
@@ -18,16 +18,16 @@ from typing import Annotated
 import asyncpg
 import httpx
 import structlog
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from services.chassis.auth import bearer_token
+from services.chassis.auth import ReaderSecret, reader_responses
 from services.chassis.http import service_app
 from services.chassis.keyclient import IntakeKeyClient
 from services.chassis.process import serve_http
 from services.chassis.projection import DbConnection
-from services.projections.partner_docs import asyncapi_document, html
+from services.projections.partner_docs import DOCS, SERVICE_DOCUMENTS, asyncapi_document, html
 from services.projections.partner_host import FeedHost
 from services.projections.partner_keys import find_key, token_matches
 from services.projections.partner_settings import PartnerFeedSettings
@@ -57,20 +57,32 @@ async def asyncapi() -> Response:
     return Response(asyncapi_document(), media_type="application/json")
 
 
+@router.get(
+    "/asyncapi/{service}.json",
+    summary="a service's AsyncAPI document: the fields of its events, which a partner opens",
+    responses={404: {"description": "no such service"}},
+)
+async def service_asyncapi(service: Annotated[str, Path(max_length=32)]) -> Response:
+    if service not in SERVICE_DOCUMENTS or not (DOCS / f"{service}.json").is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such service document")
+    return Response((DOCS / f"{service}.json").read_bytes(), media_type="application/json")
+
+
 @keys_router.get(
     "/keys/{key_id}",
     response_model=FeedKeyOut,
     summary="a key of what the partner received; 404 once the consent ended or the person "
     "was erased",
+    responses=reader_responses("no such key (the consent ended, or the person was erased)"),
 )
 async def feed_key(
     key_id: Annotated[str, Path(max_length=64)],
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
+    token: ReaderSecret,
 ) -> FeedKeyOut:
     pool: asyncpg.Pool = request.app.state.keys_pool
     async with pool.acquire() as conn:
-        partner = await _partner(conn, authorization)
+        partner = await _partner(conn, token)
         key = await find_key(conn, partner.schema, key_id)
     log.info(
         "partner_key.requested",
@@ -85,9 +97,8 @@ async def feed_key(
     )
 
 
-async def _partner(conn: DbConnection, authorization: str | None) -> Registered:
+async def _partner(conn: DbConnection, token: str) -> Registered:
     """The active partner whose token this is (a revoked partner's token opens nothing)."""
-    token = bearer_token(authorization)
     for partner in await registered(conn):
         if partner.revoked_at is None and token_matches(token, partner.key_token_hash):
             return partner

@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Final, Union
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel, Field, TypeAdapter
 
-from contracts.partners import ConsentEnded, Erased, ForwardedEvent
-from contracts.topics import PARTNER_TOPIC_PREFIX
+from contracts.envelope import TRACE_HEADERS
+from contracts.intake import Partner
+from contracts.partners import NOTICE_HEADERS, ConsentEnded, Erased, ForwardedEvent
+from contracts.topics import CODECS, PARTNER_TOPIC_PREFIX
 from services.chassis.kafka import KafkaAccess
+from services.chassis.kafka_docs import channel_parameters, kafka_messages
+from services.projections.purpose import data_category
 
 CHANNEL = f"{PARTNER_TOPIC_PREFIX}{{partner}}.v1"
 DESCRIPTION = (
@@ -35,7 +41,16 @@ DESCRIPTION = (
 )
 
 
-def asyncapi_document(bootstrap: str = "127.0.0.1:19092") -> str:
+# Where integrators read the services' own documents, which describe each event's fields
+# (the partner feed serves the committed ones; in the repository: docs/asyncapi/).
+SERVICE_DOCUMENTS: Final = ("intake", "language", "recognition", "placement")
+DOCS: Final = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
+OPENED = "OpenedData"
+
+
+def asyncapi_document(
+    bootstrap: str = "127.0.0.1:19092", public_url: str = "http://127.0.0.1:8120"
+) -> str:
     """The AsyncAPI 3.0 document of the partner topics, as JSON."""
     access = KafkaAccess(bootstrap, "ip-partner-<partner>", "<secret>")
     broker = KafkaBroker(
@@ -54,7 +69,86 @@ def asyncapi_document(bootstrap: str = "127.0.0.1:19092") -> str:
         description=DESCRIPTION,
     )
     spec = document.to_specification().to_jsonable()
+    kafka_messages(
+        spec,
+        key={
+            "type": "string",
+            "description": "the message's person (the pseudonym): one person's messages keep "
+            "their order",
+        },
+        headers=NOTICE_HEADERS,
+        optional_headers=TRACE_HEADERS,
+        correlation=None,  # a notice is caused by one event: notice_id, no correlation id
+    )
+    channel_parameters(
+        spec,
+        {
+            "partner": {
+                "description": "the partner, as consents name it; it reads its own topic only",
+                "enum": sorted(p.value for p in Partner),
+            }
+        },
+    )
+    _add_opened_data(spec["components"]["schemas"])
+    for message in spec["components"]["messages"].values():
+        message["tags"] = [
+            {
+                "name": service,
+                "description": f"the fields of {service}'s events ({service}.*): "
+                f"docs/asyncapi/{service}.json",
+                "externalDocs": {"url": f"{public_url}/asyncapi/{service}.json"},
+            }
+            for service in SERVICE_DOCUMENTS
+        ]
     return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def forwardable() -> list[type[BaseModel]]:
+    """The event types a partner can receive: every one of a data category."""
+    return [
+        event
+        for codec in CODECS.values()
+        for event in codec.event_types
+        if data_category(event.model_fields["type"].default) is not None
+    ]
+
+
+def _add_opened_data(schemas: dict[str, Any]) -> None:
+    """``OpenedData``: what ``data`` holds once opened, one schema per event type, as the
+    feed opens it (personal fields as text, null once their key is gone)."""
+    events: Any = Union[tuple(forwardable())]  # noqa: UP007  # a union built at run time
+    opened = TypeAdapter(Annotated[events, Field(discriminator="type")]).json_schema(
+        mode="serialization", ref_template="#/components/schemas/{model}"
+    )
+    gone = {"type": "null", "description": "the person's key is gone"}
+    defs = _replace_ref(opened.pop("$defs"), "#/components/schemas/Sealed", gone)
+    del defs["Sealed"]
+    for name, schema in defs.items():
+        if name in schemas and schemas[name] != schema:
+            raise ValueError(f"two schemas named {name}")
+        if schema.get("properties", {}).get("type", {}).get("const"):
+            # What the partner's purpose allows may be less than all of an event's fields.
+            schema["required"] = ["type"]
+        schemas[name] = schema
+    schemas[OPENED] = {
+        "description": "The data of a ForwardedEvent once opened: the fields of the event "
+        "its event_type names (the type field), as the services' documents describe them "
+        "(docs/asyncapi/<service>.json); a personal field is null once the person's key is "
+        "gone. Only type is required: a field the partner's purpose does not allow is left "
+        "out.",
+        "discriminator": "type",
+        "oneOf": opened["oneOf"],
+    }
+
+
+def _replace_ref(value: Any, ref: str, by: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if value.get("$ref") == ref:
+            return dict(by)
+        return {k: _replace_ref(v, ref, by) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_ref(v, ref, by) for v in value]
+    return value
 
 
 def html(document: dict[str, Any]) -> str:
@@ -80,12 +174,27 @@ def html(document: dict[str, Any]) -> str:
             f"<p>{escape(channel.get('description', ''))}</p>",
         ]
     parts.append("<h2>Messages</h2>")
-    payload = next(iter(document["components"]["messages"].values()))["payload"]
-    variants = _variants(schemas, payload)
+    message = next(iter(document["components"]["messages"].values()))
+    variants = _variants(schemas, message["payload"])
     for ref in variants:
         parts.append(_schema_table(schemas, ref))
+    opened = _variants(schemas, {"$ref": f"#/components/schemas/{OPENED}"})
+    # Relative: the feed that serves this page serves those documents too.
+    links = ", ".join(
+        f"<a href='asyncapi/{escape(tag['name'])}.json'>{escape(tag['name'])}</a>"
+        for tag in message.get("tags", [])
+    )
+    parts += [
+        f"<h2>Opened data</h2><p>{escape(schemas[OPENED]['description'])} "
+        f"The services' documents: {links}.</p>",
+        *(_schema_table(schemas, ref) for ref in opened),
+    ]
     # A message's parts (the sealed data) carry how to read them: they get a table too.
-    nested = sorted(n for n, spec in schemas.items() if "properties" in spec and n not in variants)
+    nested = sorted(
+        n
+        for n, spec in schemas.items()
+        if "properties" in spec and n not in variants and n not in opened
+    )
     if nested:
         parts.append("<h2>Parts of messages</h2>")
         parts += [_schema_table(schemas, name) for name in nested]

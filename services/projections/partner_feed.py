@@ -36,7 +36,13 @@ from contracts.intake import (
     Partner,
     PersonErased,
 )
-from contracts.partners import ConsentEnded, Erased, ForwardedEvent, PartnerNotice
+from contracts.partners import (
+    ConsentEnded,
+    Erased,
+    ForwardedEvent,
+    PartnerNotice,
+    notice_headers,
+)
 from contracts.topics import CODECS, DOMAIN_TOPICS, partner_topic
 from services.chassis.keyclient import KeySource
 from services.chassis.projection import ConsumedEvent, DbConnection, WritesAsItApplies
@@ -269,5 +275,5 @@ class PartnerFeed(WritesAsItApplies):
             self.topic,
             message.person,
             message.model_dump_json().encode(),
-            json.dumps({"kind": message.kind, "notice_id": str(message.notice_id)}),
+            json.dumps(notice_headers(message)),
         )

@@ -23,7 +23,9 @@ class PartnerFeedSettings(ProcessSettings):
     )
     partners_max_batch: int = Field(default=500, ge=1, le=10_000)
     partners_credentials_dir: Path | None = Field(
-        default=None, description="where `partners add` writes <name>.json (0600); None: print only"
+        default=None,
+        description="where `partners add` writes <name>.json, <name>.librdkafka.conf and "
+        "<name>.properties (0600); None: print only",
     )
     partners_host: str = "127.0.0.1"
     partners_port: int = Field(

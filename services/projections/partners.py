@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
@@ -28,6 +26,7 @@ from contracts.topics import partner_topic
 from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_admin import Acl, KafkaAdmin, in_groups, new_password, reads
 from services.chassis.projection import DbConnection
+from services.projections import partner_credentials as credentials
 from services.projections.partner_keys import new_token
 from services.projections.partner_settings import PartnerFeedSettings
 from services.projections.purpose import Subscription
@@ -163,7 +162,9 @@ async def add(settings: PartnerFeedSettings, subscription: Subscription) -> dict
         settings.kafka, partner, password, settings.partners_public_url, keys_token
     )
     if settings.partners_credentials_dir is not None:
-        _write_private(settings.partners_credentials_dir / f"{partner.value}.json", settings_out)
+        credentials.write(
+            settings.partners_credentials_dir, partner.value, settings_out, settings.kafka.cafile
+        )
     return settings_out
 
 
@@ -186,15 +187,8 @@ async def revoke(settings: PartnerFeedSettings, partner: Partner) -> bool:
         # Nothing the partner was sent stays on the broker (an unknown topic: already gone).
         await admin.client.delete_topics([partner_topic(partner.value)])
     if settings.partners_credentials_dir is not None:
-        (settings.partners_credentials_dir / f"{partner.value}.json").unlink(missing_ok=True)
+        credentials.remove(settings.partners_credentials_dir, partner.value)
     return bool(found)
-
-
-def _write_private(path: Path, content: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(json.dumps(content, indent=2) + "\n")
 
 
 async def _main(args: argparse.Namespace, settings: PartnerFeedSettings) -> int:
@@ -207,7 +201,10 @@ async def _main(args: argparse.Namespace, settings: PartnerFeedSettings) -> int:
         for key, value in connection.items():
             print(f"  {key}={value}")
         if settings.partners_credentials_dir is not None:
-            print(f"(also in {settings.partners_credentials_dir / f'{args.name}.json'}, 0600)")
+            folder = settings.partners_credentials_dir
+            print(f"written (0600): {folder / args.name}.json (all of it),")
+            print(f"  {folder / args.name}.librdkafka.conf (librdkafka >= 2.6.1: kcat -F),")
+            print(f"  {folder / args.name}.properties (the Java client: --consumer.config)")
         return 0
     if args.command == "revoke":
         if not await revoke(settings, Partner(args.name)):

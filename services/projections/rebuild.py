@@ -2,7 +2,8 @@
 
 Fills a fresh generation of the view (any agency's, or steering) with a progress bar,
 compares it with the live one, and swaps it in; the running view process moves over within a
-second, and reads keep working.
+second, and reads keep working. It logs problems only (``--log-level``), so what it prints
+is the bar and its findings, not a line per event.
 """
 
 from __future__ import annotations
@@ -122,8 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="serve /metrics (ip_rebuild_progress_ratio) on 127.0.0.1 at this port while running",
     )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="what to log on standard error beside the progress bar (default WARNING: "
+        "problems only; INFO adds a line per event handled)",
+    )
     args = parser.parse_args(argv)
-    settings = ViewProjectionSettings(agency_view=ViewId(args.view))
+    # The view process's settings log every event at INFO: here that would bury the bar.
+    settings = ViewProjectionSettings(agency_view=ViewId(args.view), log_level=args.log_level)
     observe(f"projection.{args.view}.rebuild", settings)
     if args.metrics_port is not None:
         start_http_server(args.metrics_port, addr="127.0.0.1")

@@ -7,6 +7,7 @@ cannot connect, its feed stops and its token fetches nothing."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import confluent_kafka
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError
@@ -22,6 +24,7 @@ from aiokafka.errors import KafkaConnectionError
 from contracts.intake import DataCategory, Partner, Purpose
 from contracts.partners import ConsentEnded, ForwardedEvent, PartnerNotice, partner_message
 from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS, RECOGNITION_TOPIC, partner_topic
+from deploy.local import devstack
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import PARTNER_FEED
 from services.chassis.kafka import KafkaAccess
@@ -288,6 +291,67 @@ async def test_the_example_consumer_reads_its_topic(world: World) -> None:
     assert "Informatik" in text  # opened with the key it fetched
     for who in ("badr", "chadi", "dunya"):
         assert await world.person(who) not in text
+
+
+def _librdkafka_settings(path: Path) -> dict[str, str]:
+    """The file as librdkafka reads one (``kcat -F``): ``key=value`` lines, ``#`` comments."""
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _consume_with_librdkafka(settings: dict[str, str], group: str) -> list[bytes]:
+    """What confluent-kafka (a librdkafka >= 2.6.1) reads with the file's settings alone."""
+    consumer = confluent_kafka.Consumer(
+        {**settings, "group.id": group, "auto.offset.reset": "earliest"}
+    )
+    try:
+        consumer.subscribe([TOPIC])
+        received: list[bytes] = []
+        for _ in range(240):  # two minutes at most
+            message = consumer.poll(0.5)
+            if message is None:
+                if received:
+                    return received
+                continue
+            error = message.error()
+            assert error is None, error
+            received.append(message.value() or b"")
+        return received
+    finally:
+        consumer.close()
+
+
+async def test_standard_clients_read_the_topic_with_the_files_add_wrote(world: World) -> None:
+    """librdkafka (confluent-kafka) with <partner>.librdkafka.conf and the Apache Java client
+    with <partner>.properties, as they are, log in and read the partner's events."""
+    assert tuple(int(part) for part in confluent_kafka.libversion()[0].split(".")) >= (2, 6, 1)
+    folder = world.credentials.parent
+    librdkafka = _librdkafka_settings(folder / "iq_counselling.librdkafka.conf")
+    received = await asyncio.to_thread(
+        _consume_with_librdkafka,
+        librdkafka,
+        f"{partners.group_prefix(IQ)}rdkafka-{uuid4().hex[:6]}",
+    )
+    assert any(b"recognition.counselling_held" in value for value in received), received
+
+    java = shutil.which("java")
+    assert java is not None
+    process = await asyncio.create_subprocess_exec(
+        java,
+        "-cp",
+        f"{devstack.DEFAULT_CACHE_DIR / 'kafka-libs'}/*",
+        str(Path(__file__).parent / "java" / "ReadPartnerTopic.java"),
+        str(folder / "iq_counselling.properties"),
+        TOPIC,
+        f"{partners.group_prefix(IQ)}java-{uuid4().hex[:6]}",
+        "120",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, errors = await asyncio.wait_for(process.communicate(), timeout=240)
+    assert process.returncode == 0, errors.decode()[-2000:]
+    assert b"recognition.counselling_held" in output, output.decode()[-2000:]
 
 
 async def test_a_withdrawal_stops_the_flow_and_notifies_the_partner(

@@ -166,7 +166,8 @@ async def until_visible(view: httpx.AsyncClient, case: str) -> dict[str, Any]:
 async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
     platform: dict[str, Any],
 ) -> None:
-    """40 cases projected; the rebuild reaches 100 %, equals the live view, swaps; reads
+    """40 cases projected; the rebuild reaches 100 %, equals the live view, swaps (printing
+    its bar and findings, no log line per event); reads
     during the swap all answer 200 with the same data; a new case lands in the new one."""
     ports, env = platform["ports"], platform["env"]
     async with (
@@ -225,6 +226,13 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
 
     assert "100%" in rebuild.stdout
     assert "equals the live generation" in rebuild.stdout, rebuild.stdout
+    # The bar and the findings only: no JSON log line per event beside them.
+    logged = [
+        line
+        for line in (rebuild.stdout + rebuild.stderr).splitlines()
+        if line.lstrip("\r ").startswith("{")
+    ]
+    assert logged == [], logged[:3]
     assert whole == dict.fromkeys(AGENCY.tables, (0, 0))
     assert (await view_health(ports))["generation"] == generation
     assert reads

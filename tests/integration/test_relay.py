@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from uuid import uuid4
 
 import asyncpg
 import pytest
+from opentelemetry import trace
 
+from contracts.envelope import Agency
+from contracts.intake import TOPIC, FirstContactMade, intake_codec
 from deploy.local.devstack import StackInfo
-from services.chassis.eventstore import install_schema
+from services.asyncapi import DOCS
+from services.chassis.eventstore import CommandContext, PostgresEventStore, install_schema
 from services.chassis.relay import OutboxRelay, create_producer
 from tests.conftest import create_topic, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
+SAMPLED = trace.TraceFlags(trace.TraceFlags.SAMPLED)
 
 INSERT_ROW = (
     "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5::jsonb)"
@@ -83,3 +91,39 @@ async def test_rows_are_published_once_marked_and_not_again(
 
     assert sent == [50, 0]
     assert await published(stack, topic, 50) == [str(i) for i in ids]
+
+
+async def test_a_published_event_has_the_key_headers_and_correlation_id_its_document_names(
+    stack: StackInfo, fresh_pool: asyncpg.Pool
+) -> None:
+    """An event appended and relayed carries on Kafka what docs/asyncapi/intake.json says:
+    the case id as key, every required header (and only documented ones), and the
+    correlation id where its correlationId points."""
+    await install_schema(fresh_pool)
+    topic = await create_topic(stack, f"test.relay.{uuid4().hex[:8]}", partitions=1)
+    store = PostgresEventStore(fresh_pool, topic, intake_codec)
+    case, correlation = uuid4(), uuid4()
+    context = CommandContext(str(uuid4()), Agency.AA_MG, correlation)
+    command_span = trace.NonRecordingSpan(
+        trace.SpanContext(TRACE_ID, 0xB7AD6B7169203331, is_remote=True, trace_flags=SAMPLED)
+    )
+    with trace.use_span(command_span):  # as under a traced HTTP request
+        await store.append(case, 0, [FirstContactMade(contacted_on=date(2016, 2, 9))], context)
+    producer = create_producer(stack.kafka)
+    await producer.start()
+    try:
+        assert await OutboxRelay(fresh_pool, producer).publish_pending() == 1
+    finally:
+        await producer.stop()
+    (record,) = await read_topic(stack, topic, lambda records: len(records) >= 1)
+
+    document = json.loads((DOCS / "intake.json").read_text())
+    message = document["components"]["messages"][f"{TOPIC}:Message"]
+    sent = {name: value.decode() for name, value in record.headers}
+    assert set(message["headers"]["required"]) <= set(sent) <= set(message["headers"]["properties"])
+    assert sent["traceparent"].split("-")[1] == f"{TRACE_ID:032x}"  # the command's trace
+    assert message["bindings"]["kafka"]["key"]["format"] == "uuid"
+    assert record.key == str(case).encode()
+    location = message["correlationId"]["location"]
+    assert location == "$message.payload#/correlation_id"
+    assert json.loads(record.value or b"{}")["correlation_id"] == str(correlation)

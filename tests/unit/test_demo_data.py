@@ -86,3 +86,17 @@ def test_the_idempotency_keys_are_stable_and_distinct() -> None:
         if k in s.body
     }
     assert len(ids) == 4  # Haddad: entitlement, procedure, measure; Tesfaye: entitlement
+
+
+def test_the_partner_example_has_something_to_receive() -> None:
+    """Every person with a recognition counselling first consents to IQ for recognition with
+    recognition data, so a partner added at `make run` receives their counselling."""
+    counselled = [p for p in demo.PERSONS if p.stage is demo.Stage.RECOGNITION]
+    assert counselled
+    for person in counselled:
+        paths = [s.path for s in demo.steps(person, uuid4(), TODAY)]
+        consent = next(s.body for s in demo.steps(person, uuid4(), TODAY) if s.path == "consents")
+        assert paths.index("consents") < paths.index("counselling")
+        assert consent["recipients"] == [{"partner": "iq_counselling"}]
+        assert "recognition" in consent["purposes"]
+        assert "recognition" in consent["data_categories"]
