@@ -8,8 +8,10 @@ How a figure is built:
 
 * Events are folded per case into a ``CaseRecord`` of dated facts. Only facts dated on or
   before the last day of the month count, so a month's figures do not move when later
-  months' events arrive. Facts without a business date (a profile, an interpreter
-  assignment) are dated by the envelope's ``occurred_at`` in Europe/Berlin.
+  months' events arrive. Facts without a business date (a profile) are dated by the
+  envelope's ``occurred_at`` in Europe/Berlin. An interpreter booking is judged by its
+  outcome, never by the day its assignment was entered (often after the appointment): it
+  failed when the interpreter did not come or none was ever assigned and no session held.
 * Each figure looks at one case at a time and yields at most one observation per person:
   the day the observation belongs to and a number. The person is counted in the cell they
   were in on that day, so a person who changes cell never appears twice in one figure.
@@ -64,6 +66,7 @@ from contracts.intake import (
     InterpreterAssigned,
     InterpreterNoShow,
     InterpreterRequested,
+    InterpreterSessionHeld,
     NoShowParty,
     PersonRegistered,
     ProfileRecorded,
@@ -204,8 +207,16 @@ class Placement:
 @dataclass
 class InterpreterBooking:
     slot_day: date
+    # The day the assignment was recorded: when it was entered, not when it was agreed (it
+    # may be entered after the appointment), so it never judges whether the booking failed.
     assigned_on: date | None = None
     interpreter_no_show: bool = False
+    session_held: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The interpreter did not come, or none was ever assigned (and no session held)."""
+        return self.interpreter_no_show or (self.assigned_on is None and not self.session_held)
 
 
 @dataclass
@@ -369,6 +380,9 @@ def _apply_intake(record: CaseRecord, envelope: Envelope[Any]) -> None:  # noqa:
         case InterpreterAssigned():
             if (booking := record.interpreters.get(data.request_id)) is not None:
                 booking.assigned_on = _recorded_on(envelope)
+        case InterpreterSessionHeld():
+            if (booking := record.interpreters.get(data.request_id)) is not None:
+                booking.session_held = True
         case InterpreterNoShow():
             booking = record.interpreters.get(data.request_id)
             if booking is not None and data.party is NoShowParty.INTERPRETER:
@@ -765,12 +779,7 @@ def _interpreter_requests(record: CaseRecord, month: Month) -> Observation | Non
 
 
 def _interpreter_failures(record: CaseRecord, month: Month) -> Observation | None:
-    failed = [
-        b.slot_day
-        for b in record.interpreters.values()
-        if b.slot_day in month
-        and (b.interpreter_no_show or b.assigned_on is None or b.assigned_on > b.slot_day)
-    ]
+    failed = [b.slot_day for b in record.interpreters.values() if b.slot_day in month and b.failed]
     return None if not failed else (min(failed), float(len(failed)))
 
 
@@ -1045,11 +1054,11 @@ FIGURES: Final[tuple[Figure, ...]] = (
     ),
     Figure(
         "interpreter.failures",
-        1,
+        2,  # 1 judged by the day the assignment was recorded: a session held could fail
         Aggregate.SUM,
         "interpreter requests for appointments in the "
-        "month with no interpreter assigned by the appointment day or an interpreter "
-        "no-show (persons = persons with a failure)",
+        "month whose interpreter did not come (no-show) or that never had an interpreter "
+        "assigned and no session held (persons = persons with a failure)",
         _interpreter_failures,
     ),
     Figure(
