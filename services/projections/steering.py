@@ -36,8 +36,6 @@ figure names and numbers.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -545,7 +543,7 @@ def nearest_rank(values: list[float], percentile: float) -> float:
     return ordered[rank - 1]
 
 
-def _aggregate(kind: Aggregate, values: list[float]) -> float:
+def aggregate_of(kind: Aggregate, values: list[float]) -> float:
     match kind:
         case Aggregate.COUNT:
             return float(len(values))
@@ -1096,8 +1094,12 @@ def _grid() -> list[Cell]:
     return [Cell(s, r, b) for s in Site for r in Rechtskreis for b in bands]
 
 
-def _row(figure: Figure, month: Month, cell: Cell, values: list[float]) -> FigureRow:
-    shown = len(values) >= MIN_CELL_PERSONS
+def cell_row(
+    figure: Figure, month: Month, cell: Cell, values: list[float], *, withheld: bool = False
+) -> FigureRow:
+    """The cell's row: suppressed below ``MIN_CELL_PERSONS`` persons, or when ``withheld``
+    (secondary suppression, ``steering_totals``)."""
+    shown = len(values) >= MIN_CELL_PERSONS and not withheld
     return FigureRow(
         figure=figure.key,
         version=figure.version,
@@ -1105,7 +1107,7 @@ def _row(figure: Figure, month: Month, cell: Cell, values: list[float]) -> Figur
         site=cell.site,
         rechtskreis=cell.rechtskreis,
         age_band=cell.age_band,
-        value=_aggregate(figure.aggregate, values) if shown else None,
+        value=aggregate_of(figure.aggregate, values) if shown else None,
         persons=len(values) if shown else None,
         suppressed=not shown,
     )
@@ -1127,23 +1129,38 @@ def figures_of(
     age_band: AgeBandSource,
     figures: Iterable[Figure] = FIGURES,
 ) -> list[FigureRow]:
-    """``compute`` on records already folded (a projection keeps them per case).
-
-    Cases without a registration are left out: there is no site to count them at.
-    """
+    """``compute`` on records already folded (a projection keeps them per case): the cells
+    alone, each suppressed below ``MIN_CELL_PERSONS``. Published beside totals, the cells need
+    secondary suppression as well: ``steering_totals.publish``."""
     period = Month.parse(month)
+    return [
+        cell_row(figure, period, cell, cells[cell])
+        for figure, cells in observations_of(records, period, age_band, figures)
+        for cell in sorted(cells, key=cell_order)
+    ]
+
+
+def observations_of(
+    records: Iterable[CaseRecord],
+    month: Month,
+    age_band: AgeBandSource,
+    figures: Iterable[Figure] = FIGURES,
+) -> list[tuple[Figure, dict[Cell, list[float]]]]:
+    """Each figure's persons' numbers per cell: every cell of the grid, and a cell of the band
+    "unbekannt" where someone falls in it. Cases without a registration are left out: there
+    is no site to count them at."""
     band = _age_band_function(age_band)
     registered = sorted((r for r in records if r.allocated_on is not None), key=lambda r: r.case_id)
-    rows: list[FigureRow] = []
+    result = []
     for figure in figures:
         cells: dict[Cell, list[float]] = {cell: [] for cell in _grid()}
         for record in registered:
-            observed = figure.measure(record, period)
+            observed = figure.measure(record, month)
             if observed is not None:
                 day, number = observed
                 cells.setdefault(_cell(record, day, band), []).append(number)
-        rows.extend(_row(figure, period, cell, cells[cell]) for cell in sorted(cells, key=_order))
-    return rows
+        result.append((figure, cells))
+    return result
 
 
 _SITE_ORDER: Final = {site: i for i, site in enumerate(Site)}
@@ -1151,46 +1168,5 @@ _RK_ORDER: Final = {rk: i for i, rk in enumerate(Rechtskreis)}
 _BAND_ORDER: Final = {band: i for i, band in enumerate(AgeBand)}
 
 
-def _order(cell: Cell) -> tuple[int, int, int]:
+def cell_order(cell: Cell) -> tuple[int, int, int]:
     return _SITE_ORDER[cell.site], _RK_ORDER[cell.rechtskreis], _BAND_ORDER[cell.age_band]
-
-
-CSV_COLUMNS: Final = (
-    "month",
-    "site",
-    "rechtskreis",
-    "age_band",
-    "figure",
-    "version",
-    "value",
-    "persons",
-    "suppressed",
-)
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if value.is_integer() else f"{value:.1f}"
-
-
-def to_csv(rows: Iterable[FigureRow]) -> str:
-    """The rows as CSV with a header; suppressed cells have empty value and persons."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            (
-                row.month,
-                row.site.value,
-                row.rechtskreis.value,
-                row.age_band.value,
-                row.figure,
-                row.version,
-                _number(row.value),
-                "" if row.persons is None else str(row.persons),
-                "true" if row.suppressed else "false",
-            )
-        )
-    return out.getvalue()

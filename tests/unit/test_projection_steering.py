@@ -74,7 +74,6 @@ from contracts.recognition import (
 )
 from contracts.topics import CODECS
 from services.projections.steering import (
-    CSV_COLUMNS,
     FIGURES,
     MIN_CELL_PERSONS,
     AgeBand,
@@ -86,9 +85,9 @@ from services.projections.steering import (
     fold,
     months_with_data,
     nearest_rank,
-    to_csv,
     turns_25_on,
 )
+from services.projections.steering_totals import CSV_COLUMNS, to_csv
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 SEALED = Sealed(key_id="k-1", nonce="bm9uY2Vub25jZTEy", ciphertext="c2VjcmV0LW5hbWU=")
