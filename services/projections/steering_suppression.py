@@ -18,18 +18,24 @@ gives it away. ``suppress`` withholds further items until none can be computed:
    alike), and go back to 1. Each round withholds one more item, so it ends; withholding
    every total would always end it, since cells alone are safe.
 
-What is not covered: bounds. An attacker who knows that a withheld cell holds 0 to 4 can
-narrow sums of withheld cells (e.g. two withheld cells that a total says add up to 8 are 4
-each); the published ``suppressed`` flag never says whether an item was withheld for being
-small or to protect another, so a secondary one may hold any count. Zero cells are treated as
-sensitive like every other small cell.
+3. Counts are never negative: where a published total (less a published total inside it)
+   is filled by the published cells between them, the withheld cells there are all zero.
+   Zero is withheld like any small count (else a withheld cell would mean 1 to 4), so such
+   a total gets a published cell between (or itself) withheld as well.
+
+What is not covered: other bounds. A zero or a narrow range that only a combination of more
+than two totals with the non-negativity gives (a linear program over the counts) is not
+searched for; and sums of withheld cells are known by design (the total less its published
+cells). The published ``suppressed`` flag never says whether an item was withheld for being
+small or to protect another, so a withheld item may hold any count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
+from functools import cache
+from typing import Final
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,12 @@ def suppress(table: Table, minimum: int) -> frozenset[int]:
     withheld = {i for i, count in enumerate(table.counts) if count < minimum}
     while True:
         _singletons(table, withheld)
-        leaked = disclosed(table, withheld)
-        if not leaked:
+        if (empty := _emptied(table, withheld)) is not None:
+            withheld.add(_cheapest(table, withheld, empty[1]))
+        elif leaked := _determined(table, withheld):
+            withheld.add(_protector(table, withheld, leaked[0]))
+        else:
             return frozenset(withheld)
-        withheld.add(_protector(table, withheld, leaked[0]))
 
 
 def _cheapest(table: Table, withheld: set[int], candidates: Collection[int]) -> int:
@@ -105,8 +113,71 @@ def _protector(table: Table, withheld: set[int], leaked: int) -> int:
 
 
 def disclosed(table: Table, withheld: Collection[int]) -> list[int]:
-    """The withheld items whose value follows, by linear elimination, from the published
-    items (cells known, totals as equations in the withheld cells)."""
+    """The withheld items whose value follows from the published items: by linear
+    elimination (cells known, totals as equations in the withheld cells), or, as zero, from
+    a published total that its published cells (and a published total inside it) fill."""
+    hidden = set(withheld)
+    shown_empty = set()
+    for between in _nested(table, hidden):
+        if _remainder(table, hidden, between) == 0:
+            shown_empty |= between[2] & hidden
+    return sorted(set(_determined(table, hidden)) | shown_empty)
+
+
+Between = tuple[int, int | None, frozenset[int]]  # total, a total inside it, cells between
+
+
+@cache
+def _nestings(covers: tuple[frozenset[int], ...]) -> tuple[Between, ...]:
+    base = {i for i, cover in enumerate(covers) if cover == {i}}
+    totals = [i for i in range(len(covers)) if i not in base]
+    return tuple(
+        (total, inner, covers[total] - (covers[inner] if inner is not None else frozenset()))
+        for total in totals
+        for inner in (None, *totals)
+        if inner is None or covers[inner] < covers[total]
+    )
+
+
+def _nested(table: Table, withheld: set[int]) -> list[Between]:
+    """Pairs of published totals, the second inside the first (or none), with the cells
+    between them."""
+    return [
+        (total, inner, rest)
+        for total, inner, rest in _nestings(table.covers)
+        if total not in withheld and inner not in withheld
+    ]
+
+
+def _remainder(table: Table, withheld: set[int], between: Between) -> int | None:
+    """What a published total, less the published total inside it, leaves for the withheld
+    cells between them (None: no withheld cell there)."""
+    total, inner, rest = between
+    if rest.isdisjoint(withheld):
+        return None
+    shown = sum(table.counts[cell] for cell in rest - withheld)
+    return table.counts[total] - (table.counts[inner] if inner is not None else 0) - shown
+
+
+def _emptied(table: Table, withheld: set[int]) -> tuple[int, set[int]] | None:
+    """A published total whose published cells (with a published total inside it) add up to
+    it, so the withheld cells between are zero, and what to withhold against it: a published
+    cell or total between them, else the total itself."""
+    for between in _nested(table, withheld):
+        if _remainder(table, withheld, between) != 0:
+            continue
+        total, _inner, rest = between
+        inside = {
+            item
+            for item, cover in enumerate(table.covers)
+            if item not in withheld and cover <= rest and table.counts[item] > 0
+        }
+        return total, inside or {total}
+    return None
+
+
+def _determined(table: Table, withheld: Collection[int]) -> list[int]:
+    """The withheld items that linear elimination over the published ones determines."""
     unknown = sorted(table.base & set(withheld))
     column = {cell: k for k, cell in enumerate(unknown)}
     equations = [
@@ -120,14 +191,18 @@ def disclosed(table: Table, withheld: Collection[int]) -> list[int]:
     ]
 
 
-Vector = list[Fraction]
+# Elimination modulo a prime far above any minor of the 0/1 matrices here (at most 18
+# unknown cells: Hadamard's bound for an 18 x 18 0/1 determinant is below 10^7), so the ranks
+# and spans are those over the rationals, in exact integer arithmetic that Fraction makes slow.
+PRIME: Final = 2**61 - 1
+Vector = list[int]
 
 
 def _vector(cover: frozenset[int], column: dict[int, int]) -> Vector:
-    vector = [Fraction(0)] * len(column)
+    vector = [0] * len(column)
     for cell in cover:
         if cell in column:  # published cells are known numbers: they move to the right side
-            vector[column[cell]] = Fraction(1)
+            vector[column[cell]] = 1
     return vector
 
 
@@ -139,7 +214,8 @@ def _echelon(rows: Sequence[Vector]) -> list[tuple[int, Vector]]:
         pivot = next((k for k, x in enumerate(reduced) if x), None)
         if pivot is None:
             continue
-        reduced = [x / reduced[pivot] for x in reduced]
+        inverse = pow(reduced[pivot], PRIME - 2, PRIME)
+        reduced = [x * inverse % PRIME for x in reduced]
         basis = [(p, _eliminate(r, reduced, pivot)) for p, r in basis]
         basis.append((pivot, reduced))
     return basis
@@ -147,7 +223,9 @@ def _echelon(rows: Sequence[Vector]) -> list[tuple[int, Vector]]:
 
 def _eliminate(row: Vector, by: Vector, pivot: int) -> Vector:
     factor = row[pivot]
-    return row if not factor else [x - factor * y for x, y in zip(row, by, strict=True)]
+    if not factor:
+        return row
+    return [(x - factor * y) % PRIME for x, y in zip(row, by, strict=True)]
 
 
 def _reduce(row: Vector, basis: list[tuple[int, Vector]]) -> Vector:
