@@ -1,4 +1,6 @@
-"""Steering figures: monthly aggregates per site x Rechtskreis x age band (issue 4).
+"""Steering figures: monthly aggregates per site x Rechtskreis x age band (issue 4); the
+totals the two steering rounds look at, and their secondary suppression, are added in
+``steering_totals`` (what the API publishes).
 
 Pure: the caller hands in the parsed envelopes of the four domain topics, the month and the
 source of the age band; nothing here reads a clock, a file or the network. Replaying the same
@@ -18,7 +20,7 @@ How a figure is built:
 * The cell's value aggregates its persons' observations (count, sum, share in percent,
   mean, nearest-rank median or P90). Cells with fewer than ``MIN_CELL_PERSONS`` persons are
   suppressed: no value, and no person count either, because the small count is itself the
-  disclosure.
+  disclosure. Beside totals, more cells are suppressed (``steering_totals.publish``).
 
 Cells: the site, Rechtskreis and age band on the observation day. The site is the one of the
 registration, changed by a Wohnsitzauflage while the responsible agency stays the same, and
