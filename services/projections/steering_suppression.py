@@ -162,17 +162,13 @@ def _remainder(table: Table, withheld: set[int], between: Between) -> int | None
 def _emptied(table: Table, withheld: set[int]) -> tuple[int, set[int]] | None:
     """A published total whose published cells (with a published total inside it) add up to
     it, so the withheld cells between are zero, and what to withhold against it: a published
-    cell or total between them, else the total itself."""
+    cell between them (a total there would change nothing), else one of the two totals."""
     for between in _nested(table, withheld):
         if _remainder(table, withheld, between) != 0:
             continue
-        total, _inner, rest = between
-        inside = {
-            item
-            for item, cover in enumerate(table.covers)
-            if item not in withheld and cover <= rest and table.counts[item] > 0
-        }
-        return total, inside or {total}
+        total, inner, rest = between
+        cells = {cell for cell in rest - withheld if table.counts[cell] > 0}
+        return total, cells or ({total} if inner is None else {total, inner})
     return None
 
 
