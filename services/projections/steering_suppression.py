@@ -117,7 +117,7 @@ def disclosed(table: Table, withheld: Collection[int]) -> list[int]:
     elimination (cells known, totals as equations in the withheld cells), or, as zero, from
     a published total that its published cells (and a published total inside it) fill."""
     hidden = set(withheld)
-    shown_empty = set()
+    shown_empty: set[int] = set()
     for between in _nested(table, hidden):
         if _remainder(table, hidden, between) == 0:
             shown_empty |= between[2] & hidden

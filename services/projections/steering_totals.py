@@ -23,13 +23,14 @@ values. A total of fewer than five persons is suppressed like a cell.
 Secondary suppression (``steering_suppression``): the person counts of cells and totals,
 published for every figure, are additive, so a suppressed cell could be worked out from a
 total and the cells beside it (across nested totals too: age bands within site x
-Rechtskreis, sites within an Integration Point, Rechtskreise within one). Further cells (the
-smallest published) or totals are suppressed until no suppressed count follows from the
-published ones by linear elimination. The one pattern hides the value and the count alike:
-for sums, shares and means the persons' sums are additive in the same way, and medians and
-P90s, not additive, are shown only where their persons count is. A suppressed row never says
-why (too few persons or protecting another). A cell of the band "unbekannt" is listed only
-where someone falls in it; its absence says zero, so it is no unknown in the equations.
+Rechtskreis, sites within an Integration Point, Rechtskreise within one). Further cells
+(small ones first) or totals are suppressed until no suppressed count follows from the
+published ones, by subtraction or linear elimination. The one pattern hides the value and
+the count alike: for sums, shares and means the persons' sums are additive in the same way,
+and medians and P90s, not additive, are shown only where their persons count is. A
+suppressed row never says why (too few persons or protecting another). A cell of the band
+"unbekannt" is listed only where someone falls in it; its absence says zero, so it is no
+unknown in the equations.
 """
 
 from __future__ import annotations

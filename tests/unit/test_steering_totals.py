@@ -23,6 +23,7 @@ from services.projections.steering import (
     AgeBand,
     CaseRecord,
     Cell,
+    FigureRow,
     Rechtskreis,
 )
 from services.projections.steering_suppression import Table, disclosed
@@ -124,7 +125,8 @@ def test_totals_per_integration_point_jobcenter_and_site_add_up() -> None:
     assert total(published, Area.IP_RKN, band=U25).value == persons(rkn, both, {U25})
     assert total(published, Area.GV, II).value == persons({Site.GV}, {II}, every)
     assert total(published, Area.NE).label == "Standort Neuss gesamt"
-    assert not any(row.suppressed for row in [*published.cells, *published.totals])
+    assert not any(row.suppressed for row in published.cells)
+    assert not any(row.suppressed for row in published.totals)
     assert len(published.totals) == len(steering_totals.MARGINS)
 
 
@@ -307,8 +309,9 @@ def test_no_suppressed_count_can_be_worked_out_from_the_published_ones(counts: C
     suppressed cell and no suppressed total."""
     published = population(counts)
     assert recovered(published) == {}
-    shown = [r for r in [*published.cells, *published.totals] if not r.suppressed]
-    assert all(r.persons is not None and r.persons >= MIN_CELL_PERSONS for r in shown)
+    rows: list[FigureRow | TotalRow] = [*published.cells, *published.totals]
+    shown = [r.persons for r in rows if not r.suppressed]
+    assert all(persons is not None and persons >= MIN_CELL_PERSONS for persons in shown)
 
 
 def test_the_attack_recovers_cells_when_only_small_ones_are_withheld(
