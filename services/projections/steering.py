@@ -1,4 +1,6 @@
-"""Steering figures: monthly aggregates per site x Rechtskreis x age band (issue 4).
+"""Steering figures: monthly aggregates per site x Rechtskreis x age band (issue 4); the
+totals the two steering rounds look at, and their secondary suppression, are added in
+``steering_totals`` (what the API publishes).
 
 Pure: the caller hands in the parsed envelopes of the four domain topics, the month and the
 source of the age band; nothing here reads a clock, a file or the network. Replaying the same
@@ -8,15 +10,17 @@ How a figure is built:
 
 * Events are folded per case into a ``CaseRecord`` of dated facts. Only facts dated on or
   before the last day of the month count, so a month's figures do not move when later
-  months' events arrive. Facts without a business date (a profile, an interpreter
-  assignment) are dated by the envelope's ``occurred_at`` in Europe/Berlin.
+  months' events arrive. Facts without a business date (a profile) are dated by the
+  envelope's ``occurred_at`` in Europe/Berlin. An interpreter booking is judged by its
+  outcome, never by the day its assignment was entered (often after the appointment): it
+  failed when the interpreter did not come or none was ever assigned and no session held.
 * Each figure looks at one case at a time and yields at most one observation per person:
   the day the observation belongs to and a number. The person is counted in the cell they
   were in on that day, so a person who changes cell never appears twice in one figure.
 * The cell's value aggregates its persons' observations (count, sum, share in percent,
   mean, nearest-rank median or P90). Cells with fewer than ``MIN_CELL_PERSONS`` persons are
   suppressed: no value, and no person count either, because the small count is itself the
-  disclosure.
+  disclosure. Beside totals, more cells are suppressed (``steering_totals.publish``).
 
 Cells: the site, Rechtskreis and age band on the observation day. The site is the one of the
 registration, changed by a Wohnsitzauflage while the responsible agency stays the same, and
@@ -34,8 +38,6 @@ figure names and numbers.
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -64,6 +66,7 @@ from contracts.intake import (
     InterpreterAssigned,
     InterpreterNoShow,
     InterpreterRequested,
+    InterpreterSessionHeld,
     NoShowParty,
     PersonRegistered,
     ProfileRecorded,
@@ -204,8 +207,16 @@ class Placement:
 @dataclass
 class InterpreterBooking:
     slot_day: date
+    # The day the assignment was recorded: when it was entered, not when it was agreed (it
+    # may be entered after the appointment), so it never judges whether the booking failed.
     assigned_on: date | None = None
     interpreter_no_show: bool = False
+    session_held: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """The interpreter did not come, or none was ever assigned (and no session held)."""
+        return self.interpreter_no_show or (self.assigned_on is None and not self.session_held)
 
 
 @dataclass
@@ -369,6 +380,9 @@ def _apply_intake(record: CaseRecord, envelope: Envelope[Any]) -> None:  # noqa:
         case InterpreterAssigned():
             if (booking := record.interpreters.get(data.request_id)) is not None:
                 booking.assigned_on = _recorded_on(envelope)
+        case InterpreterSessionHeld():
+            if (booking := record.interpreters.get(data.request_id)) is not None:
+                booking.session_held = True
         case InterpreterNoShow():
             booking = record.interpreters.get(data.request_id)
             if booking is not None and data.party is NoShowParty.INTERPRETER:
@@ -531,7 +545,7 @@ def nearest_rank(values: list[float], percentile: float) -> float:
     return ordered[rank - 1]
 
 
-def _aggregate(kind: Aggregate, values: list[float]) -> float:
+def aggregate_of(kind: Aggregate, values: list[float]) -> float:
     match kind:
         case Aggregate.COUNT:
             return float(len(values))
@@ -765,12 +779,7 @@ def _interpreter_requests(record: CaseRecord, month: Month) -> Observation | Non
 
 
 def _interpreter_failures(record: CaseRecord, month: Month) -> Observation | None:
-    failed = [
-        b.slot_day
-        for b in record.interpreters.values()
-        if b.slot_day in month
-        and (b.interpreter_no_show or b.assigned_on is None or b.assigned_on > b.slot_day)
-    ]
+    failed = [b.slot_day for b in record.interpreters.values() if b.slot_day in month and b.failed]
     return None if not failed else (min(failed), float(len(failed)))
 
 
@@ -1045,11 +1054,11 @@ FIGURES: Final[tuple[Figure, ...]] = (
     ),
     Figure(
         "interpreter.failures",
-        1,
+        2,  # 1 judged by the day the assignment was recorded: a session held could fail
         Aggregate.SUM,
         "interpreter requests for appointments in the "
-        "month with no interpreter assigned by the appointment day or an interpreter "
-        "no-show (persons = persons with a failure)",
+        "month whose interpreter did not come (no-show) or that never had an interpreter "
+        "assigned and no session held (persons = persons with a failure)",
         _interpreter_failures,
     ),
     Figure(
@@ -1087,8 +1096,12 @@ def _grid() -> list[Cell]:
     return [Cell(s, r, b) for s in Site for r in Rechtskreis for b in bands]
 
 
-def _row(figure: Figure, month: Month, cell: Cell, values: list[float]) -> FigureRow:
-    shown = len(values) >= MIN_CELL_PERSONS
+def cell_row(
+    figure: Figure, month: Month, cell: Cell, values: list[float], *, withheld: bool = False
+) -> FigureRow:
+    """The cell's row: suppressed below ``MIN_CELL_PERSONS`` persons, or when ``withheld``
+    (secondary suppression, ``steering_totals``)."""
+    shown = len(values) >= MIN_CELL_PERSONS and not withheld
     return FigureRow(
         figure=figure.key,
         version=figure.version,
@@ -1096,7 +1109,7 @@ def _row(figure: Figure, month: Month, cell: Cell, values: list[float]) -> Figur
         site=cell.site,
         rechtskreis=cell.rechtskreis,
         age_band=cell.age_band,
-        value=_aggregate(figure.aggregate, values) if shown else None,
+        value=aggregate_of(figure.aggregate, values) if shown else None,
         persons=len(values) if shown else None,
         suppressed=not shown,
     )
@@ -1118,23 +1131,38 @@ def figures_of(
     age_band: AgeBandSource,
     figures: Iterable[Figure] = FIGURES,
 ) -> list[FigureRow]:
-    """``compute`` on records already folded (a projection keeps them per case).
-
-    Cases without a registration are left out: there is no site to count them at.
-    """
+    """``compute`` on records already folded (a projection keeps them per case): the cells
+    alone, each suppressed below ``MIN_CELL_PERSONS``. Published beside totals, the cells need
+    secondary suppression as well: ``steering_totals.publish``."""
     period = Month.parse(month)
+    return [
+        cell_row(figure, period, cell, cells[cell])
+        for figure, cells in observations_of(records, period, age_band, figures)
+        for cell in sorted(cells, key=cell_order)
+    ]
+
+
+def observations_of(
+    records: Iterable[CaseRecord],
+    month: Month,
+    age_band: AgeBandSource,
+    figures: Iterable[Figure] = FIGURES,
+) -> list[tuple[Figure, dict[Cell, list[float]]]]:
+    """Each figure's persons' numbers per cell: every cell of the grid, and a cell of the band
+    "unbekannt" where someone falls in it. Cases without a registration are left out: there
+    is no site to count them at."""
     band = _age_band_function(age_band)
     registered = sorted((r for r in records if r.allocated_on is not None), key=lambda r: r.case_id)
-    rows: list[FigureRow] = []
+    result = []
     for figure in figures:
         cells: dict[Cell, list[float]] = {cell: [] for cell in _grid()}
         for record in registered:
-            observed = figure.measure(record, period)
+            observed = figure.measure(record, month)
             if observed is not None:
                 day, number = observed
                 cells.setdefault(_cell(record, day, band), []).append(number)
-        rows.extend(_row(figure, period, cell, cells[cell]) for cell in sorted(cells, key=_order))
-    return rows
+        result.append((figure, cells))
+    return result
 
 
 _SITE_ORDER: Final = {site: i for i, site in enumerate(Site)}
@@ -1142,46 +1170,5 @@ _RK_ORDER: Final = {rk: i for i, rk in enumerate(Rechtskreis)}
 _BAND_ORDER: Final = {band: i for i, band in enumerate(AgeBand)}
 
 
-def _order(cell: Cell) -> tuple[int, int, int]:
+def cell_order(cell: Cell) -> tuple[int, int, int]:
     return _SITE_ORDER[cell.site], _RK_ORDER[cell.rechtskreis], _BAND_ORDER[cell.age_band]
-
-
-CSV_COLUMNS: Final = (
-    "month",
-    "site",
-    "rechtskreis",
-    "age_band",
-    "figure",
-    "version",
-    "value",
-    "persons",
-    "suppressed",
-)
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if value.is_integer() else f"{value:.1f}"
-
-
-def to_csv(rows: Iterable[FigureRow]) -> str:
-    """The rows as CSV with a header; suppressed cells have empty value and persons."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            (
-                row.month,
-                row.site.value,
-                row.rechtskreis.value,
-                row.age_band.value,
-                row.figure,
-                row.version,
-                _number(row.value),
-                "" if row.persons is None else str(row.persons),
-                "true" if row.suppressed else "false",
-            )
-        )
-    return out.getvalue()

@@ -3,8 +3,10 @@
 Every request carries a signed token in the role ``steering`` of one of the network's
 agencies (``agency_api.refusal``); a refusal is 403 and, like every read, goes to the access
 log. The figures are computed from the view's case records when asked for, with the
-versioned definitions of ``steering.FIGURES``; cells of fewer than five persons are
-suppressed (``suppressed: true``, no value, no person count).
+versioned definitions of ``steering.FIGURES``, per cell and per total of the two steering
+rounds (``steering_totals``: Integration Points, Jobcenters, sites). Cells and totals of fewer
+than five persons are suppressed (``suppressed: true``, no value, no person count), and so are
+further cells or totals wherever a suppressed one could be worked out from the rest.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from contracts.common import Site
-from services.projections import steering
+from services.projections import steering, steering_totals
 from services.projections.agency_api import Pool, Read, Token, authorize, record_access
 from services.projections.steering_view import load_record
 
@@ -53,13 +55,30 @@ class Row(BaseModel):
     suppressed: bool
 
 
+class Total(BaseModel):
+    """One figure in one total: an Integration Point (IP-MG, IP-RKN) or site (NE, GV), of one
+    Rechtskreis or both (null), of one age band or all (null); IP x SGB II is the Jobcenter."""
+
+    figure: str
+    version: str
+    area: steering_totals.Area
+    rechtskreis: steering.Rechtskreis | None
+    age_band: steering.AgeBand | None
+    label: str
+    value: float | None
+    persons: int | None
+    suppressed: bool
+
+
 class Figures(BaseModel):
-    """A month's figures in every cell (site x Rechtskreis x age band), in definition order."""
+    """A month's figures in every cell (site x Rechtskreis x age band) and every total, in
+    definition order."""
 
     month: str
     min_cell_persons: int
     definitions: list[Definition]
     rows: list[Row]
+    totals: list[Total]
 
 
 class Months(BaseModel):
@@ -81,20 +100,20 @@ async def _records(
     return records, ages
 
 
-async def _figure_rows(
+async def _published(
     request: Request, pool: Pool, claims: Token, month: str
-) -> list[steering.FigureRow]:
+) -> steering_totals.Publication:
     await authorize(pool, request, claims, Read.FIGURES)
     records, ages = await _records(pool)
-    rows = steering.figures_of(records, month, ages)
+    publication = steering_totals.publish(records, month, ages)
     await record_access(pool, request, claims, granted=True)
-    return rows
+    return publication
 
 
 @router.get("/figures", response_model=Figures, responses=GUARDED)
 async def figures(request: Request, pool: Pool, claims: Token, month: Month) -> Figures:
-    """Every figure of the month in every cell, with the definitions' versions."""
-    rows = await _figure_rows(request, pool, claims, month)
+    """Every figure of the month in every cell and total, with the definitions' versions."""
+    published = await _published(request, pool, claims, month)
     return Figures(
         month=month,
         min_cell_persons=steering.MIN_CELL_PERSONS,
@@ -104,7 +123,8 @@ async def figures(request: Request, pool: Pool, claims: Token, month: Month) -> 
             )
             for f in steering.FIGURES
         ],
-        rows=[Row.model_validate(r, from_attributes=True) for r in rows],
+        rows=[Row.model_validate(r, from_attributes=True) for r in published.cells],
+        totals=[Total.model_validate(t, from_attributes=True) for t in published.totals],
     )
 
 
@@ -113,10 +133,11 @@ async def figures(request: Request, pool: Pool, claims: Token, month: Month) -> 
     responses={**GUARDED, 200: {"content": {"text/csv": {}}, "description": "the CSV export"}},
 )
 async def figures_csv(request: Request, pool: Pool, claims: Token, month: Month) -> Response:
-    """The month's figures as a CSV download (suppressed cells: empty value and persons)."""
-    rows = await _figure_rows(request, pool, claims, month)
+    """The month's figures, cells then totals, as a CSV download (suppressed: empty value and
+    persons)."""
+    published = await _published(request, pool, claims, month)
     return Response(
-        steering.to_csv(rows),
+        steering_totals.to_csv(published.cells, published.totals),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="steering-{month}.csv"'},
     )

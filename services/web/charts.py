@@ -1,13 +1,14 @@
 """The steering page's bar charts, drawn on the server as SVG geometry.
 
-Pure: rows in (as the steering view's ``GET /figures`` answers), bars out. A suppressed cell
-(fewer than five persons) gets no bar and no number, only a mark: the page must not make
-the small count visible that the view withheld.
+Pure: rows in (as the steering view's ``GET /figures`` answers: cells and totals), bars out.
+A suppressed cell or total (fewer than five persons, or withheld so that no such cell can be
+worked out) gets no bar and no number, only a hatched mark that never says which: the page
+must not make visible what the view withheld.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -64,22 +65,24 @@ TITLES: Final = {
 }
 _SHORT_RK: Final = {"SGB III": "III", "SGB II": "II"}
 _SHORT_BAND: Final = {"unter 25": "<25", "25 und älter": "25+", "unbekannt": "?"}
+_SHORT_AREA: Final = {"IP-MG": "IP MG", "IP-RKN": "IP RKN", "NE": "NE", "GV": "GV"}
+WITHHELD: Final = "•"  # the mark of a suppressed cell; the page's note explains it
 
 
 @dataclass(frozen=True)
 class Bar:
     x: int
     height: int
-    site: str
-    rechtskreis: str
-    age_band: str
+    top: str  # the first line under the bar: the site, or the total's area
+    bottom: str  # the second: Rechtskreis and age band, or what the total spans
+    name: str  # the tooltip's name: "MG III 25+", or the total's German label
+    rechtskreis: str | None  # None: a total over both
     value: float | None
     persons: int | None
 
     @property
     def label(self) -> str:
-        rk = _SHORT_RK.get(self.rechtskreis, self.rechtskreis)
-        return f"{self.site} {rk} {_SHORT_BAND.get(self.age_band, self.age_band)}"
+        return self.name
 
     @property
     def suppressed(self) -> bool:
@@ -88,7 +91,7 @@ class Bar:
     @property
     def shown_value(self) -> str:
         if self.value is None:
-            return "< 5"
+            return WITHHELD
         return str(int(self.value)) if float(self.value).is_integer() else f"{self.value:.1f}"
 
 
@@ -98,6 +101,8 @@ class Chart:
     version: str
     bars: tuple[Bar, ...]
     width: int
+    totals: tuple[Bar, ...] = ()
+    totals_width: int = 0
 
     @property
     def title(self) -> str:
@@ -105,32 +110,78 @@ class Chart:
 
     @property
     def all_suppressed(self) -> bool:
-        return all(bar.suppressed for bar in self.bars)
+        return all(bar.suppressed for bar in (*self.bars, *self.totals))
 
 
-def charts(rows: Iterable[Mapping[str, Any]]) -> list[Chart]:
-    """One chart per figure, its cells in the order the view sent them."""
+def charts(
+    rows: Iterable[Mapping[str, Any]], totals: Iterable[Mapping[str, Any]] = ()
+) -> list[Chart]:
+    """One chart per figure: its cells, then its totals, each in the order the view sent
+    them and on a scale of their own (a total outgrows its cells)."""
+    cells_of = _by_figure(rows)
+    totals_of = _by_figure(totals)
+    result = []
+    for figure, cells in cells_of.items():
+        bars = _bars(cells, _cell_names)
+        summed = _bars(totals_of.get(figure, []), _total_names)
+        result.append(
+            Chart(
+                figure,
+                str(cells[0].get("version", "")),
+                bars,
+                len(bars) * (BAR_WIDTH + GAP),
+                summed,
+                len(summed) * (BAR_WIDTH + GAP),
+            )
+        )
+    return result
+
+
+def _by_figure(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     by_figure: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_figure.setdefault(str(row["figure"]), []).append(row)
-    result = []
-    for figure, cells in by_figure.items():
-        values = [float(c["value"]) for c in cells if c.get("value") is not None]
-        top = max(values, default=0.0) or 1.0
-        bars = tuple(
+    return by_figure
+
+
+def _cell_names(cell: Mapping[str, Any]) -> tuple[str, str, str]:
+    rk = str(cell["rechtskreis"])
+    bottom = f"{_SHORT_RK.get(rk, rk)} {_SHORT_BAND.get(cell['age_band'], cell['age_band'])}"
+    return str(cell["site"]), bottom, f"{cell['site']} {bottom}"
+
+
+def _total_names(total: Mapping[str, Any]) -> tuple[str, str, str]:
+    area = _SHORT_AREA.get(str(total["area"]), str(total["area"]))
+    rk, band = total.get("rechtskreis"), total.get("age_band")
+    label = str(total.get("label") or area)
+    if rk == "SGB II" and area.startswith("IP "):
+        return area.replace("IP", "JC", 1), "gesamt", label
+    if rk:
+        return area, _SHORT_RK.get(str(rk), str(rk)), label
+    if band:
+        return area, _SHORT_BAND.get(str(band), str(band)), label
+    return area, "gesamt", label
+
+
+def _bars(
+    rows: list[Mapping[str, Any]], names: Callable[[Mapping[str, Any]], tuple[str, str, str]]
+) -> tuple[Bar, ...]:
+    values = [float(r["value"]) for r in rows if r.get("value") is not None]
+    scale = max(values, default=0.0) or 1.0
+    bars = []
+    for i, row in enumerate(rows):
+        value = None if row.get("value") is None else float(row["value"])
+        top, bottom, name = names(row)
+        bars.append(
             Bar(
                 x=i * (BAR_WIDTH + GAP),
-                height=0
-                if cell.get("value") is None
-                else max(1, round(float(cell["value"]) / top * PLOT_HEIGHT)),
-                site=str(cell["site"]),
-                rechtskreis=str(cell["rechtskreis"]),
-                age_band=str(cell["age_band"]),
-                value=None if cell.get("value") is None else float(cell["value"]),
-                persons=cell.get("persons"),
+                height=0 if value is None else max(1, round(value / scale * PLOT_HEIGHT)),
+                top=top,
+                bottom=bottom,
+                name=name,
+                rechtskreis=None if row.get("rechtskreis") is None else str(row["rechtskreis"]),
+                value=value,
+                persons=row.get("persons"),
             )
-            for i, cell in enumerate(cells)
         )
-        width = len(bars) * (BAR_WIDTH + GAP)
-        result.append(Chart(figure, str(cells[0].get("version", "")), bars, width))
-    return result
+    return tuple(bars)

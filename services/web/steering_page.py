@@ -36,7 +36,7 @@ async def steeringpage(request: Request, session: Signed, talk: Talk) -> HTMLRes
                 figures = answer.json()
     except ViewUnavailableError as error:
         return page(request, "fehler.html", 503, session=session, message=str(error))
-    drawn = charts.charts(figures.get("rows", []))
+    drawn = charts.charts(figures.get("rows", []), figures.get("totals", []))
     return page(
         request,
         "steuerung.html",

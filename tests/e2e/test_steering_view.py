@@ -1,7 +1,8 @@
 """The steering view on the real broker and databases: a fixed scenario through the four
 services, then the month's figures from the view's read API (JSON and CSV) with a steering
-token, a suppressed cell and shown ones, no person's data in the view's database, and the
-same figures after a rebuild of the view from the topics."""
+token: cells and the two rounds' totals, suppressed ones that no subtraction recovers, no
+person's data in the view's database, and the same figures after a rebuild of the view from
+the topics."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from deploy.local.principals import view_principal
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from services.projections.rebuild import rebuild_view
+from services.projections.steering import FigureRow
+from services.projections.steering_totals import Publication, TotalRow
 from services.projections.views import create_app
 from tests.conftest import free_port
 from tests.e2e.harness import bearer, serving
@@ -34,6 +37,7 @@ from tests.e2e.platform import (
     fresh_database,
     running_platform,
 )
+from tests.unit.test_steering_totals import recovered
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -117,9 +121,31 @@ def cell(body: dict[str, Any], figure: str, site: str, age_band: str) -> dict[st
     return rows[0]
 
 
+def total(body: dict[str, Any], figure: str, area: str, rechtskreis: str | None = None) -> Any:
+    rows = [
+        t
+        for t in body["totals"]
+        if (t["figure"], t["area"], t["rechtskreis"], t["age_band"])
+        == (figure, area, rechtskreis, None)
+    ]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def published(body: dict[str, Any]) -> Publication:
+    """The answer read back into rows, for the attack (the enums are strings: equal alike)."""
+    month = body["month"]
+    return Publication(
+        [FigureRow(**r, month=month) for r in body["rows"]],
+        [TotalRow(**t, month=month) for t in body["totals"]],
+    )
+
+
 async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) -> None:
-    """Allocations and first-contact days per cell from the endpoint; the NE cell of two
-    persons is suppressed; the CSV says the same; a rebuild gives identical figures."""
+    """Allocations and first-contact days per Integration Point from the endpoint; the cells
+    are withheld, the small ones and those beside them (else the IP's total less them would
+    show the others empty); no subtraction recovers one; the CSV says the same; a rebuild
+    gives identical figures."""
     month = steering.month.strftime("%Y-%m")
     await scenario(steering.platform, steering.month)
     await caught_up(steering.platform.stack.kafka, [steering.settings.agency_database_url])
@@ -127,23 +153,28 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     assert answer.status_code == 200, answer.text
     body = answer.json()
 
-    older, under_25 = "25 und älter", "unter 25"
+    older = "25 und älter"
     assert body["month"] == month
     assert body["min_cell_persons"] == 5
     versions = {d["figure"]: d["version"] for d in body["definitions"]}
     assert versions["intake.allocation"] == "intake.allocation@1"
     assert all(r["version"] == versions[r["figure"]] for r in body["rows"])
-    mg = cell(body, "intake.allocation", "MG", older)
+    assert cell(body, "intake.allocation", "MG", older)["suppressed"]  # protects the others
+    mg = total(body, "intake.allocation", "IP-MG")
     assert (mg["value"], mg["persons"], mg["suppressed"]) == (6, 6, False)
-    assert cell(body, "first_contact.days_median", "MG", older)["value"] == 8
-    assert cell(body, "first_contact.days_p90", "MG", older)["value"] == 20
-    assert cell(body, "first_contact.within_14_days_share", "MG", older)["value"] == 83.3
-    # The birth date, opened with the person's key, puts the young ones in their own band.
-    gv = cell(body, "intake.allocation", "GV", under_25)
-    assert (gv["value"], gv["persons"], gv["suppressed"]) == (5, 5, False)
-    assert cell(body, "intake.allocation", "GV", older)["suppressed"]
+    assert mg["label"] == "IP Mönchengladbach gesamt"
+    assert total(body, "first_contact.days_median", "IP-MG")["value"] == 8
+    assert total(body, "first_contact.days_p90", "IP-MG")["value"] == 20
+    assert total(body, "first_contact.within_14_days_share", "IP-MG")["value"] == 83.3
+    rkn = total(body, "intake.allocation", "IP-RKN")
+    assert (rkn["value"], rkn["persons"], rkn["label"]) == (7, 7, "IP Rhein-Kreis Neuss gesamt")
+    jobcenter = total(body, "intake.allocation", "IP-RKN", "SGB II")
+    assert (jobcenter["label"], jobcenter["suppressed"]) == ("Jobcenter Rhein-Kreis Neuss", True)
+    assert total(body, "intake.allocation", "GV", "SGB III")["value"] == 5
     ne = cell(body, "intake.allocation", "NE", older)
     assert (ne["value"], ne["persons"], ne["suppressed"]) == (None, None, True)
+    for figure in {r["figure"] for r in body["rows"]}:
+        assert recovered(published(body), figure) == {}, figure
 
     csv_answer = await steering.view.get("/figures.csv", params={"month": month}, headers=token())
     assert csv_answer.status_code == 200
@@ -153,8 +184,13 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
         (r["figure"], r["site"], r["rechtskreis"], r["age_band"]): r
         for r in csv.DictReader(io.StringIO(csv_answer.text))
     }
-    assert len(exported) == len(body["rows"])
-    assert exported["intake.allocation", "MG", "SGB III", older]["value"] == "6"
+    assert len(exported) == len(body["rows"]) + len(body["totals"])
+    ip_mg = exported["intake.allocation", "IP-MG", "alle", "alle"]
+    assert (ip_mg["value"], ip_mg["total"], ip_mg["label"]) == (
+        "6",
+        "true",
+        "IP Mönchengladbach gesamt",
+    )
     ne_row = exported["intake.allocation", "NE", "SGB III", older]
     assert (ne_row["value"], ne_row["persons"], ne_row["suppressed"]) == ("", "", "true")
 
@@ -165,9 +201,18 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     conn = await asyncpg.connect(steering.settings.agency_database_url)
     try:
         dump = str(await conn.fetch("SELECT * FROM steering_cases"))
+        # The birth date, opened with the person's key, leaves the day the young ones turn
+        # 25 (their band), and nothing for the older ones (older on every day).
+        young = await conn.fetchval(
+            "SELECT count(*) FROM steering_cases"
+            " WHERE turns_25_on > $1 AND record->>'allocated_on' = $2",
+            steering.month,
+            (steering.month + timedelta(days=1)).isoformat(),
+        )
     finally:
         await conn.close()
     assert NAME not in dump
+    assert young == 5
     assert steering.month.replace(year=steering.month.year - 40).isoformat() not in dump
 
     said: list[str] = []

@@ -243,7 +243,8 @@ async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
     assert "(Regel case." in await page.locator("#form-massnahme .errors").inner_text()
 
     # The steering page, signed in to the steering role: this month's figures. The six
-    # persons over 25 at MG fill one cell of the caseload; every other cell is suppressed.
+    # persons over 25 at MG fill one cell of the caseload, withheld too (the IP's total less
+    # it would show every other MG cell empty); the IP's total shows them.
     await page.click("text=Abmelden")
     await sign_in(page, web.url, role="steering", user="lena")
     assert page.url.endswith("/steuerung")
@@ -256,12 +257,14 @@ async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
 
     await until(figures_shown, "the steering page never drew this month's caseload")
     bars = await caseload.locator("rect title").all_text_contents()
-    assert "MG III 25+: 6 (6 Personen)" in bars
-    assert "NE III 25+: unterdrückt (< 5 Personen)" in bars
+    assert "IP Mönchengladbach gesamt: 6 (6 Personen)" in bars
+    assert "MG III 25+: unterdrückt (Geheimhaltung)" in bars
+    assert "NE III 25+: unterdrückt (Geheimhaltung)" in bars
     assert "Nur unterdrückte Zellen" in await page.locator("main").inner_text()
     csv = await page.request.get(f"{web.url}/steuerung.csv?monat={month}")
     assert csv.ok
     assert (await csv.text()).startswith("month,site,rechtskreis,age_band,figure")
+    assert ",true,IP Mönchengladbach gesamt" in await csv.text()
     await shot(page, "04-steuerung")
     await page.close()
     assert {p.name for p in ARTEFACTS.glob("*.png")} >= {

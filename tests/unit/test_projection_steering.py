@@ -7,7 +7,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -34,6 +34,7 @@ from contracts.intake import (
     InterpreterAssigned,
     InterpreterNoShow,
     InterpreterRequested,
+    InterpreterSessionHeld,
     NoShowParty,
     PersonRegistered,
     ProfileRecorded,
@@ -73,7 +74,6 @@ from contracts.recognition import (
 )
 from contracts.topics import CODECS
 from services.projections.steering import (
-    CSV_COLUMNS,
     FIGURES,
     MIN_CELL_PERSONS,
     AgeBand,
@@ -85,9 +85,9 @@ from services.projections.steering import (
     fold,
     months_with_data,
     nearest_rank,
-    to_csv,
     turns_25_on,
 )
+from services.projections.steering_totals import CSV_COLUMNS, to_csv
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 SEALED = Sealed(key_id="k-1", nonce="bm9uY2Vub25jZTEy", ciphertext="c2VjcmV0LW5hbWU=")
@@ -704,6 +704,61 @@ def test_interpreter_requests_and_failures() -> None:
     assert value(may, "interpreter.requests") == 10
     assert row(may, "interpreter.requests").persons == 5
     assert value(may, "interpreter.failures") == 5
+
+
+def _booked(person: Person, slot: date, recorded: date, assigned: date | None) -> UUID:
+    """An interpreter request for ``slot``, recorded on ``recorded``, assigned on ``assigned``."""
+    request_id = _id("booking", person.name, slot)
+    person.add(
+        InterpreterRequested(
+            request_id=request_id,
+            language="ar",
+            slot_start=datetime.combine(slot, time(9), tzinfo=UTC),
+            cost_bearer=Agency.AA_MG,
+        ),
+        on=recorded,
+    )
+    if assigned is not None:
+        person.add(InterpreterAssigned(request_id=request_id, interpreter_ref="SM-3"), on=assigned)
+    return request_id
+
+
+def test_bookings_recorded_days_before_their_slots_fail_only_by_a_no_show() -> None:
+    """Requests and assignments entered 1-3 days before the slot: five sessions held are no
+    failure, five interpreter no-shows (entered after the slot) are five failures."""
+    persons = people("booked-early", 5)
+    for i, person in enumerate(persons):
+        for k, outcome in enumerate(("held", "no-show")):
+            slot = date(2016, 6, 6 + 7 * k + i % 3)
+            ahead = timedelta(days=1 + (i + k) % 3)
+            request_id = _booked(person, slot, slot - ahead, slot - ahead)
+            if outcome == "held":
+                person.add(InterpreterSessionHeld(request_id=request_id), on=slot)
+            else:
+                no_show = InterpreterNoShow(request_id=request_id, party=NoShowParty.INTERPRETER)
+                person.add(no_show, on=slot + timedelta(days=1))
+    june = run(persons, "2016-06")
+    assert value(june, "interpreter.requests") == 10
+    assert value(june, "interpreter.failures") == 5
+    assert row(june, "interpreter.failures").persons == 5
+
+
+def test_a_session_held_is_no_failure_whenever_its_assignment_was_entered() -> None:
+    """Assignments entered days after the appointment: a session held and a client not coming
+    are no failure, so five interpreter no-shows are five failures (not ten, not fifteen)."""
+    persons = people("entered-late", 5)
+    for i, person in enumerate(persons):
+        for k, party in enumerate((None, NoShowParty.CLIENT, NoShowParty.INTERPRETER)):
+            slot = date(2016, 6, 6 + 7 * k + i % 3)
+            late = slot + timedelta(days=1 + i % 3)
+            request_id = _booked(person, slot, slot - timedelta(days=2), late)
+            if party is None:
+                person.add(InterpreterSessionHeld(request_id=request_id), on=late)
+            else:
+                person.add(InterpreterNoShow(request_id=request_id, party=party), on=late)
+    june = run(persons, "2016-06")
+    assert value(june, "interpreter.requests") == 15
+    assert value(june, "interpreter.failures") == 5
 
 
 def test_share_of_open_cases_with_a_valid_consent() -> None:

@@ -187,7 +187,8 @@ def test_the_timeline_is_newest_first_in_german() -> None:
 
 
 def test_suppressed_cells_get_no_bar_and_no_number() -> None:
-    """A cell under five persons is marked, never drawn to scale; the tallest bar fills."""
+    """A suppressed cell is marked, never drawn to scale, and never said to be under five (it
+    may protect another); the tallest bar fills; totals have a scale of their own."""
     rows: list[dict[str, Any]] = [
         {"figure": "caseload", "version": "caseload@1", "site": "MG", "rechtskreis": "SGB III",
          "age_band": "25 und älter", "value": 12.0, "persons": 12, "suppressed": False},
@@ -197,10 +198,24 @@ def test_suppressed_cells_get_no_bar_and_no_number() -> None:
          "age_band": "unter 25", "value": 6.0, "persons": 6, "suppressed": False},
     ]  # fmt: skip
 
-    (chart,) = charts.charts(rows)
+    totals: list[dict[str, Any]] = [
+        {"figure": "caseload", "version": "caseload@1", "area": "IP-MG", "rechtskreis": None,
+         "age_band": None, "label": "IP Mönchengladbach gesamt", "value": 40.0, "persons": 40,
+         "suppressed": False},
+        {"figure": "caseload", "version": "caseload@1", "area": "IP-RKN",
+         "rechtskreis": "SGB II", "age_band": None, "label": "Jobcenter Rhein-Kreis Neuss",
+         "value": None, "persons": None, "suppressed": True},
+    ]  # fmt: skip
+
+    (chart,) = charts.charts(rows, totals)
 
     assert [bar.height for bar in chart.bars] == [charts.PLOT_HEIGHT, 0, charts.PLOT_HEIGHT // 2]
-    assert [bar.shown_value for bar in chart.bars] == ["12", "< 5", "6"]
+    assert [bar.shown_value for bar in chart.bars] == ["12", charts.WITHHELD, "6"]
+    assert [(bar.top, bar.bottom, bar.height) for bar in chart.totals] == [
+        ("IP MG", "gesamt", charts.PLOT_HEIGHT),
+        ("JC RKN", "gesamt", 0),
+    ]
+    assert chart.totals[1].label == "Jobcenter Rhein-Kreis Neuss"
     assert not chart.all_suppressed
 
 

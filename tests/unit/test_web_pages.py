@@ -54,7 +54,8 @@ class FakeWorld:
         if url == f"{STEERING}/months":
             return httpx.Response(200, json=["2016-02", "2016-03"])
         if url.startswith(f"{STEERING}/figures?"):
-            return httpx.Response(200, json={"month": "2016-03", "rows": steering_rows()})
+            body = {"month": "2016-03", "rows": steering_rows(), "totals": steering_totals()}
+            return httpx.Response(200, json=body)
         if request.method == "POST":
             self.sent.append(request)
             return self.answers.pop(0)
@@ -76,6 +77,28 @@ def steering_rows() -> list[dict[str, Any]]:
         }
 
     return [row("caseload", "MG", 7.0), row("caseload", "NE", None), row("exits.x", "MG", None)]
+
+
+def steering_totals() -> list[dict[str, Any]]:
+    def total(
+        area: str, rechtskreis: str | None, label: str, value: float | None
+    ) -> dict[str, Any]:
+        return {
+            "figure": "caseload",
+            "version": "caseload@1",
+            "area": area,
+            "rechtskreis": rechtskreis,
+            "age_band": None,
+            "label": label,
+            "value": value,
+            "persons": None if value is None else int(value),
+            "suppressed": value is None,
+        }
+
+    return [
+        total("IP-MG", None, "IP Mönchengladbach gesamt", 9.0),
+        total("IP-RKN", "SGB II", "Jobcenter Rhein-Kreis Neuss", None),
+    ]
 
 
 def registration(given: str, allocated_on: str) -> dict[str, Any]:
@@ -255,8 +278,9 @@ def test_an_accepted_command_waits_for_the_view_then_redirects(
 
 
 def test_the_steering_page_draws_shown_cells_and_marks_suppressed_ones(client: TestClient) -> None:
-    """Bars for figures with a shown cell; a figure of only suppressed cells is listed apart;
-    the latest month is the default."""
+    """Bars for figures with a shown cell, and for their totals (German names, suppressed
+    ones hatched); a figure of only suppressed cells is listed apart; the latest month is the
+    default."""
     sign_in(client, role="steering")
 
     page = client.get("/steuerung").text
@@ -264,6 +288,9 @@ def test_the_steering_page_draws_shown_cells_and_marks_suppressed_ones(client: T
     assert "Steuerungsbericht 2016-03" in page
     assert 'data-figure="caseload"' in page
     assert "MG III 25+: 7 (7 Personen)" in page
-    assert "NE III 25+: unterdrückt" in page
+    assert "NE III 25+: unterdrückt (Geheimhaltung)" in page
+    assert "IP Mönchengladbach gesamt: 9 (9 Personen)" in page
+    assert "Jobcenter Rhein-Kreis Neuss: unterdrückt (Geheimhaltung)" in page
+    assert ">JC RKN</text>" in page
     assert 'data-figure="exits.x"' not in page
     assert "exits.x" in page
