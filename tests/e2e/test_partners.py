@@ -28,11 +28,11 @@ from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_admin import KafkaAdmin
 from services.chassis.offsets import topic_bounds
 from services.projections import partners
+from services.projections.forwarding import Subscription
 from services.projections.partner_app import create_app
 from services.projections.partner_feed import pseudonym
 from services.projections.partner_host import FeedHost
 from services.projections.partner_settings import PartnerFeedSettings
-from services.projections.purpose import Subscription
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, receive_until, serving
 from tests.e2e.partner_keys import PartnerKeys
@@ -175,7 +175,7 @@ async def _receive(world: World, enough: Any) -> None:
         world.received = received
         return bool(await enough())
 
-    group = f"{partners.group_prefix(IQ)}test-{uuid4().hex[:8]}"
+    group = f"{partners.group_prefix(IQ.value)}test-{uuid4().hex[:8]}"
     await receive_until(world.access, TOPIC, group, seen)
 
 
@@ -345,7 +345,7 @@ async def test_a_revoked_partner_cannot_connect_and_its_feed_stops(
         partners_credentials_dir=tmp_path,
         **stack.kafka_settings("admin"),
     )
-    assert await partners.revoke(admin, IQ)
+    assert await partners.revoke(admin, IQ.value)
 
     with pytest.raises(KafkaConnectionError):
         await can_read(world.access, TOPIC)

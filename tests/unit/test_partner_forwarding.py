@@ -14,8 +14,9 @@ from contracts.intake import (
     Purpose,
     ReferredToPartner,
 )
+from services.projections.forwarding import Subscription, forwarding
 from services.projections.partner_feed import pseudonym
-from services.projections.purpose import Subscription, case_facts, forwarding
+from services.projections.purpose import case_facts
 from tests.unit.test_projection_purpose import (
     BEFORE,
     CONSENT,
