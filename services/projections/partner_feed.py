@@ -2,9 +2,10 @@
 
 A projection handler like the agencies' views, on the same purpose rules (``forwarding``):
 an event is passed on only while a valid consent names the partner, the subscription's
-purpose and the event's data category. What it passes on goes through the feed's outbox in
-the same transaction as the consumed positions, so each message is published at least once
-and the partner de-duplicates on ``notice_id``.
+purpose and the event's data category; to an employer (one organisation per subscription)
+only what an employer may see, cut to its fields (``forwarded_data``). What it passes on goes
+through the feed's outbox in the same transaction as the consumed positions, so each message
+is published at least once and the partner de-duplicates on ``notice_id``.
 
 When a consent naming the partner arrives, the case's whole history is read back from the
 topics as they stand *now* and judged with the facts folded from all of it: a partner
