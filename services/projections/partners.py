@@ -41,25 +41,24 @@ CREATE TABLE IF NOT EXISTS public.partners (
     generation    integer     NOT NULL,  -- the feed's schema is partner_<name>_<generation>
     added_at      timestamptz NOT NULL DEFAULT now(),
     revoked_at    timestamptz,
-    key_token_hash bytea  -- sha256 of the partner's token for its keys (new on every add)
+    key_token_hash bytea,  -- sha256 of the partner's token for its keys (new on every add)
+    organisation  text  -- an employer's Betriebsnummer (one subscription per organisation)
 );
--- Registries from before the keys: the column is added once (NULL: that partner's token
--- fetches nothing until it is added again). Checked first, as this runs on every look at
+-- Columns added since the first registries, each added once: key_token_hash (NULL: that
+-- partner's token fetches nothing until it is added again) and organisation (an employer's
+-- Betriebsnummer; NULL for every other partner). Checked first, as this runs on every look at
 -- the registry and ALTER TABLE would lock the table each time.
-DO $$ BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
-        AND table_name = 'partners' AND column_name = 'key_token_hash'
-    ) THEN
-        ALTER TABLE public.partners ADD COLUMN key_token_hash bytea;
-    END IF;
-    -- Employers subscribe one organisation each (NULL for every other partner).
-    IF NOT EXISTS (
-        SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
-        AND table_name = 'partners' AND column_name = 'organisation'
-    ) THEN
-        ALTER TABLE public.partners ADD COLUMN organisation text;
-    END IF;
+DO $$ DECLARE added record; BEGIN
+    FOR added IN SELECT * FROM (VALUES ('key_token_hash', 'bytea'), ('organisation', 'text'))
+        AS wanted (name, type)
+    LOOP
+        IF NOT EXISTS (
+            SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
+            AND table_name = 'partners' AND column_name = added.name
+        ) THEN
+            EXECUTE format('ALTER TABLE public.partners ADD COLUMN %I %s', added.name, added.type);
+        END IF;
+    END LOOP;
 END $$
 """
 
