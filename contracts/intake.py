@@ -213,17 +213,38 @@ class Partner(StrEnum):
     EMPLOYER = "employer"
 
 
+Betriebsnummer = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{8}$",
+        description="the employer's Betriebsnummer (eight digits, issued by the BA)",
+        examples=["12345678"],
+    ),
+]
+
+
 class Recipient(_Part):
-    """Who may receive the data: an agency, or a partner (optionally a named person there)."""
+    """Who may receive the data: an agency, or a partner (optionally a named person there).
+    An employer is named as one organisation (``organisation``): each employer is a
+    recipient of its own, and ``partner: employer`` without one names no employer at all."""
 
     agency: Agency | None = None
     partner: Partner | None = None
     named_person: OptionalPersonalText = None
+    # Added within schema version 1 (additive, optional) and left off the wire when absent,
+    # so that events written before it re-serialise exactly as they were.
+    organisation: Betriebsnummer | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="with partner 'employer': the employer organisation the consent names",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_body(self) -> Self:
         if (self.agency is None) == (self.partner is None):
             raise ValueError("a recipient is either an agency or a partner")
+        if self.organisation is not None and self.partner is not Partner.EMPLOYER:
+            raise ValueError("only an employer is named by its organisation")
         return self
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.common import TOWNS_BY_SITE, CountryCode, KldbCode, LanguageCode, ShortText, Site
 from contracts.envelope import Agency
@@ -140,6 +140,14 @@ class GiveConsent(_Command):
     given_by_guardian: bool = False
     guardian_name: Name | None = None
     witness_name: Name | None = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _each_employer_by_name(cls, recipients: tuple[Recipient, ...]) -> tuple[Recipient, ...]:
+        # Each employer is a recipient of its own: "employers" in general is a blanket.
+        if any(r.partner is Partner.EMPLOYER and r.organisation is None for r in recipients):
+            raise ValueError("an employer is named by its organisation (Betriebsnummer)")
+        return recipients
 
     @model_validator(mode="after")
     def _never_blanket(self) -> Self:

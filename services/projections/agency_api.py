@@ -394,14 +394,23 @@ async def caseload_timelines(
 async def disclosures(
     request: Request, pool: Pool, claims: Token, case_id: UUID
 ) -> list[Disclosure]:
-    """Every disclosure of a case's data into this view, with its legal basis or consent."""
+    """Every disclosure of a case's data into this view, with its legal basis or consent.
+
+    A case the view holds nothing of is refused (403, logged as refused) like its timeline:
+    an empty list would be a granted read of a case the view may not know of."""
     await authorize(pool, request, claims, Read.DISCLOSURES, case_id)
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            "SELECT * FROM public.disclosures WHERE case_id = $1 ORDER BY disclosed_at, event_id",
-            case_id,
-        )
-        await record_access(conn, request, claims, granted=True, case_id=case_id)
+        held = await conn.fetchval("SELECT 1 FROM case_events WHERE case_id = $1 LIMIT 1", case_id)
+        rows = []
+        if held:
+            rows = await conn.fetch(
+                "SELECT * FROM public.disclosures WHERE case_id = $1"
+                " ORDER BY disclosed_at, event_id",
+                case_id,
+            )
+            await record_access(conn, request, claims, granted=True, case_id=case_id)
+    if not held:
+        raise await _refuse(pool, request, claims, NOT_VISIBLE, case_id)
     return [Disclosure.model_validate(dict(row)) for row in rows]
 
 

@@ -273,6 +273,7 @@ def facts_from_json(stored: str) -> CaseFacts:
                 given_on=_instant(c["given_on"]),  # type: ignore[arg-type]
                 valid_until=_instant(c["valid_until"]),
                 ended_on=_instant(c["ended_on"]),
+                employers=frozenset(c.get("employers", ())),  # absent in facts stored before
             )
             for c in raw["consents"]
         ),

@@ -86,7 +86,7 @@ async def feed_key(
         key = await find_key(conn, partner.schema, key_id)
     log.info(
         "partner_key.requested",
-        partner=partner.partner.value,
+        partner=partner.name,
         key_id=key_id,
         granted=key is not None,
     )

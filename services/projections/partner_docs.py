@@ -38,6 +38,10 @@ DESCRIPTION = (
     "about the person. What stays on the topic can no longer be read. Messages are keyed by "
     "the pseudonym (one person's messages keep their order) and may arrive more than once: "
     "de-duplicate on notice_id."
+    " Employers are subscribed one organisation each (topic ip.partner.employer_"
+    "<Betriebsnummer>.v1, for persons whose consent names that Betriebsnummer) and receive "
+    "only the consented profile (intake.profile_recorded) and, of a work-permission decision "
+    "(placement.permission_decided), request_id, granted, valid_until and decided_on."
 )
 
 

@@ -2,9 +2,10 @@
 
 A projection handler like the agencies' views, on the same purpose rules (``forwarding``):
 an event is passed on only while a valid consent names the partner, the subscription's
-purpose and the event's data category. What it passes on goes through the feed's outbox in
-the same transaction as the consumed positions, so each message is published at least once
-and the partner de-duplicates on ``notice_id``.
+purpose and the event's data category; to an employer (one organisation per subscription)
+only what an employer may see, cut to its fields (``forwarded_data``). What it passes on goes
+through the feed's outbox in the same transaction as the consumed positions, so each message
+is published at least once and the partner de-duplicates on ``notice_id``.
 
 When a consent naming the partner arrives, the case's whole history is read back from the
 topics as they stand *now* and judged with the facts folded from all of it: a partner
@@ -52,20 +53,19 @@ from services.projections.agency import (
     recorded_payload,
 )
 from services.projections.agency_rows import facts_from_json, facts_to_json
+from services.projections.forwarding import (
+    Subscription,
+    forwarded_data,
+    forwarding,
+    names_subscriber,
+)
 from services.projections.partner_keys import (
     drop_consent_keys,
     drop_person_keys,
     key_for,
     seal_data,
 )
-from services.projections.purpose import (
-    CaseFacts,
-    Subscription,
-    case_facts,
-    data_category,
-    evolve,
-    forwarding,
-)
+from services.projections.purpose import CaseFacts, case_facts, data_category, evolve
 
 log = structlog.get_logger("projection.partner_feed")
 
@@ -95,7 +95,7 @@ class PartnerFeed(WritesAsItApplies):
         self, subscription: Subscription, pseudonym_key: bytes, keys: KeySource, case_now: CaseNow
     ) -> None:
         self.subscription = subscription
-        self.topic = partner_topic(subscription.partner.value)
+        self.topic = partner_topic(subscription.name)
         self._key = pseudonym_key
         self._keys = keys
         self._case_now = case_now
@@ -113,7 +113,9 @@ class PartnerFeed(WritesAsItApplies):
         if isinstance(envelope.data, PersonErased):
             self._keys.forget(case)
             await self._erased(conn, envelope)
-        if isinstance(envelope.data, ConsentGiven) and self._names_partner(envelope.data):
+        if isinstance(envelope.data, ConsentGiven) and names_subscriber(
+            self.subscription, envelope.data
+        ):
             await self._judge_case(conn, case)
             return
         row = await conn.fetchrow(
@@ -133,11 +135,6 @@ class PartnerFeed(WritesAsItApplies):
         if consent is not None:
             await self._forward(conn, envelope, consent)
 
-    def _names_partner(self, consent: ConsentGiven) -> bool:
-        return self.subscription.purpose in consent.purposes and any(
-            r.partner is self.subscription.partner for r in consent.recipients
-        )
-
     async def _judge_case(self, conn: DbConnection, case: UUID) -> None:
         """Fold the case's whole history as it stands now; pass on what the facts allow."""
         events = merged(await self._case_now(case), self._in_batch.get(case, []))
@@ -151,7 +148,7 @@ class PartnerFeed(WritesAsItApplies):
                 forwarded += await self._forward(conn, envelope, consent)
         log.info(
             "partner_feed.case_judged",
-            partner=self.subscription.partner.value,
+            partner=self.subscription.name,
             case_id=str(case),
             events=len(events),
             forwarded=forwarded,
@@ -202,7 +199,13 @@ class PartnerFeed(WritesAsItApplies):
             category=category,
             event_type=envelope.type,
             occurred_at=envelope.occurred_at,
-            data=seal_data(await readable(envelope, self._keys), key, heading["notice_id"]),
+            data=seal_data(
+                forwarded_data(
+                    self.subscription, envelope.type, await readable(envelope, self._keys)
+                ),
+                key,
+                heading["notice_id"],
+            ),
         )
         await self._publish(conn, message)
         return 1
@@ -248,7 +251,7 @@ class PartnerFeed(WritesAsItApplies):
         )
         log.info(
             "partner_feed.person_erased",
-            partner=self.subscription.partner.value,
+            partner=self.subscription.name,
             case_id=str(envelope.case_id),
             keys_deleted=dropped,
             notified=bool(used),

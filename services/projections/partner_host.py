@@ -71,7 +71,7 @@ class FeedHost:
         """Start the feeds of new (or renewed) partners; stop those of revoked ones."""
         conn = await asyncpg.connect(self._settings.partners_database_url)
         try:
-            partners = {r.partner.value: r for r in await registered(conn)}
+            partners = {r.name: r for r in await registered(conn)}
         finally:
             await conn.close()
         for name, running in list(self._running.items()):
@@ -94,7 +94,7 @@ class FeedHost:
         await install_projection_schema(pool, sql)
         kafka = self._settings.kafka
         runner = ProjectionRunner(
-            name=f"partner.{reg.partner.value}",
+            name=f"partner.{reg.name}",
             pool=pool,
             kafka=kafka,
             topics=DOMAIN_TOPICS,
@@ -102,14 +102,14 @@ class FeedHost:
             max_batch=self._settings.partners_max_batch,
             handler=PartnerFeed(reg.subscription, reg.pseudonym_key, self._keys, self._case_now),
         )
-        relay = OutboxRelay(pool, create_producer(kafka), name=f"partner.{reg.partner.value}")
+        relay = OutboxRelay(pool, create_producer(kafka), name=f"partner.{reg.name}")
         stop = asyncio.Event()
         tasks = (
             asyncio.create_task(runner.run(stop)),
             asyncio.create_task(_publish(relay, stop)),
         )
-        self._running[reg.partner.value] = _Running(reg, pool, stop, tasks)
-        log.info("partner_feed.started", partner=reg.partner.value, schema=reg.schema)
+        self._running[reg.name] = _Running(reg, pool, stop, tasks)
+        log.info("partner_feed.started", partner=reg.name, schema=reg.schema)
 
     async def _stop(self, name: str, *, drop: bool) -> None:
         running = self._running.pop(name)

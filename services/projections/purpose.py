@@ -16,8 +16,8 @@ withdrawn consent removes the partner's rows, so projections re-evaluate each cy
 Not modelled (no such data exists in the contracts yet, or it is decided elsewhere):
 - Jobcenter benefit data, Sozialamt files and IQ counselling notes: no topic carries them,
   so no view can receive them from these rules.
-- Employers have no view; what they may learn of a work-permission decision is the field
-  list ``EMPLOYER_FIELDS``.
+- Employers have no view: they are network partners with a feed of their own, one per
+  organisation (``services.projections.forwarding``).
 - A consent's ``named_person`` and a course provider's own name: a consent naming
   "course providers" opens the view for every course provider's rows.
 - The Ausländerbehörde and Sozialamt hold a case only while its current site is in their
@@ -292,6 +292,11 @@ _IDENTITY_TO_MATCH: Final = frozenset(
         "allocated_on",
     }
 )
+PERMISSION_OUTCOME: Final = frozenset(
+    {"request_id", "granted", "valid_until", "restrictions", "decided_on", "rule_version"}
+)
+"""What of the Ausländerbehörde's work-permission decision reaches the Agentur and the
+Jobcenters: everything but the ``refusal_reason``."""
 _FIELDS: Final[dict[tuple[ViewKind, str], frozenset[str]]] = {
     # The spoken languages serve counselling, not residence or benefit files.
     (ViewKind.AUSLAENDERBEHOERDE, "intake.person_registered"): _IDENTITY_TO_MATCH,
@@ -300,16 +305,13 @@ _FIELDS: Final[dict[tuple[ViewKind, str], frozenset[str]]] = {
     (ViewKind.SOZIALAMT, "intake.hand_over_accepted"): frozenset(
         {"handover_id", "reason", "to_agency", "accepted_on"}
     ),
+    # The Ausländerbehörde's decision: the Agentur places within its outcome (granted, until
+    # when, the restrictions that bound the job), never its grounds for a refusal, which are
+    # residence-law findings about the person no SGB III/II task needs (§ 67a (1) SGB X;
+    # docs/data-protection.md, "Work-permission decisions"). The Jobcenter holds the AA view.
+    (ViewKind.AGENTUR, "placement.permission_decided"): PERMISSION_OUTCOME,
+    (ViewKind.JOBCENTER, "placement.permission_decided"): PERMISSION_OUTCOME,
 }
-
-EMPLOYER_FIELDS: Final[dict[str, frozenset[str]]] = {
-    # "permission granted yes/no and until when": never the reasons for a refusal, nor
-    # the restrictions or rule version behind the decision.
-    "placement.permission_decided": frozenset(
-        {"request_id", "granted", "valid_until", "decided_on"}
-    ),
-}
-"""What an employer may learn of an event (no employer view exists yet)."""
 
 
 def visible_fields(view: ViewId, event_type: str) -> frozenset[str] | None:
@@ -329,6 +331,13 @@ class Responsibility:
 
 
 @dataclass(frozen=True)
+class Employer:
+    """One employer organisation, as a consent names it: by its Betriebsnummer."""
+
+    betriebsnummer: str
+
+
+@dataclass(frozen=True)
 class ConsentFacts:
     """One Einwilligung as it stands (intake's rules, restated without importing intake)."""
 
@@ -340,6 +349,7 @@ class ConsentFacts:
     given_on: date
     valid_until: date | None = None
     ended_on: date | None = None  # withdrawn or expired
+    employers: frozenset[str] = frozenset()  # the Betriebsnummern of the employers it names
 
     def valid_on(self, day: date) -> bool:
         """Valid from ``given_on``; no longer on the day it ends or on ``valid_until``."""
@@ -347,10 +357,14 @@ class ConsentFacts:
             return False
         return self.valid_until is None or day < self.valid_until
 
-    def names(self, recipient: Agency | Partner) -> bool:
+    def names(self, recipient: Agency | Partner | Employer) -> bool:
+        """Whether the consent names ``recipient``. An employer is named only as one
+        organisation: a consent naming "employers" without one names none of them."""
         if isinstance(recipient, Agency):
             return recipient in self.agencies
-        return recipient in self.partners
+        if isinstance(recipient, Employer):
+            return recipient.betriebsnummer in self.employers
+        return recipient is not Partner.EMPLOYER and recipient in self.partners
 
 
 @dataclass(frozen=True)
@@ -422,6 +436,9 @@ def evolve(facts: CaseFacts, event: AnyEvent) -> CaseFacts:  # noqa: PLR0911  # 
                 data_categories=frozenset(event.data_categories),
                 given_on=event.given_on,
                 valid_until=event.valid_until,
+                employers=frozenset(
+                    r.organisation for r in event.recipients if r.organisation is not None
+                ),
             )
             return replace(facts, consents=(*facts.consents, consent))
         case ConsentWithdrawn():
@@ -637,38 +654,11 @@ def _consent(
     recipient = view.controller
     if recipient is None:
         return None
-    return _consent_for(recipient, CONSENT_PURPOSES[view], event, category, case, on)
+    return consent_for(recipient, CONSENT_PURPOSES[view], event, category, case, on)
 
 
-# --- network partners' feeds -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A network partner subscribed to its feed for one purpose and some data categories."""
-
-    partner: Partner
-    purpose: Purpose
-    categories: frozenset[DataCategory]
-
-
-def forwarding(
-    subscription: Subscription, event: AnyEvent, case: CaseFacts, on: date
-) -> UUID | None:
-    """May the partner's feed pass ``event`` on, on day ``on``? The consent it rests on, or
-    None. The same consent rule as a partner's view: valid on ``on``, naming the partner, the
-    subscription's purpose and the event's data category, which the subscription must also
-    list. The case's administration (no category) is never passed on, not even a referral.
-    """
-    category = data_category(event.type)
-    if category is None or category not in subscription.categories:
-        return None
-    purposes = frozenset({subscription.purpose})
-    return _consent_for(subscription.partner, purposes, event, category, case, on)
-
-
-def _consent_for(  # noqa: PLR0917  # the same arguments as the two rules that ask
-    recipient: Agency | Partner,
+def consent_for(  # noqa: PLR0917  # the same arguments as the two rules that ask
+    recipient: Agency | Partner | Employer,
     purposes: frozenset[Purpose],
     event: AnyEvent,
     category: DataCategory | None,

@@ -28,10 +28,11 @@ from services.chassis.kafka_admin import KafkaAdmin
 from services.chassis.offsets import topic_bounds
 from services.projections import partners
 from services.projections.agency_settings import AgencyViewSettings
+from services.projections.forwarding import Subscription
 from services.projections.partner_app import create_app as create_feed_app
 from services.projections.partner_feed import pseudonym
 from services.projections.partner_settings import PartnerFeedSettings
-from services.projections.purpose import Subscription, ViewId
+from services.projections.purpose import ViewId
 from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port, read_topic
@@ -81,7 +82,7 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
             **stack.kafka_settings("admin"),
         )
         added = await partners.add(admin, IQ_IDENTITY)
-        exits.push_async_callback(partners.revoke, admin, IQ)
+        exits.push_async_callback(partners.revoke, admin, IQ.value)
         feed = PartnerFeedSettings(
             partners_database_url=feed_dsn,
             partners_poll=0.5,
@@ -115,7 +116,7 @@ async def partner_messages(
     async def arrived(received: list[bytes]) -> bool:
         return any(isinstance(m, until) for m in about(received))
 
-    group = f"{partners.group_prefix(IQ)}test-erasure-{uuid4().hex[:8]}"
+    group = f"{partners.group_prefix(IQ.value)}test-erasure-{uuid4().hex[:8]}"
     return about(await receive_until(access, partner_topic(IQ.value), group, arrived))
 
 

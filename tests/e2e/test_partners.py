@@ -21,9 +21,16 @@ import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
+from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import DataCategory, Partner, Purpose
 from contracts.partners import ConsentEnded, ForwardedEvent, PartnerNotice, partner_message
-from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS, RECOGNITION_TOPIC, partner_topic
+from contracts.topics import (
+    ALL_TOPICS,
+    DOMAIN_TOPICS,
+    PLACEMENT_TOPIC,
+    RECOGNITION_TOPIC,
+    partner_topic,
+)
 from deploy.local import devstack
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import PARTNER_FEED
@@ -31,11 +38,11 @@ from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_admin import KafkaAdmin
 from services.chassis.offsets import topic_bounds
 from services.projections import partners
+from services.projections.forwarding import Subscription
 from services.projections.partner_app import create_app
 from services.projections.partner_feed import pseudonym
 from services.projections.partner_host import FeedHost
 from services.projections.partner_settings import PartnerFeedSettings
-from services.projections.purpose import Subscription
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, receive_until, serving
 from tests.e2e.partner_keys import PartnerKeys
@@ -60,10 +67,10 @@ class World:
     keys: PartnerKeys  # the partner's side of the key endpoint
     received: list[bytes] = field(default_factory=list)
 
-    async def registered(self) -> partners.Registered:
+    async def registered(self, name: str = IQ.value) -> partners.Registered:
         conn = await asyncpg.connect(self.feed_dsn)
         try:
-            return next(r for r in await partners.registered(conn) if r.partner is IQ)
+            return next(r for r in await partners.registered(conn) if r.name == name)
         finally:
             await conn.close()
 
@@ -143,11 +150,11 @@ async def _withdraw(platform: Platform, case: str, consent: str) -> None:
     )
 
 
-async def _caught_up(world: World, stack: StackInfo) -> None:
+async def _caught_up(world: World, stack: StackInfo, name: str = IQ.value) -> None:
     """Until the feed has consumed everything on the domain topics as they stand now, and
     published what it had to."""
     ends = await topic_bounds(stack.kafka, DOMAIN_TOPICS)
-    schema = (await world.registered()).schema
+    schema = (await world.registered(name)).schema
     conn = await asyncpg.connect(world.feed_dsn)
     try:
         for _ in range(1500):  # five minutes: the feed reads every earlier test's events
@@ -178,7 +185,7 @@ async def _receive(world: World, enough: Any) -> None:
         world.received = received
         return bool(await enough())
 
-    group = f"{partners.group_prefix(IQ)}test-{uuid4().hex[:8]}"
+    group = f"{partners.group_prefix(IQ.value)}test-{uuid4().hex[:8]}"
     await receive_until(world.access, TOPIC, group, seen)
 
 
@@ -400,6 +407,216 @@ async def test_a_partner_reads_nothing_internal(world: World) -> None:
     assert await can_read(world.access, TOPIC)
 
 
+# --- employers: each its own recipient, topic and principal, and only what DOMAIN.md allows --
+
+SCHMITZ, HANSEN = "12345678", "87654321"  # two employers' Betriebsnummern
+EMPLOYER_FIELDS = {"type", "request_id", "granted", "valid_until", "decided_on"}
+
+
+@dataclass
+class Employers:
+    case: str  # the person, who consented to Schmitz for placement
+    access: dict[str, KafkaAccess]  # Betriebsnummer -> that employer's connection
+    keys: dict[str, PartnerKeys]
+    refused: str  # the request ids of the two decisions
+    granted: str
+
+
+def _employer(organisation: str) -> Subscription:
+    categories = frozenset({DataCategory.PROFILE, DataCategory.PLACEMENT})
+    return Subscription(Partner.EMPLOYER, Purpose.PLACEMENT, categories, organisation)
+
+
+async def _permission(
+    platform: Platform, case: str, dates: tuple[str, str, str, str], decision: dict[str, Any]
+) -> str:
+    """A work-permission request, the BA's consent (Vorrangprüfung) and the ABH's decision."""
+    requested, start, consented, decided = dates
+    request = str(uuid4())
+    base = f"/cases/{case}"
+    job = {"employer": "Elektro Schmitz GmbH", "job_description": "Elektrohelfer"}
+    await platform.command(
+        "placement",
+        f"{base}/work-permission-requests",
+        {"request_id": request, **job, "job_type": "helfer", "start_date": start,
+         "requested_on": requested},
+    )  # fmt: skip
+    await platform.command(
+        "placement",
+        f"{base}/ba-consent-decisions",
+        {"request_id": request, "granted": True, "decided_on": consented},
+    )
+    await platform.command(
+        "placement",
+        f"{base}/permission-decisions",
+        {"request_id": request, "decided_on": decided, **decision},
+        agency="RKN",
+    )
+    return request
+
+
+@pytest.fixture(scope="module")
+async def employers(world: World) -> Employers:
+    """Schmitz and Hansen subscribe as employers; a person consents to Schmitz for placement
+    (profile and placement data), then the ABH refuses one permission and grants another,
+    each after the BA's consent."""
+    platform = world.platform
+    admin = PartnerFeedSettings(
+        partners_database_url=world.feed_dsn,
+        partners_public_url=world.keys.url,
+        **platform.stack.kafka_settings("admin"),
+    )
+    access, keys = {}, {}
+    for organisation in (SCHMITZ, HANSEN):
+        added = await partners.add(admin, _employer(organisation))
+        access[organisation] = KafkaAccess(
+            platform.stack.kafka_bootstrap, added["sasl.username"], added["sasl.password"]
+        )
+        keys[organisation] = PartnerKeys(world.keys.url, added["keys.token"])
+    case = await _register(platform, "emil")
+    base = f"/cases/{case}"
+    await platform.command(
+        "intake",
+        f"{base}/residence-status",
+        {"status": "aufenthaltsgestattung", "valid_from": "2016-03-01",
+         "stay_since": "2016-02-01"},
+    )  # fmt: skip
+    await platform.command(
+        "intake",
+        f"{base}/consents",
+        {"consent_id": str(uuid4()), "purposes": ["placement"],
+         "recipients": [{"partner": "employer", "organisation": SCHMITZ}],
+         "data_categories": ["profile", "placement"], "notice_version": "2016-01",
+         "notice_language": "ar", "method": "written", "given_on": "2016-03-05"},
+    )  # fmt: skip
+    await _profile(platform, case)
+    await platform.until_stored("placement", case, "placement.residence_facts_noted")
+    refused = await _permission(
+        platform,
+        case,
+        ("2016-05-10", "2016-06-01", "2016-05-15", "2016-05-20"),
+        {"granted": False, "refusal_reason": "Identität ungeklärt"},
+    )
+    granted = await _permission(
+        platform,
+        case,
+        ("2016-06-01", "2016-07-01", "2016-06-05", "2016-06-10"),
+        {"granted": True, "valid_until": "2017-06-30", "restrictions": ["nur Elektro Schmitz"]},
+    )
+    # Everything the person's events are is on the topics before the tests read the feeds.
+    await platform.published_types(INTAKE_TOPIC, case, 4)  # registration, status, consent, CV
+    await platform.published_types(PLACEMENT_TOPIC, case, 7)  # residence facts, 2 x 3 steps
+    for organisation in (SCHMITZ, HANSEN):
+        await _running(world, _employer(organisation).name)
+    return Employers(case, access, keys, refused, granted)
+
+
+async def _running(world: World, name: str) -> None:
+    for _ in range(150):
+        if name in world.host.feeds:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the feed of {name} never started")
+
+
+async def test_a_consent_cannot_name_employers_in_general(world: World) -> None:
+    """ "Any employer" is no recipient: 422 at recipients; each employer is named by its own
+    Betriebsnummer."""
+    case = await _register(world.platform, "farid")
+    body = {
+        "consent_id": str(uuid4()),
+        "purposes": ["placement"],
+        "recipients": [{"partner": "employer"}],
+        "data_categories": ["profile"],
+        "notice_version": "2016-01",
+        "notice_language": "ar",
+        "method": "written",
+        "given_on": "2016-03-05",
+    }
+    answer = await world.platform.clients["intake"].post(
+        f"/cases/{case}/consents", json=body, headers={"X-Agency": "AA-MG"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "named by its organisation" in answer.text
+    assert "recipients" in answer.text
+
+
+async def test_the_named_employer_receives_the_profile_and_granted_until_only(
+    world: World, employers: Employers, stack: StackInfo
+) -> None:
+    """Schmitz, named in the consent, gets the profile and of each decision only request,
+    granted, until when and decision day: no refusal reason, restriction, rule version, no
+    BA consent (Vorrangprüfung), request or residence fact."""
+    name = _employer(SCHMITZ).name
+    topic = partner_topic(name)
+    registered = await world.registered(name)
+    person = pseudonym(registered.pseudonym_key, UUID(employers.case))
+
+    def mine(raw: list[bytes]) -> list[ForwardedEvent]:
+        parsed = [partner_message.validate_json(r) for r in raw]
+        return [m for m in parsed if isinstance(m, ForwardedEvent) and m.person == person]
+
+    async def both_decisions(raw: list[bytes]) -> bool:
+        types = [m.event_type for m in mine(raw)]
+        return types.count("placement.permission_decided") == 2
+
+    group = f"{partners.group_prefix(name)}test-{uuid4().hex[:8]}"
+    await receive_until(employers.access[SCHMITZ], topic, group, both_decisions)
+    await _caught_up(world, stack, name)
+    group = f"{partners.group_prefix(name)}test-{uuid4().hex[:8]}"
+    received = mine(await receive_until(employers.access[SCHMITZ], topic, group, both_decisions))
+
+    assert sorted(m.event_type for m in received) == [
+        "intake.profile_recorded",
+        "placement.permission_decided",
+        "placement.permission_decided",
+    ]
+    opened = [await employers.keys[SCHMITZ].opened(m) for m in received]
+    decisions = {d["request_id"]: d for d in opened if d["type"] == "placement.permission_decided"}
+    assert all(set(d) == EMPLOYER_FIELDS for d in decisions.values())
+    assert (
+        decisions[employers.refused]["granted"],
+        decisions[employers.refused]["valid_until"],
+    ) == (
+        False,
+        None,
+    )
+    assert (
+        decisions[employers.granted]["granted"],
+        decisions[employers.granted]["valid_until"],
+    ) == (
+        True,
+        "2017-06-30",
+    )
+    profile = next(d for d in opened if d["type"] == "intake.profile_recorded")
+    assert profile["work_history"][0]["occupation"] == "Softwareentwickler"
+    assert not await can_read(employers.access[SCHMITZ], partner_topic(_employer(HANSEN).name))
+
+
+async def test_an_employer_the_consent_does_not_name_receives_nothing(
+    world: World, employers: Employers, stack: StackInfo
+) -> None:
+    """Hansen, subscribed for the same purpose and categories but named by no consent: once
+    its feed has read everything, it has passed nothing on and its topic is empty; it reads
+    its own topic and not Schmitz's."""
+    name = _employer(HANSEN).name
+    await _caught_up(world, stack, name)
+    schema = (await world.registered(name)).schema
+    conn = await asyncpg.connect(world.feed_dsn)
+    try:
+        held = await conn.fetchval(f"SELECT count(*) FROM {schema}.feed_facts")  # noqa: S608  # our schema name
+        sent = await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox")  # noqa: S608  # our schema name
+    finally:
+        await conn.close()
+    bounds = await topic_bounds(stack.kafka, (partner_topic(name),))
+
+    assert (held, sent) == (0, 0)
+    assert bounds
+    assert all(end == 0 for _, end in bounds.values())
+    assert await can_read(employers.access[HANSEN], partner_topic(name))
+    assert not await can_read(employers.access[HANSEN], partner_topic(_employer(SCHMITZ).name))
+
+
 async def test_a_revoked_partner_cannot_connect_and_its_feed_stops(
     world: World, stack: StackInfo, tmp_path: Path
 ) -> None:
@@ -409,7 +626,7 @@ async def test_a_revoked_partner_cannot_connect_and_its_feed_stops(
         partners_credentials_dir=tmp_path,
         **stack.kafka_settings("admin"),
     )
-    assert await partners.revoke(admin, IQ)
+    assert await partners.revoke(admin, IQ.value)
 
     with pytest.raises(KafkaConnectionError):
         await can_read(world.access, TOPIC)

@@ -191,6 +191,30 @@ async def test_case_the_view_does_not_hold_is_403_and_logged(views: Views) -> No
     }
 
 
+async def test_disclosures_of_a_case_the_view_does_not_hold_are_403_and_logged(
+    views: Views,
+) -> None:
+    """GET /disclosures for JC-MG's case and an unknown id on the JC-RKN view: 403 "not
+    visible", logged as refused (never an empty list logged as granted); JC-MG gets its own."""
+    unknown = str(uuid4())
+    headers = bearer(token("JC-RKN", user="dieter"))
+    for case in (views.case_id, unknown):
+        response = await get(views, ViewId.JC_RKN, f"/disclosures?case_id={case}", headers)
+        assert response.status_code == 403, response.text
+        assert response.json()["detail"] == "not visible to this agency"
+    rows = [r for r in await logged(views, ViewId.JC_RKN) if r["user_name"] == "dieter"]
+    assert {(r["case_id"], r["granted"], r["reason"], r["path"]) for r in rows} == {
+        (UUID(case), False, "not visible to this agency", "/disclosures")
+        for case in (views.case_id, unknown)
+    }
+    own = bearer(token("JC-MG", user="dieter"))
+    held = await get(views, ViewId.JC_MG, f"/disclosures?case_id={views.case_id}", own)
+    assert held.status_code == 200
+    assert held.json()
+    mine = [r for r in await logged(views, ViewId.JC_MG) if r["user_name"] == "dieter"]
+    assert [(r["case_id"], r["granted"]) for r in mine] == [(UUID(views.case_id), True)]
+
+
 async def test_roles_and_partner_purposes_are_enforced(views: Views) -> None:
     """A data protection token cannot read a timeline; IQ reads only for its purposes."""
     dpo = bearer(token("JC-MG", "data_protection", user="dora", purpose="audit"))

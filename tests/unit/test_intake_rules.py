@@ -141,6 +141,22 @@ def test_blanket_consent_is_refused_with_a_clear_error(field: str) -> None:
         consent(**{field: []})
 
 
+def test_a_consent_names_each_employer_by_its_organisation() -> None:
+    """ "Employers" in general is refused at ``recipients``; one named by its Betriebsnummer
+    is taken; an organisation on any other recipient, or a malformed one, is refused."""
+    with pytest.raises(ValidationError, match="named by its organisation") as general:
+        consent(recipients=[{"partner": "employer"}])
+    assert general.value.errors()[0]["loc"] == ("recipients",)
+
+    named = consent(recipients=[{"partner": "employer", "organisation": "12345678"}])
+
+    assert named.recipients[0].organisation == "12345678"
+    with pytest.raises(ValidationError, match="only an employer"):
+        consent(recipients=[{"partner": "iq_counselling", "organisation": "12345678"}])
+    with pytest.raises(ValidationError, match="organisation"):
+        consent(recipients=[{"partner": "employer", "organisation": "Schmitz GmbH"}])
+
+
 def test_an_oral_consent_needs_a_witness() -> None:
     """Oral consent without a witness is bad input."""
     with pytest.raises(ValidationError, match="needs witness_name"):

@@ -70,10 +70,11 @@ from contracts.recognition import (
     QualificationKind,
     Rechtsgrundlage,
 )
+from services.projections.forwarding import EMPLOYER_FIELDS
 from services.projections.purpose import (
     ALL_EVENT_TYPES,
     CATEGORY_OF,
-    EMPLOYER_FIELDS,
+    PERMISSION_OUTCOME,
     STEERING_MIN_CELL,
     AnyEvent,
     CaseFacts,
@@ -144,11 +145,12 @@ def consent(
     categories: tuple[DataCategory, ...] = (DataCategory.PROFILE,),
     given_on: date = BEFORE,
     valid_until: date | None = None,
+    organisation: str | None = None,
 ) -> ConsentGiven:
     return ConsentGiven(
         consent_id=CONSENT,
         purposes=purposes,
-        recipients=(Recipient(agency=agency, partner=partner),),
+        recipients=(Recipient(agency=agency, partner=partner, organisation=organisation),),
         data_categories=categories,
         notice_version="2016-01",
         notice_language="ar",
@@ -391,15 +393,32 @@ def test_field_restrictions_name_real_fields() -> None:
             fields = visible_fields(view, event_type)
             if fields is not None:
                 assert fields <= set(model.model_fields), (view, event_type)
-    for event_type, fields in EMPLOYER_FIELDS.items():
-        assert fields <= set(models[event_type].model_fields)
+    for event_type, employer_fields in EMPLOYER_FIELDS.items():
+        assert event_type in models
+        assert employer_fields is None or employer_fields <= set(models[event_type].model_fields)
 
 
 def test_employer_learns_granted_and_until_never_the_refusal_reason() -> None:
     """Employer rule: permission granted yes/no and until when, not reasons or restrictions."""
     fields = EMPLOYER_FIELDS["placement.permission_decided"]
+    assert fields is not None
     assert {"granted", "valid_until"} <= fields
     assert not fields & {"refusal_reason", "restrictions", "rule_version"}
+
+
+@pytest.mark.parametrize("view", [ViewId.AA_MG, ViewId.JC_MG], ids=str)
+def test_agentur_and_jobcenter_hold_the_permission_outcome_not_the_refusal_reason(
+    view: ViewId,
+) -> None:
+    """The ABH's decision reaches the responsible agency without its grounds for a refusal:
+    granted, until when, restrictions, date and rule version; never ``refusal_reason``."""
+    case = facts(handed_over(Agency.JC_MG)) if view is ViewId.JC_MG else facts()
+    got = grant(view, permission_refused(), case, recorded_on=AFTER)
+    assert got is not None
+    assert got.fields == PERMISSION_OUTCOME
+    every = set(PermissionDecided.model_fields)
+    assert every - PERMISSION_OUTCOME == {"type", "schema_version", "refusal_reason"}
+    assert visible_fields(view, "placement.ba_consent_decided") is None  # the BA's own act
 
 
 def test_views_stand_for_their_controllers_and_scopes() -> None:
