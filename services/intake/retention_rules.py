@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import Agency
+from services.chassis.periods import Counting, period_end
 
 
 class RetentionCategory(StrEnum):
@@ -107,11 +108,9 @@ class Expiry:
 
 
 def kept_until(start: date, years: int) -> date:
-    """The last day of a period of ``years`` from ``start`` (§ 188 (2), (3) BGB)."""
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February into a common year: the month's last day
-        return start.replace(year=start.year + years, day=28)
+    """The last day of a period of ``years`` from ``start``: the closing or the course's end
+    is an event, so its day is not counted (§§ 187 (1), 188 (2), (3) BGB)."""
+    return period_end(start, 12 * years, Counting.FROM_EVENT)
 
 
 def _start(case: CaseDates, counted_from: CountedFrom) -> date | None:

@@ -200,12 +200,13 @@ def test_request_needs_a_known_residence_document() -> None:
 
 
 def test_request_for_a_start_in_the_waiting_period_is_refused_until_its_last_day() -> None:
-    """A job starting on day 90 of the stay is refused; one starting on day 91 is requested."""
+    """A stay since 2016-01-01: a job starting on 04-01, the waiting period's last day
+    (§§ 187 (1), 188 (2) BGB), is refused; one starting on 04-02 is requested."""
     story = Story(facts(stay_since=date(2016, 1, 1), valid_until=None))
-    day_90 = request(start_date=date(2016, 3, 31), requested_on=date(2016, 3, 1))
+    last_day = request(start_date=date(2016, 4, 1), requested_on=date(2016, 3, 1))
 
-    assert story.refused(day_90) == "eligibility.waiting_period"
-    assert story.then(day_90.model_copy(update={"start_date": date(2016, 4, 1)}))
+    assert story.refused(last_day) == "eligibility.waiting_period"
+    assert story.then(last_day.model_copy(update={"start_date": date(2016, 4, 2)}))
 
 
 def test_request_under_reception_centre_obligation_is_refused() -> None:

@@ -791,7 +791,8 @@ def test_golden_samples_compute_without_leaking() -> None:
 def test_turns_25_is_kept_only_where_the_band_can_change() -> None:
     """Under 25 when allocated: the 25th birthday; older: a day before every day."""
     assert turns_25_on(date(1995, 2, 28), date(2016, 1, 4)) == date(2020, 2, 28)
-    assert turns_25_on(date(1996, 2, 29), date(2016, 1, 4)) == date(2021, 2, 28)
+    # Born on 29 Feb: 25 years end with 28 Feb 2021 (§§ 187 (2), 188 (2), (3) BGB).
+    assert turns_25_on(date(1996, 2, 29), date(2016, 1, 4)) == date(2021, 3, 1)
     assert turns_25_on(date(1980, 6, 1), date(2016, 1, 4)) == date.min
     assert turns_25_on(date(1991, 1, 4), date(2016, 1, 4)) == date.min  # 25 on the day
 
