@@ -11,6 +11,7 @@ import pytest
 from contracts.common import AA_DISTRICT_MG
 from contracts.intake import ResidenceStatus
 from contracts.placement import JobType
+from services.chassis.periods import Counting
 from services.chassis.rules import InvalidTransitionError
 from services.placement.eligibility import (
     Assessment,
@@ -20,6 +21,7 @@ from services.placement.eligibility import (
     month_of_stay,
 )
 from services.placement.rulebook import has_good_prospects, rules_in_force
+from tests.unit.test_periods import ONE_DAY, every_day, statute_end
 
 AA_DUISBURG = "AA-DU"  # kept the Vorrangprüfung in August 2016
 
@@ -280,3 +282,91 @@ def test_no_assessment_before_the_first_rule_set() -> None:
         assess(GESTATTUNG, JobType.HELFER, date(2013, 9, 5), AA_DISTRICT_MG)
 
     assert refused.value.rule == "eligibility.no_rules_in_force"
+
+
+@pytest.mark.parametrize("year", [2015, 2016, 2017, 2020, 2024])
+def test_every_start_day_allows_work_the_day_after_three_months_ran_out(year: int) -> None:
+    """For each day of the year as ``stay_since``: barred on the statute's last day of the
+    three months (§§ 187 (1), 188 (2), (3) BGB, read independently), free the day after."""
+    wrong = []
+    for start in every_day((year,)):
+        facts = replace(GESTATTUNG, stay_since=start)
+        last = statute_end(start, 3, Counting.FROM_EVENT)
+        if helper_job(facts, last).may_work or not helper_job(facts, last + ONE_DAY).may_work:
+            wrong.append(start)
+
+    assert wrong == []
+
+
+def test_nine_months_for_asylum_seekers_and_a_year_when_tolerated_before_november_2014() -> None:
+    """Under the 2013 rules, since 2013-10-01: a Gestattung allows work from 2014-07-02
+    (nine months ended with 07-01), a Duldung from 2014-10-02 (the year ended with 10-01)."""
+    gestattung = replace(GESTATTUNG, stay_since=date(2013, 10, 1))
+    duldung = replace(gestattung, status=ResidenceStatus.DULDUNG)
+
+    assert not helper_job(gestattung, date(2014, 7, 1)).may_work
+    allowed = helper_job(gestattung, date(2014, 7, 2))
+    assert (allowed.may_work, allowed.rule_version) == (True, "asylvfg-2013-09-06")
+    assert helper_job(duldung, date(2014, 7, 2)).barriers == (Barrier.WAITING_PERIOD,)
+    assert helper_job(duldung, date(2014, 10, 1)).barriers == (Barrier.WAITING_PERIOD,)
+    assert helper_job(duldung, date(2014, 10, 2)).may_work
+
+
+def test_the_waiting_period_shrank_to_three_months_on_6_november_2014() -> None:
+    """A Duldung since 2014-06-01 (five months in): barred on 2014-11-05, free on 11-06."""
+    duldung = ResidenceFacts(status=ResidenceStatus.DULDUNG, stay_since=date(2014, 6, 1))
+
+    before = helper_job(duldung, date(2014, 11, 5))
+    after = helper_job(duldung, date(2014, 11, 6))
+
+    assert (before.barriers, before.rule_version) == (
+        (Barrier.WAITING_PERIOD,),
+        "asylvfg-2013-09-06",
+    )
+    assert (after.may_work, after.rule_version) == (True, "asylvfg-2014-11-06")
+
+
+def test_the_priority_check_ended_after_15_months_from_11_november_2014() -> None:
+    """Month 17 of the stay: the priority check on 2014-11-10, none from 2014-11-11."""
+    facts = replace(GESTATTUNG, stay_since=date(2013, 7, 1))
+
+    on_the_10th = helper_job(facts, date(2014, 11, 10), AA_DUISBURG)
+    on_the_11th = helper_job(facts, date(2014, 11, 11), AA_DUISBURG)
+
+    assert (on_the_10th.month_of_stay, on_the_10th.vorrangpruefung) == (17, True)
+    assert (on_the_11th.vorrangpruefung, on_the_11th.rule_version) == (False, "beschv-2014-11-11")
+    assert on_the_11th.ba_consent_needed
+
+
+def test_internships_needed_the_ba_consent_before_october_2015_as_recorded() -> None:
+    """Only training is consent-free in the rule sets before 2015-10-24 (see rulebook)."""
+    facts = replace(GESTATTUNG, stay_since=date(2014, 1, 1))
+
+    assert assess(facts, JobType.PRAKTIKUM, date(2015, 10, 23), AA_DUISBURG).ba_consent_needed
+    assert not assess(
+        facts, JobType.BERUFSAUSBILDUNG, date(2015, 10, 23), AA_DUISBURG
+    ).ba_consent_needed
+    assert not assess(facts, JobType.PRAKTIKUM, date(2015, 10, 24), AA_DUISBURG).ba_consent_needed
+
+
+AUSBILDUNGSDULDUNG = ResidenceFacts(
+    status=ResidenceStatus.AUSBILDUNGSDULDUNG, stay_since=date(2016, 8, 20), nationality="AFG"
+)
+
+
+def test_ausbildungsduldung_permits_its_training_at_once() -> None:
+    """The training a Duldung is granted for: no waiting period, no BA consent, but the
+    Ausländerbehörde's permission."""
+    assessment = assess(AUSBILDUNGSDULDUNG, JobType.BERUFSAUSBILDUNG, date(2016, 9, 1), AA_DUISBURG)
+
+    assert assessment.may_work
+    assert assessment.permission_needed
+    assert not assessment.ba_consent_needed
+
+
+def test_ausbildungsduldung_is_a_duldung_for_any_other_job() -> None:
+    """A helper job besides the training waits three months and needs the BA's consent."""
+    assessment = helper_job(AUSBILDUNGSDULDUNG, date(2016, 9, 1), AA_DUISBURG)
+
+    assert assessment.barriers == (Barrier.WAITING_PERIOD,)
+    assert assessment.ba_consent_needed
