@@ -5,7 +5,8 @@ A rule says: the controller's data of this category is kept for ``keep_years`` f
 fact of the case, and erased after that at the latest. Erasure works per person (one key
 ring per person), so a case is due as soon as the *first* of the rules that apply to it has
 run out: every rule's period is a maximum, and erasing the person honours all of them. The
-periods are counted like a German legal period (§ 188 (2), (3) BGB): five years from
+periods are counted like a German legal period (§§ 187 (1), 188 (2), (3) BGB, in
+``services.chassis.periods``): five years from
 31 March 2016 are kept through 31 March 2021; from 29 February, through 28 February.
 """
 

@@ -36,7 +36,7 @@ Every period counts from ``stay_since`` by §§ 187 (1), 188 BGB (``eligibility`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Final
 
@@ -70,69 +70,59 @@ _CONSENT_FREE: Final = frozenset(
     {JobType.BERUFSAUSBILDUNG, JobType.PRAKTIKUM, JobType.EINSTIEGSQUALIFIZIERUNG}
 )
 
-RULE_SETS: Final = (
-    # Richtlinienumsetzungsgesetz 2013: nine months for asylum seekers, a year when tolerated;
-    # the BA's consent with its priority check for four years.
-    RuleSet(
-        version="asylvfg-2013-09-06",
-        effective_from=date(2013, 9, 6),
-        waiting_months_gestattung=9,
-        waiting_months_duldung=12,
-        vorrangpruefung_until_month=48,
-        ba_consent_until_month=48,
-        consent_free_jobs=_TRAINING,
-        vorrangpruefung_suspended_in=frozenset(),
-        safe_country_ban=False,
-    ),
+# Each amendment is written as what it changed in the rules before it.
+_RICHTLINIENUMSETZUNG_2013: Final = RuleSet(
+    # Nine months for asylum seekers, a year when tolerated; the BA's consent with its
+    # priority check for four years.
+    version="asylvfg-2013-09-06",
+    effective_from=date(2013, 9, 6),
+    waiting_months_gestattung=9,
+    waiting_months_duldung=12,
+    vorrangpruefung_until_month=48,
+    ba_consent_until_month=48,
+    consent_free_jobs=_TRAINING,
+    vorrangpruefung_suspended_in=frozenset(),
+    safe_country_ban=False,
+)
+_ARBEITSMARKTZUGANG_2014: Final = replace(
     # BGBl. I 2014 S. 1649: the waiting period shortened to three months for both.
-    RuleSet(
-        version="asylvfg-2014-11-06",
-        effective_from=date(2014, 11, 6),
-        waiting_months_gestattung=3,
-        waiting_months_duldung=3,
-        vorrangpruefung_until_month=48,
-        ba_consent_until_month=48,
-        consent_free_jobs=_TRAINING,
-        vorrangpruefung_suspended_in=frozenset(),
-        safe_country_ban=False,
-    ),
+    _RICHTLINIENUMSETZUNG_2013,
+    version="asylvfg-2014-11-06",
+    effective_from=date(2014, 11, 6),
+    waiting_months_gestattung=3,
+    waiting_months_duldung=3,
+)
+_BESCHV_2014: Final = replace(
     # BGBl. I 2014 S. 1683: no priority check after 15 months.
-    RuleSet(
-        version="beschv-2014-11-11",
-        effective_from=date(2014, 11, 11),
-        waiting_months_gestattung=3,
-        waiting_months_duldung=3,
-        vorrangpruefung_until_month=15,
-        ba_consent_until_month=48,
-        consent_free_jobs=_TRAINING,
-        vorrangpruefung_suspended_in=frozenset(),
-        safe_country_ban=False,
-    ),
-    # Asylverfahrensbeschleunigungsgesetz: the safe-country ban joins the 2014 BeschV rules.
-    RuleSet(
-        version="beschv-2015-10-24",
-        effective_from=date(2015, 10, 24),
-        waiting_months_gestattung=3,
-        waiting_months_duldung=3,
-        vorrangpruefung_until_month=15,
-        ba_consent_until_month=48,
-        consent_free_jobs=_CONSENT_FREE,
-        vorrangpruefung_suspended_in=frozenset(),
-        safe_country_ban=True,
-    ),
+    _ARBEITSMARKTZUGANG_2014,
+    version="beschv-2014-11-11",
+    effective_from=date(2014, 11, 11),
+    vorrangpruefung_until_month=15,
+)
+_ASYLVERFAHRENSBESCHLEUNIGUNG_2015: Final = replace(
+    # The safe-country ban joins the 2014 BeschV rules. Also the first set recorded with
+    # the consent-free internships (see "Not yet recorded" above).
+    _BESCHV_2014,
+    version="beschv-2015-10-24",
+    effective_from=date(2015, 10, 24),
+    consent_free_jobs=_CONSENT_FREE,
+    safe_country_ban=True,
+)
+_INTEGRATIONSGESETZ_2016: Final = replace(
     # Verordnung zum Integrationsgesetz: no Vorrangprüfung in 133 of 156 AA districts,
     # Mönchengladbach among them; Duisburg, for one, kept it.
-    RuleSet(
-        version="beschv-2016-08-06",
-        effective_from=date(2016, 8, 6),
-        waiting_months_gestattung=3,
-        waiting_months_duldung=3,
-        vorrangpruefung_until_month=15,
-        ba_consent_until_month=48,
-        consent_free_jobs=_CONSENT_FREE,
-        vorrangpruefung_suspended_in=frozenset({AA_DISTRICT_MG}),
-        safe_country_ban=True,
-    ),
+    _ASYLVERFAHRENSBESCHLEUNIGUNG_2015,
+    version="beschv-2016-08-06",
+    effective_from=date(2016, 8, 6),
+    vorrangpruefung_suspended_in=frozenset({AA_DISTRICT_MG}),
+)
+
+RULE_SETS: Final = (
+    _RICHTLINIENUMSETZUNG_2013,
+    _ARBEITSMARKTZUGANG_2014,
+    _BESCHV_2014,
+    _ASYLVERFAHRENSBESCHLEUNIGUNG_2015,
+    _INTEGRATIONSGESETZ_2016,
 )
 
 
