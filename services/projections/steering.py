@@ -1025,11 +1025,12 @@ FIGURES: Final[tuple[Figure, ...]] = (
     *(
         Figure(
             f"placement.in_post_{months}_months",
-            1,
+            2,  # 2: the months counted by §§ 187 (2), 188 BGB (a start on 31 Aug: from 1 Mar)
             C,
             f"persons confirmed still in post "
             f"{months} months after a start by a follow-up contact in the month "
-            "(first such confirmation per placement)",
+            "(first such confirmation per placement; the months counted by §§ 187 (2), "
+            "188 BGB from the start day)",
             _still_in_post(months),
         )
         for months in IN_POST_MONTHS

@@ -675,6 +675,31 @@ def test_placements_and_still_in_post_after_6_and_12_months() -> None:
     assert row(january, "placement.in_post_6_months").suppressed  # confirmed once, in July
 
 
+def test_six_months_in_post_from_31_august_run_out_with_february() -> None:
+    """A start on 2016-08-31: six months end with 28 Feb 2017 (§§ 187 (2), 188 (3) BGB), so a
+    follow-up on 02-28 confirms nothing and one on 03-01 does."""
+    early, on_time = people("feb-28", 5), people("mar-1", 5)
+    for persons, day in ((early, date(2017, 2, 28)), (on_time, date(2017, 3, 1))):
+        for person in persons:
+            placement = _id("placement", person.name)
+            person.add(
+                PlacementStarted(
+                    placement_id=placement,
+                    kind=PlacementKind.BESCHAEFTIGUNG,
+                    employer="Logistik Niederrhein GmbH",
+                    started_on=date(2016, 8, 31),
+                )
+            ).add(
+                FollowUpContactRecorded(
+                    placement_id=placement, contacted_on=day, still_in_post=True
+                )
+            )
+
+    assert row(run(early, "2017-02"), "placement.in_post_6_months").suppressed
+    assert row(run(early, "2017-03"), "placement.in_post_6_months").suppressed
+    assert value(run(on_time, "2017-03"), "placement.in_post_6_months") == 5
+
+
 def test_interpreter_requests_and_failures() -> None:
     """Two requests per person; failures: interpreter no-show or never assigned."""
     persons = people("interpreter", 5)
