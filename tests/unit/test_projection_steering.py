@@ -634,19 +634,21 @@ def test_days_between_last_aa_and_first_jc_contact() -> None:
     ).suppressed
 
 
+def work_started(placement: UUID, on: date) -> PlacementStarted:
+    return PlacementStarted(
+        placement_id=placement,
+        kind=PlacementKind.BESCHAEFTIGUNG,
+        employer="Logistik Niederrhein GmbH",
+        started_on=on,
+    )
+
+
 def test_placements_and_still_in_post_after_6_and_12_months() -> None:
     """Starts count as persons; a follow-up in post on or after the mark confirms it once."""
     persons = people("placement", 7)
     for i, person in enumerate(persons):
         placement = _id("placement", person.name)
-        person.add(
-            PlacementStarted(
-                placement_id=placement,
-                kind=PlacementKind.BESCHAEFTIGUNG,
-                employer="Logistik Niederrhein GmbH",
-                started_on=date(2016, 1, 15),
-            )
-        )
+        person.add(work_started(placement, date(2016, 1, 15)))
         if i < 5:
             for day in (date(2016, 7, 15), date(2016, 7, 28), date(2017, 1, 15)):
                 person.add(
@@ -682,14 +684,7 @@ def test_six_months_in_post_from_31_august_run_out_with_february() -> None:
     for persons, day in ((early, date(2017, 2, 28)), (on_time, date(2017, 3, 1))):
         for person in persons:
             placement = _id("placement", person.name)
-            person.add(
-                PlacementStarted(
-                    placement_id=placement,
-                    kind=PlacementKind.BESCHAEFTIGUNG,
-                    employer="Logistik Niederrhein GmbH",
-                    started_on=date(2016, 8, 31),
-                )
-            ).add(
+            person.add(work_started(placement, date(2016, 8, 31))).add(
                 FollowUpContactRecorded(
                     placement_id=placement, contacted_on=day, still_in_post=True
                 )
