@@ -114,6 +114,9 @@ class ContactRecorded(EventPayload):
 class ResidenceStatus(StrEnum):
     AUFENTHALTSGESTATTUNG = "aufenthaltsgestattung"  # permission to stay during the procedure
     DULDUNG = "duldung"  # deportation suspended
+    # Toleration for vocational training: § 60a (2) S. 4 ff. AufenthG from 6 August 2016,
+    # § 60c AufenthG from 1 January 2020. The person stays with the Agentur (no SGB II).
+    AUSBILDUNGSDULDUNG = "ausbildungsduldung"
     AUFENTHALTSERLAUBNIS_25_1 = "aufenthaltserlaubnis_25_1"  # recognised Asylberechtigte
     AUFENTHALTSERLAUBNIS_25_2_GFK = "aufenthaltserlaubnis_25_2_gfk"  # refugee status
     AUFENTHALTSERLAUBNIS_25_2_SUBSIDIAER = "aufenthaltserlaubnis_25_2_subsidiaer"
@@ -122,11 +125,35 @@ class ResidenceStatus(StrEnum):
     NIEDERLASSUNGSERLAUBNIS = "niederlassungserlaubnis"
 
 
+class Ausbildungsvertrag(_Part):
+    """The training contract an Ausbildungsduldung is granted for, as far as the
+    Ausländerbehörde needs it: the Duldung lasts for the contract's duration of the training
+    (§ 60a (2) S. 5 AufenthG 2016, § 60c (3) S. 1 AufenthG), and the training company must
+    tell it when the training is not pursued or broken off (§ 60a (2) S. 7, § 60c (5))."""
+
+    ausbildungsbetrieb: ShortText = Field(description="the training company (Ausbildungsbetrieb)")
+    ausbildungsberuf: KldbCode = Field(
+        description="the state-recognised training occupation, KldB 2010"
+    )
+    beginnt_am: date = Field(description="first day of the training under the contract")
+    endet_am: date = Field(description="last day of the training under the contract")
+
+    @model_validator(mode="after")
+    def _ends_after_it_begins(self) -> Self:
+        if self.endet_am <= self.beginnt_am:
+            raise ValueError("endet_am must lie after beginnt_am")
+        return self
+
+
 class ResidenceStatusRecorded(EventPayload):
-    """The Ausländerbehörde's residence document as seen at the Integration Point."""
+    """The Ausländerbehörde's residence document as seen at the Integration Point.
+
+    v2 added ``ausbildung``, the training contract of an Ausbildungsduldung; v1 events
+    carry none.
+    """
 
     type: Literal["intake.residence_status_recorded"] = "intake.residence_status_recorded"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     status: ResidenceStatus
     valid_from: date
     valid_until: date | None = None
@@ -137,6 +164,9 @@ class ResidenceStatusRecorded(EventPayload):
         default=False, description="obliged to live in a reception centre (no work then)"
     )
     safe_country_of_origin: bool = False
+    ausbildung: Ausbildungsvertrag | None = Field(
+        default=None, description="the training contract; set exactly for an Ausbildungsduldung"
+    )
 
 
 class AsylumOutcome(StrEnum):
@@ -526,8 +556,15 @@ def _person_registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "date_of_birth_precision": BirthDatePrecision.DAY.value}
 
 
+def _residence_status_recorded_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "ausbildung": None}
+
+
 intake_codec: Final = TopicCodec(
     TypeAdapter(IntakeEnvelope),
     EVENT_TYPES,
-    {("intake.person_registered", 1): _person_registered_v1_to_v2},
+    {
+        ("intake.person_registered", 1): _person_registered_v1_to_v2,
+        ("intake.residence_status_recorded", 1): _residence_status_recorded_v1_to_v2,
+    },
 )

@@ -19,6 +19,7 @@ from contracts.intake import (
     Recipient,
     ResidenceStatus,
 )
+from services.chassis.periods import age_on
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Case:
         born = self.date_of_birth
         if born is None:
             return None
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(born, day)
 
     @property
     def protection_granted(self) -> bool:

@@ -6,12 +6,21 @@ from datetime import date
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from contracts.common import TOWNS_BY_SITE, CountryCode, KldbCode, LanguageCode, ShortText, Site
 from contracts.envelope import Agency
 from contracts.intake import (
     AsylumOutcome,
+    Ausbildungsvertrag,
     BirthDatePrecision,
     ClosingReason,
     ConsentMethod,
@@ -89,6 +98,20 @@ class RecordResidenceStatus(_Command):
     stay_since: date
     reception_centre_obligation: bool = False
     safe_country_of_origin: bool = False
+    # Checked even when left out, so that an Ausbildungsduldung without it is refused.
+    ausbildung: Ausbildungsvertrag | None = Field(default=None, validate_default=True)
+
+    @field_validator("ausbildung")
+    @classmethod
+    def _training_contract_exactly_for_ausbildungsduldung(
+        cls, ausbildung: Ausbildungsvertrag | None, info: ValidationInfo
+    ) -> Ausbildungsvertrag | None:
+        is_training = info.data.get("status") is ResidenceStatus.AUSBILDUNGSDULDUNG
+        if is_training and ausbildung is None:
+            raise ValueError("an Ausbildungsduldung needs its training contract")
+        if not is_training and ausbildung is not None:
+            raise ValueError("a training contract belongs to an Ausbildungsduldung only")
+        return ausbildung
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:

@@ -6,6 +6,8 @@ No I/O, no clock, no ids: the adapter stamps those, and tells the case who is ac
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from typing import Final
 from uuid import UUID
 
 from contracts.common import JOBCENTER_BY_SITE, site_of_town
@@ -13,6 +15,7 @@ from contracts.envelope import Agency
 from contracts.intake import (
     AsylumDecided,
     CaseClosed,
+    ClosingReason,
     ContactRecorded,
     FirstContactMade,
     HandOverReason,
@@ -25,6 +28,7 @@ from contracts.intake import (
     PersonErased,
     PersonRegistered,
     ProfileRecorded,
+    ResidenceStatus,
     ResidenceStatusRecorded,
     SgbIIApplicationRecorded,
     WohnsitzauflageImposed,
@@ -68,6 +72,11 @@ _RESIDENCE_COMMANDS = (
     RecordAsylumDecision,
     ImposeWohnsitzauflage,
 )
+
+
+# § 60a (2) S. 4 AufenthG as added by the Integrationsgesetz of 31.07.2016 (BGBl. I S. 1939),
+# in force 06.08.2016; from 01.01.2020 § 60c AufenthG (BGBl. I 2019 S. 1021).
+AUSBILDUNGSDULDUNG_FROM: Final = date(2016, 8, 6)
 
 
 def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
@@ -134,6 +143,7 @@ def _decide_open(case: Case, command: IntakeCommand) -> list[IntakeEvent]:  # no
                 )
             return [ContactRecorded(**command.model_dump(), by_agency=case.acting)]
         case RecordResidenceStatus():
+            _ausbildungsduldung_in_force(command)
             return [ResidenceStatusRecorded(**command.model_dump())]
         case RecordAsylumDecision():
             if case.asylum_outcome is not None:
@@ -194,8 +204,31 @@ def _decide_open(case: Case, command: IntakeCommand) -> list[IntakeEvent]:  # no
                 raise InvalidTransitionError(
                     "case.hand_over_pending", "accept or reject the pending hand-over first"
                 )
+            if (
+                command.reason is ClosingReason.APPRENTICESHIP
+                and case.residence_status is ResidenceStatus.AUSBILDUNGSDULDUNG
+            ):
+                # The Duldung lasts as long as the training; broken off, it gives way to six
+                # months' search for another (§ 60a (2) S. 10 AufenthG 2016, § 60c (6)), and
+                # afterwards comes the job search: the Agentur follows the case throughout.
+                raise InvalidTransitionError(
+                    "case.ausbildungsduldung_stays_open",
+                    "the training of an Ausbildungsduldung is no exit: the case stays open",
+                )
             return [CaseClosed(**command.model_dump())]
     raise AssertionError(f"unhandled command {type(command).__name__}")  # pragma: no cover
+
+
+def _ausbildungsduldung_in_force(command: RecordResidenceStatus) -> None:
+    if (
+        command.status is ResidenceStatus.AUSBILDUNGSDULDUNG
+        and command.valid_from < AUSBILDUNGSDULDUNG_FROM
+    ):
+        raise InvalidTransitionError(
+            "residence.ausbildungsduldung_not_yet_in_force",
+            f"the Ausbildungsduldung exists from {AUSBILDUNGSDULDUNG_FROM} "
+            f"(§ 60a (2) S. 4 AufenthG), not on {command.valid_from}",
+        )
 
 
 def _first_contact(case: Case, command: RecordFirstContact) -> FirstContactMade:
@@ -212,6 +245,12 @@ def _first_contact(case: Case, command: RecordFirstContact) -> FirstContactMade:
 
 
 def _sgb2_application(case: Case, command: RecordSgbIIApplication) -> list[IntakeEvent]:
+    if case.residence_status is ResidenceStatus.AUSBILDUNGSDULDUNG:
+        raise InvalidTransitionError(
+            "sgb2.not_with_ausbildungsduldung",
+            "a tolerated person receives AsylbLG benefits (§ 1 (1) Nr. 4 AsylbLG), which "
+            "exclude SGB II (§ 7 (1) S. 2 Nr. 3 SGB II): the Agentur stays responsible",
+        )
     if not case.protection_granted:
         raise InvalidTransitionError(
             "sgb2.needs_protection_status", "SGB II follows a granted protection status"

@@ -14,6 +14,7 @@ from contracts.intake import (
     HandOverRejected,
     HandOverRequested,
     IdentifierKind,
+    ResidenceStatus,
 )
 from services.chassis.rules import InvalidTransitionError
 from services.intake.case import Case, PendingHandOver
@@ -93,6 +94,13 @@ def request(
 
 
 def _check_rechtskreiswechsel(case: Case, to_agency: Agency) -> None:
+    if case.residence_status is ResidenceStatus.AUSBILDUNGSDULDUNG:
+        # Tolerated, hence AsylbLG and no SGB II (§ 7 (1) S. 2 Nr. 3 SGB II); the training
+        # is followed by the Agentur (DOMAIN.md, residence statuses).
+        raise InvalidTransitionError(
+            "hand_over.ausbildungsduldung_stays_with_agentur",
+            "an Ausbildungsduldung keeps the case with the Agentur: no hand-over to SGB II",
+        )
     if case.responsible is not Agency.AA_MG:
         raise InvalidTransitionError(
             "hand_over.rechtskreiswechsel_from_agentur", "only the Agentur hands over to SGB II"

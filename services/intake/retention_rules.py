@@ -5,7 +5,8 @@ A rule says: the controller's data of this category is kept for ``keep_years`` f
 fact of the case, and erased after that at the latest. Erasure works per person (one key
 ring per person), so a case is due as soon as the *first* of the rules that apply to it has
 run out: every rule's period is a maximum, and erasing the person honours all of them. The
-periods are counted like a German legal period (§ 188 (2), (3) BGB): five years from
+periods are counted like a German legal period (§§ 187 (1), 188 (2), (3) BGB, in
+``services.chassis.periods``): five years from
 31 March 2016 are kept through 31 March 2021; from 29 February, through 28 February.
 """
 
@@ -21,6 +22,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import Agency
+from services.chassis.periods import Counting, period_end
 
 
 class RetentionCategory(StrEnum):
@@ -107,11 +109,9 @@ class Expiry:
 
 
 def kept_until(start: date, years: int) -> date:
-    """The last day of a period of ``years`` from ``start`` (§ 188 (2), (3) BGB)."""
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February into a common year: the month's last day
-        return start.replace(year=start.year + years, day=28)
+    """The last day of a period of ``years`` from ``start``: the closing or the course's end
+    is an event, so its day is not counted (§§ 187 (1), 188 (2), (3) BGB)."""
+    return period_end(start, 12 * years, Counting.FROM_EVENT)
 
 
 def _start(case: CaseDates, counted_from: CountedFrom) -> date | None:

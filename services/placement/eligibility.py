@@ -1,17 +1,20 @@
 """Work-permission eligibility: a pure function of the residence facts, the job, the date
 and the AA district of the workplace, under the rule set in force on that date.
 
-Day convention (§ 187 (2), § 188 (2) BGB, as for ages): the day the stay begins counts as
-its first day, so month 1 of the stay runs from ``stay_since`` up to the day before
-``stay_since`` + 1 month, and month ``n`` begins on ``stay_since`` + (n - 1) months (a day
-the month lacks, like 31 Feb, clips to the month's last day). "No work in the first 3
-months" therefore ends on the day before ``stay_since`` + 3 months; work is possible from
-that day itself: a stay since 2016-01-01 allows work from 2016-04-01, day 91 after it.
+Counting the months of the stay (§§ 187 (1), 188 (2), (3) BGB, applied to these periods
+by § 31 (1) VwVfG NRW): the rules speak of a person who "sich seit drei (15) Monaten
+gestattet, geduldet oder mit einer Aufenthaltserlaubnis im Bundesgebiet aufhält" (§ 61 (2)
+AsylG, § 32 (1), (5) BeschV). The stay begins with an event in the course of a day (the
+asylum request, the arrival certificate, the Duldung issued), not with the beginning of a
+day, so § 187 (1) applies: the day of ``stay_since`` is not counted. Three months from
+15 January therefore end with 15 April, and work is possible from 16 April; three months
+from 31 January end with 30 April, as April lacks a 31st (§ 188 (3)), and work is
+possible from 1 May. Month ``n`` of the stay is the one in which ``n - 1`` months have run
+out; the periods themselves are counted in ``services.chassis.periods``.
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -19,8 +22,9 @@ from typing import Final
 
 from contracts.intake import ResidenceStatus
 from contracts.placement import JobType
+from services.chassis.periods import Counting, months_elapsed
 from services.chassis.rules import InvalidTransitionError
-from services.placement.rulebook import has_good_prospects, rules_in_force
+from services.placement.rulebook import RuleSet, has_good_prospects, rules_in_force
 
 # § 25 (1) and (2) AufenthG: "berechtigt zur Ausübung einer Erwerbstätigkeit"; likewise the
 # Niederlassungserlaubnis. No Beschäftigungserlaubnis is needed at all.
@@ -33,7 +37,13 @@ WORK_BY_LAW: Final = frozenset(
     }
 )
 # Asylum seekers and tolerated persons: § 61 AsylG, § 60a AufenthG and § 32 BeschV.
-BESCHV_32: Final = frozenset({ResidenceStatus.AUFENTHALTSGESTATTUNG, ResidenceStatus.DULDUNG})
+BESCHV_32: Final = frozenset(
+    {
+        ResidenceStatus.AUFENTHALTSGESTATTUNG,
+        ResidenceStatus.DULDUNG,
+        ResidenceStatus.AUSBILDUNGSDULDUNG,
+    }
+)
 # Everything else is taken as a humanitarian permit (§§ 22-26 AufenthG): the Ausländerbehörde
 # permits the work, the BA's consent is not needed (§ 31 BeschV).
 
@@ -93,21 +103,25 @@ class Assessment:
             )
 
 
-def add_months(start: date, months: int) -> date:
-    """``start`` plus whole calendar months, clipped to the target month's last day."""
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
 def month_of_stay(stay_since: date, on: date) -> int:
-    """Which month of the stay ``on`` falls in (1 from ``stay_since``; 0 before it)."""
+    """Which month of the stay ``on`` falls in: 1 on the day the stay began and until one
+    month has run out (§§ 187 (1), 188 BGB), then 2, ...; 0 before the stay."""
     if on < stay_since:
         return 0
-    completed = (on.year - stay_since.year) * 12 + on.month - stay_since.month
-    if add_months(stay_since, completed) > on:
-        completed -= 1
-    return completed + 1
+    return months_elapsed(stay_since, on, Counting.FROM_EVENT) + 1
+
+
+def _waiting_months(rules: RuleSet, facts: ResidenceFacts, job_type: JobType) -> int:
+    """The months with no work at all for this status and job (0: no waiting period)."""
+    if facts.status is ResidenceStatus.AUSBILDUNGSDULDUNG and job_type is JobType.BERUFSAUSBILDUNG:
+        # The Duldung is granted for this very training (§ 60a (2) S. 4 AufenthG from
+        # 6 August 2016, § 60c (1) from 2020); the training needs the Ausländerbehörde's
+        # permission but no BA consent (§ 32 (2) Nr. 2 BeschV), and § 32 (1) BeschV's three
+        # months are a condition of that consent.
+        return 0
+    if facts.status is ResidenceStatus.AUFENTHALTSGESTATTUNG:
+        return rules.waiting_months_gestattung
+    return rules.waiting_months_duldung
 
 
 def assess(facts: ResidenceFacts, job_type: JobType, on: date, district: str) -> Assessment:
@@ -125,7 +139,7 @@ def assess(facts: ResidenceFacts, job_type: JobType, on: date, district: str) ->
             barriers.append(Barrier.RECEPTION_CENTRE_OBLIGATION)
         if rules.safe_country_ban and facts.safe_country_of_origin:
             barriers.append(Barrier.SAFE_COUNTRY_OF_ORIGIN)
-        if month <= rules.waiting_months:
+        if month <= _waiting_months(rules, facts, job_type):
             barriers.append(Barrier.WAITING_PERIOD)
         consent = job_type not in rules.consent_free_jobs and month <= rules.ba_consent_until_month
         vorrang = (

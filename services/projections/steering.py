@@ -37,7 +37,6 @@ figure names and numbers.
 
 from __future__ import annotations
 
-import calendar
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -94,6 +93,7 @@ from contracts.recognition import (
     DecisionIssued,
     DecisionOutcome,
 )
+from services.chassis.periods import Counting, first_day_after, period_end
 
 MIN_CELL_PERSONS: Final = 5  # cells with fewer persons are suppressed (DOMAIN.md: "< 5")
 CONTACT_GAP_DAYS: Final = 90  # a gap counts when strictly more days passed without contact
@@ -170,7 +170,7 @@ class Month:
     def parse(cls, text: str) -> Month:
         year, month = (int(part) for part in text.split("-"))
         first = date(year, month, 1)
-        return cls(first, _add_months(first, 1) - timedelta(days=1))
+        return cls(first, period_end(first, 1, Counting.FROM_START_OF_DAY))
 
     @property
     def label(self) -> str:
@@ -178,12 +178,6 @@ class Month:
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.first <= day <= self.last
-
-
-def _add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
 # --- the per-case record ---------------------------------------------------------------------
@@ -319,7 +313,9 @@ def turns_25_on(date_of_birth: date, allocated_on: date) -> date:
     kept only where the band can change while the case runs, and otherwise says nothing of
     the person's age.
     """
-    birthday_25 = _add_months(date_of_birth, 12 * ADULT_BAND_YEARS)
+    # § 187 (2) S. 2 BGB: the day of birth counts, so one born on 29 February is 25 from
+    # 1 March in a common year.
+    birthday_25 = first_day_after(date_of_birth, 12 * ADULT_BAND_YEARS, Counting.FROM_START_OF_DAY)
     return birthday_25 if birthday_25 > allocated_on else date.min
 
 
@@ -758,7 +754,9 @@ def _still_in_post(months: int) -> Measure:
     def days(record: CaseRecord) -> list[date]:
         confirmed = []
         for placement_id, placement in record.placements.items():
-            mark = _add_months(placement.started_on, months)
+            # A start is the beginning of its day (§ 187 (2) BGB): the first day on which
+            # ``months`` months in post have run out.
+            mark = first_day_after(placement.started_on, months, Counting.FROM_START_OF_DAY)
             if placement.ended_on is not None and placement.ended_on < mark:
                 continue
             contacts = [
@@ -1036,11 +1034,12 @@ FIGURES: Final[tuple[Figure, ...]] = (
     *(
         Figure(
             f"placement.in_post_{months}_months",
-            1,
+            2,  # 2: the months counted by §§ 187 (2), 188 BGB (a start on 31 Aug: from 1 Mar)
             C,
             f"persons confirmed still in post "
             f"{months} months after a start by a follow-up contact in the month "
-            "(first such confirmation per placement)",
+            "(first such confirmation per placement; the months counted by §§ 187 (2), "
+            "188 BGB from the start day)",
             _still_in_post(months),
         )
         for months in IN_POST_MONTHS

@@ -263,3 +263,62 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
     assert [r for r in aa_after if r["type"] != "intake.consent_expired"] == aa_before
     assert {"recognition", "profile", "identity"} <= {r["category"] for r in aa_after}
     assert {str(r["consent_id"]) for r in logged} == {iq_consent}
+
+
+async def test_the_auslaenderbehoerde_holds_the_training_contract_and_no_counselling(
+    views: tuple[Platform, dict[ViewId, str]],
+) -> None:
+    """An Ausbildungsduldung recorded by Stadt MG's office reaches its view with the training
+    company and dates; the profile recorded beside it reaches the Agentur only."""
+    platform, dsns = views
+    registered = await platform.command(
+        "intake",
+        "/cases",
+        {
+            "given_name": "Farid",
+            "family_name": "Noori",
+            "date_of_birth": "1997-05-05",
+            "nationality": "AFG",
+            "site": "MG",
+            "town": "Mönchengladbach",
+            "allocated_on": "2016-01-15",
+        },
+    )
+    base = f"/cases/{registered['case_id']}"
+    await platform.command(
+        "intake",
+        f"{base}/residence-status",
+        {
+            "status": "ausbildungsduldung",
+            "valid_from": "2016-09-01",
+            "valid_until": "2019-08-31",
+            "stay_since": "2015-12-20",
+            "ausbildung": {
+                "ausbildungsbetrieb": "Tischlerei Beispiel GmbH",
+                "ausbildungsberuf": "22342",
+                "beginnt_am": "2016-09-01",
+                "endet_am": "2019-08-31",
+            },
+        },
+        agency="STADT-MG",
+    )
+    await platform.command(
+        "intake",
+        f"{base}/profile",
+        {"work_history": [{"country": "AFG", "occupation": "Schreinergeselle", "from_year": 2013}]},
+    )
+
+    async def both_arrived() -> bool:
+        abh = {row["type"] for row in await held(dsns[ViewId.ABH_MG], registered["case_id"])}
+        aa = {row["type"] for row in await held(dsns[ViewId.AA_MG], registered["case_id"])}
+        return "intake.residence_status_recorded" in abh and "intake.profile_recorded" in aa
+
+    await until(both_arrived, "the residence record or the profile never reached the views")
+    await caught_up(platform.stack.kafka, dsns.values())
+    abh_rows = await held(dsns[ViewId.ABH_MG], registered["case_id"])
+
+    [residence] = [r for r in abh_rows if r["type"] == "intake.residence_status_recorded"]
+    assert '"ausbildungsbetrieb": "Tischlerei Beispiel GmbH"' in residence["data"]
+    assert '"endet_am": "2019-08-31"' in residence["data"]
+    assert "intake.profile_recorded" not in {r["type"] for r in abh_rows}
+    assert "Schreinergeselle" not in await everything(dsns[ViewId.ABH_MG])

@@ -366,3 +366,34 @@ async def _stored_bodies(dsn: str) -> list[dict[str, Any]]:
 
 async def _secrets_left(dsn: str) -> int:
     return len(await fetch(dsn, "SELECT 1 FROM person_keys WHERE secret IS NOT NULL"))
+
+
+async def test_ausbildungsduldung_over_http(api: httpx.AsyncClient, fresh_dsn: str) -> None:
+    """The Ausländerbehörde records an Ausbildungsduldung: 422 naming ``ausbildung`` without
+    the training contract, 201 with it; the SGB II application is then 409 with its rule."""
+    case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
+    abh = {"X-Agency": "STADT-MG"}
+    status = {
+        "status": "ausbildungsduldung",
+        "valid_from": "2016-09-01",
+        "valid_until": "2019-08-31",
+        "stay_since": "2015-12-20",
+    }
+    training = {
+        "ausbildungsbetrieb": "Tischlerei Beispiel GmbH, Mönchengladbach",
+        "ausbildungsberuf": "22342",
+        "beginnt_am": "2016-09-01",
+        "endet_am": "2019-08-31",
+    }
+
+    without = await api.post(f"/cases/{case_id}/residence-status", json=status, headers=abh)
+    recorded = await api.post(
+        f"/cases/{case_id}/residence-status", json={**status, "ausbildung": training}, headers=abh
+    )
+    sgb2 = await api.post(f"/cases/{case_id}/sgb2-application", json={"applied_on": "2016-09-20"})
+
+    assert without.status_code == 422
+    assert [p["field"] for p in without.json()["detail"]] == ["ausbildung"]
+    assert recorded.status_code == 201
+    assert (sgb2.status_code, sgb2.json()["rule"]) == (409, "sgb2.not_with_ausbildungsduldung")
+    assert await stored(fresh_dsn) == (2, 2, 1)

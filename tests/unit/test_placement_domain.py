@@ -200,12 +200,13 @@ def test_request_needs_a_known_residence_document() -> None:
 
 
 def test_request_for_a_start_in_the_waiting_period_is_refused_until_its_last_day() -> None:
-    """A job starting on day 90 of the stay is refused; one starting on day 91 is requested."""
+    """A stay since 2016-01-01: a job starting on 04-01, the waiting period's last day
+    (§§ 187 (1), 188 (2) BGB), is refused; one starting on 04-02 is requested."""
     story = Story(facts(stay_since=date(2016, 1, 1), valid_until=None))
-    day_90 = request(start_date=date(2016, 3, 31), requested_on=date(2016, 3, 1))
+    last_day = request(start_date=date(2016, 4, 1), requested_on=date(2016, 3, 1))
 
-    assert story.refused(day_90) == "eligibility.waiting_period"
-    assert story.then(day_90.model_copy(update={"start_date": date(2016, 4, 1)}))
+    assert story.refused(last_day) == "eligibility.waiting_period"
+    assert story.then(last_day.model_copy(update={"start_date": date(2016, 4, 2)}))
 
 
 def test_request_under_reception_centre_obligation_is_refused() -> None:
@@ -370,3 +371,43 @@ def test_permission_is_decided_once() -> None:
 
     assert story.refused(grant()) == "permission.already_decided"
     assert story.refused(ba_consent()) == "permission.already_decided"
+
+
+def test_ba_consent_in_november_2014_names_the_rule_set_of_its_day() -> None:
+    """Month 17 of a stay: the consent decided on 2014-11-10 applied the priority check
+    under asylvfg-2014-11-06; one decided on 11-11 none, under beschv-2014-11-11."""
+    early = facts(stay_since=date(2013, 7, 1), valid_until=None)
+    job = request(requested_on=date(2014, 11, 3), start_date=date(2014, 12, 1))
+
+    [before] = Story(early, job).then(ba_consent(on=date(2014, 11, 10)))
+    [after] = Story(early, job).then(ba_consent(on=date(2014, 11, 11)))
+
+    assert isinstance(before, BaConsentDecided)
+    assert isinstance(after, BaConsentDecided)
+    assert (before.vorrangpruefung, before.rule_version) == (True, "asylvfg-2014-11-06")
+    assert (after.vorrangpruefung, after.rule_version) == (False, "beschv-2014-11-11")
+
+
+def test_ausbildungsduldung_training_is_requested_and_granted_without_ba_consent() -> None:
+    """A tolerated trainee's training: requested on day 12 of the stay, permitted by the
+    Ausländerbehörde with no BA consent, under the rules of its day."""
+    story = Story(
+        facts(
+            nationality="AFG",
+            status=ResidenceStatus.AUSBILDUNGSDULDUNG,
+            stay_since=date(2016, 8, 20),
+            valid_until=date(2019, 8, 31),
+        )
+    )
+    training = request(
+        job_type="berufsausbildung", requested_on=date(2016, 9, 1), start_date=date(2016, 9, 1)
+    )
+
+    story.then(training)
+    [consent] = story.then(ba_consent(granted=None, on=date(2016, 9, 1)))
+    [permission] = story.then(grant(valid_until=date(2019, 8, 31), on=date(2016, 9, 1)))
+
+    assert isinstance(consent, BaConsentDecided)
+    assert (consent.needed, consent.rule_version) == (False, "beschv-2016-08-06")
+    assert isinstance(permission, PermissionDecided)
+    assert permission.granted

@@ -72,6 +72,25 @@ def test_residence_status_gives_the_whole_document() -> None:
     )
 
 
+def test_an_ausbildungsduldung_gives_its_status_but_not_the_training_contract() -> None:
+    """Placement learns the status and dates its rules need; the training company stays
+    with intake and the Ausländerbehörde."""
+    event, event_id = event_of(sample("residence_status_recorded.v2"))
+
+    command = command_for(event, event_id)
+
+    assert command == NoteResidenceFacts(
+        source_event_id=event_id,
+        document=ResidenceDocument(
+            status=ResidenceStatus.AUSBILDUNGSDULDUNG,
+            stay_since=date(2015, 12, 20),
+            valid_until=date(2019, 8, 31),
+        ),
+    )
+    assert isinstance(command, NoteResidenceFacts)
+    assert "Tischlerei" not in command.model_dump_json()
+
+
 @pytest.mark.parametrize(
     ("outcome", "granted"), [("fluechtlingseigenschaft", True), ("abgelehnt", False)]
 )

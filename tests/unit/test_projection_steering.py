@@ -634,19 +634,21 @@ def test_days_between_last_aa_and_first_jc_contact() -> None:
     ).suppressed
 
 
+def work_started(placement: UUID, on: date) -> PlacementStarted:
+    return PlacementStarted(
+        placement_id=placement,
+        kind=PlacementKind.BESCHAEFTIGUNG,
+        employer="Logistik Niederrhein GmbH",
+        started_on=on,
+    )
+
+
 def test_placements_and_still_in_post_after_6_and_12_months() -> None:
     """Starts count as persons; a follow-up in post on or after the mark confirms it once."""
     persons = people("placement", 7)
     for i, person in enumerate(persons):
         placement = _id("placement", person.name)
-        person.add(
-            PlacementStarted(
-                placement_id=placement,
-                kind=PlacementKind.BESCHAEFTIGUNG,
-                employer="Logistik Niederrhein GmbH",
-                started_on=date(2016, 1, 15),
-            )
-        )
+        person.add(work_started(placement, date(2016, 1, 15)))
         if i < 5:
             for day in (date(2016, 7, 15), date(2016, 7, 28), date(2017, 1, 15)):
                 person.add(
@@ -673,6 +675,24 @@ def test_placements_and_still_in_post_after_6_and_12_months() -> None:
     january = run(persons, "2017-01")
     assert value(january, "placement.in_post_12_months") == 5
     assert row(january, "placement.in_post_6_months").suppressed  # confirmed once, in July
+
+
+def test_six_months_in_post_from_31_august_run_out_with_february() -> None:
+    """A start on 2016-08-31: six months end with 28 Feb 2017 (§§ 187 (2), 188 (3) BGB), so a
+    follow-up on 02-28 confirms nothing and one on 03-01 does."""
+    early, on_time = people("feb-28", 5), people("mar-1", 5)
+    for persons, day in ((early, date(2017, 2, 28)), (on_time, date(2017, 3, 1))):
+        for person in persons:
+            placement = _id("placement", person.name)
+            person.add(work_started(placement, date(2016, 8, 31))).add(
+                FollowUpContactRecorded(
+                    placement_id=placement, contacted_on=day, still_in_post=True
+                )
+            )
+
+    assert row(run(early, "2017-02"), "placement.in_post_6_months").suppressed
+    assert row(run(early, "2017-03"), "placement.in_post_6_months").suppressed
+    assert value(run(on_time, "2017-03"), "placement.in_post_6_months") == 5
 
 
 def test_interpreter_requests_and_failures() -> None:
@@ -846,7 +866,8 @@ def test_golden_samples_compute_without_leaking() -> None:
 def test_turns_25_is_kept_only_where_the_band_can_change() -> None:
     """Under 25 when allocated: the 25th birthday; older: a day before every day."""
     assert turns_25_on(date(1995, 2, 28), date(2016, 1, 4)) == date(2020, 2, 28)
-    assert turns_25_on(date(1996, 2, 29), date(2016, 1, 4)) == date(2021, 2, 28)
+    # Born on 29 Feb: 25 years end with 28 Feb 2021 (§§ 187 (2), 188 (2), (3) BGB).
+    assert turns_25_on(date(1996, 2, 29), date(2016, 1, 4)) == date(2021, 3, 1)
     assert turns_25_on(date(1980, 6, 1), date(2016, 1, 4)) == date.min
     assert turns_25_on(date(1991, 1, 4), date(2016, 1, 4)) == date.min  # 25 on the day
 
