@@ -12,7 +12,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from contracts.partners import ConsentEnded, Erased, ForwardedEvent
+from contracts.partners import CategoryErased, ConsentEnded, Erased, ForwardedEvent
 from contracts.topics import PARTNER_TOPIC_PREFIX
 from services.chassis.kafka import KafkaAccess
 
@@ -29,9 +29,11 @@ DESCRIPTION = (
     "consent ends, its keys are deleted and a consent_ended notice asks the partner to delete "
     "what it received under it; nothing further follows. When the person is erased, every "
     "key of the person is deleted and an erased notice asks the partner to delete everything "
-    "about the person. What stays on the topic can no longer be read. Messages are keyed by "
-    "the pseudonym (one person's messages keep their order) and may arrive more than once: "
-    "de-duplicate on notice_id."
+    "about the person. When the retention period of one data category of the person runs "
+    "out, that category's keys are deleted and a category_erased notice asks the partner to "
+    "delete what it received about the person in that category. What stays on the topic can "
+    "no longer be read. Messages are keyed by the pseudonym (one person's messages keep their "
+    "order) and may arrive more than once: de-duplicate on notice_id."
 )
 
 
@@ -45,7 +47,7 @@ def asyncapi_document(bootstrap: str = "127.0.0.1:19092") -> str:
         CHANNEL,
         title=CHANNEL,
         description="What the partner feed passes on to one partner.",
-        schema=ForwardedEvent | ConsentEnded | Erased,
+        schema=ForwardedEvent | ConsentEnded | Erased | CategoryErased,
     )
     document = AsyncAPI(
         broker,

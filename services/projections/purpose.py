@@ -38,6 +38,7 @@ from contracts import intake, language, placement, recognition
 from contracts.common import Site
 from contracts.envelope import Agency
 from contracts.intake import (
+    CategoryErased,
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
@@ -223,6 +224,7 @@ CATEGORY_OF: Final[dict[str, DataCategory | None]] = {
     "intake.hand_over_rejected": None,
     "intake.case_closed": None,
     "intake.person_erased": None,  # the erasure itself names no personal data
+    "intake.category_erased": None,  # retention: names a category, no personal data
     # language
     "language.entitlement_issued": DataCategory.LANGUAGE,
     "language.issuer_changed": DataCategory.LANGUAGE,
@@ -365,6 +367,12 @@ class CaseFacts:
     abh_obligations: frozenset[tuple[UUID, Agency]] = frozenset()
     enrolments: frozenset[tuple[UUID, UUID]] = frozenset()  # enrolment id -> entitlement id
     consents: tuple[ConsentFacts, ...] = ()
+    # Categories a retention period erased, and when: their events recorded before are gone.
+    erased_categories: tuple[tuple[DataCategory, date], ...] = ()
+
+    def category_erased(self, category: DataCategory | None, recorded_on: date) -> bool:
+        """Whether data of ``category`` recorded on ``recorded_on`` was erased by retention."""
+        return any(c is category and recorded_on < on for c, on in self.erased_categories)
 
     def responsible_on(self, day: date) -> Agency | None:
         """The agency responsible on ``day``: the first one also for anything earlier."""
@@ -436,6 +444,9 @@ def evolve(facts: CaseFacts, event: AnyEvent) -> CaseFacts:  # noqa: PLR0911  # 
         case EnrolmentStarted():
             enrolment = (event.enrolment_id, event.entitlement_id)
             return replace(facts, enrolments=facts.enrolments | {enrolment})
+        case CategoryErased():
+            erased = (*facts.erased_categories, (event.category, event.erased_on))
+            return replace(facts, erased_categories=erased)
     return facts
 
 
@@ -501,6 +512,8 @@ def disclosure(
     if view.kind is ViewKind.STEERING:
         return None  # never a person: steering reads aggregates computed elsewhere
     category = data_category(event.type)
+    if case.category_erased(category, recorded_on):
+        return None  # its retention period ran out: no ground holds it any more
     basis = _legal_basis(view, event, case, on, recorded_on)
     if basis is not None:
         ground, read_only = basis
@@ -653,15 +666,24 @@ class Subscription:
 
 
 def forwarding(
-    subscription: Subscription, event: AnyEvent, case: CaseFacts, on: date
+    subscription: Subscription,
+    event: AnyEvent,
+    case: CaseFacts,
+    on: date,
+    *,
+    recorded_on: date | None = None,
 ) -> UUID | None:
     """May the partner's feed pass ``event`` on, on day ``on``? The consent it rests on, or
     None. The same consent rule as a partner's view: valid on ``on``, naming the partner, the
     subscription's purpose and the event's data category, which the subscription must also
-    list. The case's administration (no category) is never passed on, not even a referral.
+    list. The case's administration (no category) is never passed on, not even a referral,
+    nor a category that a retention period erased (recorded before the erasure, on
+    ``recorded_on``; by default ``on``).
     """
     category = data_category(event.type)
     if category is None or category not in subscription.categories:
+        return None
+    if case.category_erased(category, on if recorded_on is None else recorded_on):
         return None
     purposes = frozenset({subscription.purpose})
     return _consent_for(subscription.partner, purposes, event, category, case, on)
