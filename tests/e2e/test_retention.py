@@ -1,0 +1,160 @@
+"""Retention on the real stack: an open case the Jobcenter looks after, whose DeuFöV course
+data ran out of its period. The retention job erases that category alone: every view drops
+the case's language-course rows, the person is not erased (their key stays), and the
+Jobcenter's view still shows the case, name and profile included."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+import pytest
+
+from deploy.local.devstack import StackInfo
+from services.chassis.auth import Claims, issue
+from services.intake.retention import packaged_schedule, run
+from services.intake.retention_rules import kept_until, parse_schedule
+from services.projections.purpose import ViewId
+from tests.e2e.agency_views import NAME, OCCUPATION, handed_over_case, serve_views
+from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform, until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+SECRET = "e2e-retention-token-secret-0123456789"  # throwaway secret of a loopback test
+VIEWS = (ViewId.AA_MG, ViewId.JC_MG)
+
+
+@pytest.fixture(scope="module")
+async def views(
+    stack: StackInfo,
+) -> AsyncIterator[tuple[Platform, dict[ViewId, str], dict[ViewId, str]]]:
+    """The four services, and the Agentur's and the Jobcenter MG's views."""
+    async with running_platform(stack) as platform, AsyncExitStack() as exits:
+        dsns, urls = await serve_views(stack, platform, VIEWS, SECRET, exits)
+        yield platform, dsns, urls
+
+
+async def categories(dsn: str, case: str) -> list[str | None]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT category FROM case_events WHERE case_id = $1 ORDER BY occurred_at", UUID(case)
+        )
+    finally:
+        await conn.close()
+    return [row["category"] for row in rows]
+
+
+async def course_ended_on(intake_dsn: str, case: str) -> Any:
+    conn = await asyncpg.connect(intake_dsn)
+    try:
+        return await conn.fetchval(
+            "SELECT max(occurred_at)::date FROM milestone_facts"
+            " WHERE case_id = $1 AND kind = 'course' HAVING bool_and(ended)",
+            UUID(case),
+        )
+    finally:
+        await conn.close()
+
+
+def jobcenter_token() -> str:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return issue(
+        SECRET, Claims("JC-MG", "case_worker", "jana", "counselling", now, now + timedelta(hours=1))
+    )
+
+
+async def a_course_at_the_jobcenter(platform: Platform, case: str) -> None:
+    """After the hand-over the Jobcenter grants a Berufssprachkurs, which starts and ends."""
+    base = f"/cases/{case}"
+    entitlement, enrolment = str(uuid4()), str(uuid4())
+    await platform.command(
+        "language", f"{base}/entitlements",
+        {"entitlement_id": entitlement, "course_type": "berufssprachkurs_basis",
+         "target_level": "B2", "kind": "berechtigung", "issuer": "jobcenter",
+         "issuing_agency": "JC-MG", "issued_on": "2016-07-01"},
+        agency="JC-MG",
+    )  # fmt: skip
+    await platform.command(
+        "language", f"{base}/enrolments",
+        {"enrolment_id": enrolment, "entitlement_id": entitlement,
+         "provider": "Sprachschule Rheydt", "course_number": "BSK-B2-MG-2016-07",
+         "modules": ["Basismodul B2"], "started_on": "2016-07-04"},
+        agency="JC-MG",
+    )  # fmt: skip
+    await platform.command(
+        "language", f"{base}/enrolments/end",
+        {"enrolment_id": enrolment, "outcome": "completed", "ended_on": "2016-12-16"},
+        agency="JC-MG",
+    )  # fmt: skip
+
+
+async def test_the_open_cases_course_data_go_and_the_case_stays(
+    views: tuple[Platform, dict[ViewId, str], dict[ViewId, str]],
+) -> None:
+    """Five years and a day after the last course ended, the job erases the course data
+    (intake.category_erased), not the person: the views drop the language rows, keep the
+    rest; the Jobcenter's view still answers with the case; the key still opens it."""
+    platform, dsns, urls = views
+    case, _ = await handed_over_case(platform)
+    await a_course_at_the_jobcenter(platform, case)
+
+    async def both_hold_courses() -> bool:
+        jc = await categories(dsns[ViewId.JC_MG], case)
+        aa = await categories(dsns[ViewId.AA_MG], case)
+        return jc.count("language") >= 4 and "language" in aa  # 3 course events, 1 test
+
+    async def course_ended() -> bool:
+        return await course_ended_on(platform.dsns["intake"], case) is not None
+
+    await until(both_hold_courses, "the views never held the course data")
+    await until(course_ended, "intake never learned that the course ended")
+    await caught_up(platform.stack.kafka, dsns.values())
+    ended = await course_ended_on(platform.dsns["intake"], case)
+    today = kept_until(ended, 5) + timedelta(days=1)
+    before = {view: await categories(dsns[view], case) for view in VIEWS}
+
+    out = io.StringIO()
+    due = await run(
+        platform.dsns["intake"],
+        parse_schedule(packaged_schedule()),
+        today,
+        apply=True,
+        out=out,
+        progress=lambda *_: None,
+    )
+
+    mine = [e for e in due if str(e.case_id) == case]
+    assert [(e.rule.id, e.category) for e in mine] == [("deufoev-course-data", "language")]
+
+    async def courses_gone() -> bool:
+        return all("language" not in await categories(dsns[view], case) for view in VIEWS)
+
+    await until(courses_gone, "a view kept the course data after its period ran out")
+    await caught_up(platform.stack.kafka, dsns.values())
+    stored = [e["type"] for e in await platform.stored("intake", case)]
+    assert stored[-1] == "intake.category_erased"
+    assert "intake.person_erased" not in stored
+    for view in VIEWS:
+        after = await categories(dsns[view], case)
+        assert after == [c for c in before[view] if c != "language"], view
+    async with httpx.AsyncClient(timeout=30) as client:
+        timeline = await client.get(
+            f"{urls[ViewId.JC_MG]}/cases/{case}",
+            headers={"Authorization": f"Bearer {jobcenter_token()}"},
+        )
+        key = await client.get(
+            f"{platform.urls['intake']}/internal/person-keys/{case}",
+            headers={"Authorization": f"Bearer {KEY_TOKEN}"},
+        )
+    assert timeline.status_code == 200, timeline.text
+    assert NAME in timeline.text
+    assert OCCUPATION in timeline.text
+    assert "Sprachschule Rheydt" not in timeline.text
+    assert key.status_code == 200, "the person's key was deleted"
