@@ -170,24 +170,26 @@ def expiries(case: CaseDates, schedule: RetentionSchedule, today: date) -> list[
     if case.erased_on is not None:
         return []
     rules = [r for r in schedule.rule if case.controllers & set(r.controllers)]
-    files = [(rule, _until(case, rule)) for rule in rules if rule.category.erases is None]
-    ends = [until for _, until in files if until is not None]
-    if files and len(ends) == len(files) and today > max(ends):
+    files = [rule for rule in rules if rule.category.erases is None]
+    ends = [(until, rule) for rule in files if (until := _until(case, rule)) is not None]
+    if files and len(ends) == len(files) and today > max(ends, key=_period)[0]:
         # The last period to run out is the one the erasure rests on.
-        rule, until = max(
-            ((r, u) for r, u in files if u is not None), key=lambda ru: (ru[1], ru[0].id)
-        )
-        return [Expiry(case.case_id, case.controller, rule, until)]
+        last, rule = max(ends, key=_period)
+        return [Expiry(case.case_id, case.controller, rule, last)]
     due: list[Expiry] = []
     for rule in rules:
         category = rule.category.erases
-        until = _until(case, rule)
-        if category is None or until is None or today <= until:
+        ends_on = _until(case, rule)
+        if category is None or ends_on is None or today <= ends_on:
             continue
         erased = case.erased_after(category)
-        if erased is None or erased < until:
-            due.append(Expiry(case.case_id, case.controller, rule, until))
+        if erased is None or erased < ends_on:
+            due.append(Expiry(case.case_id, case.controller, rule, ends_on))
     return due
+
+
+def _period(end: tuple[date, RetentionRule]) -> tuple[date, str]:
+    return end[0], end[1].id
 
 
 def expired(cases: list[CaseDates], schedule: RetentionSchedule, today: date) -> list[Expiry]:

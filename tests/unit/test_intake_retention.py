@@ -52,8 +52,10 @@ source = "§ 84 Abs. 2 SGB X"
 )
 
 
-def closed(on: date, controller: Agency = Agency.AA_MG, **dates: date | None) -> CaseDates:
-    return CaseDates(case_id=uuid4(), controller=controller, closed_on=on, **dates)
+def closed(
+    on: date, controller: Agency = Agency.AA_MG, *, erased_on: date | None = None
+) -> CaseDates:
+    return CaseDates(case_id=uuid4(), controller=controller, closed_on=on, erased_on=erased_on)
 
 
 def handed_over(
