@@ -1,13 +1,15 @@
 """Retention on the real stack: an open case the Jobcenter looks after, whose DeuFöV course
 data ran out of its period. The retention job erases that category alone: every view drops
 the case's language-course rows, the person is not erased (their key stays), and the
-Jobcenter's view still shows the case, name and profile included."""
+Jobcenter's view still shows the case, name and profile included; the course provider the
+person consented to is told, and only the course data's keys of its copies are deleted."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,28 +18,106 @@ import asyncpg
 import httpx
 import pytest
 
+from contracts.intake import DataCategory, Partner, Purpose
+from contracts.partners import CategoryErased, ForwardedEvent, PartnerNotice, partner_message
+from contracts.topics import partner_topic
 from deploy.local.devstack import StackInfo
+from deploy.local.principals import PARTNER_FEED
 from services.chassis.auth import Claims, issue
+from services.chassis.kafka import KafkaAccess
 from services.intake.retention import packaged_schedule, run
 from services.intake.retention_rules import kept_until, parse_schedule
-from services.projections.purpose import ViewId
+from services.projections import partners
+from services.projections.partner_app import create_app as create_feed_app
+from services.projections.partner_feed import pseudonym
+from services.projections.partner_settings import PartnerFeedSettings
+from services.projections.purpose import Subscription, ViewId
+from tests.conftest import free_port
 from tests.e2e.agency_views import NAME, OCCUPATION, handed_over_case, serve_views
-from tests.e2e.platform import KEY_TOKEN, Platform, caught_up, running_platform, until
+from tests.e2e.harness import receive_until, serving
+from tests.e2e.partner_keys import PartnerKeys
+from tests.e2e.platform import (
+    KEY_TOKEN,
+    Platform,
+    caught_up,
+    fresh_database,
+    running_platform,
+    until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 SECRET = "e2e-retention-token-secret-0123456789"  # throwaway secret of a loopback test
 VIEWS = (ViewId.AA_MG, ViewId.JC_MG)
+PROVIDER = Partner.COURSE_PROVIDER
+
+
+@dataclass
+class World:
+    platform: Platform
+    dsns: dict[ViewId, str]
+    urls: dict[ViewId, str]
+    feed_dsn: str
+    partner: KafkaAccess  # the course provider's connection
+    keys: PartnerKeys
+
+    async def messages(self, case: str) -> list[PartnerNotice]:
+        """What the course provider received about the person so far (at least one)."""
+        conn = await asyncpg.connect(self.feed_dsn)
+        try:
+            registered = next(r for r in await partners.registered(conn) if r.partner is PROVIDER)
+        finally:
+            await conn.close()
+        person = pseudonym(registered.pseudonym_key, UUID(case))
+        found: list[PartnerNotice] = []
+
+        async def seen(received: list[bytes]) -> bool:
+            parsed = [partner_message.validate_json(raw) for raw in received]
+            found[:] = [m for m in parsed if m.person == person]
+            return bool(found)
+
+        group = f"{partners.group_prefix(PROVIDER)}test-{uuid4().hex[:8]}"
+        await receive_until(self.partner, partner_topic(PROVIDER.value), group, seen)
+        return found
 
 
 @pytest.fixture(scope="module")
-async def views(
-    stack: StackInfo,
-) -> AsyncIterator[tuple[Platform, dict[ViewId, str], dict[ViewId, str]]]:
-    """The four services, and the Agentur's and the Jobcenter MG's views."""
+async def world(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    """The four services, the Agentur's and the Jobcenter MG's views, and the course
+    providers' feed (language and profile data for language courses)."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
         dsns, urls = await serve_views(stack, platform, VIEWS, SECRET, exits)
-        yield platform, dsns, urls
+        feed_dsn = await fresh_database(stack.admin_dsn)
+        port = free_port()
+        added = await partners.add(
+            PartnerFeedSettings(
+                partners_database_url=feed_dsn,
+                partners_credentials_dir=tmp_path_factory.mktemp("partners"),
+                partners_public_url=f"http://127.0.0.1:{port}",
+                **stack.kafka_settings("admin"),
+            ),
+            Subscription(
+                PROVIDER,
+                Purpose.LANGUAGE_COURSES,
+                frozenset({DataCategory.LANGUAGE, DataCategory.PROFILE}),
+            ),
+        )
+        feed = PartnerFeedSettings(
+            partners_database_url=feed_dsn,
+            partners_poll=0.5,
+            intake_url=platform.urls["intake"],
+            key_reader_token=KEY_TOKEN,
+            **stack.kafka_settings(PARTNER_FEED),
+        )
+        keys_url = await exits.enter_async_context(serving(create_feed_app(feed), port))
+        yield World(
+            platform,
+            dsns,
+            urls,
+            feed_dsn,
+            KafkaAccess(stack.kafka_bootstrap, added["sasl.username"], added["sasl.password"]),
+            PartnerKeys(keys_url, added["keys.token"]),
+        )
 
 
 async def categories(dsn: str, case: str) -> list[str | None]:
@@ -102,14 +182,23 @@ async def a_course_at_the_jobcenter(platform: Platform, case: str) -> None:
     )  # fmt: skip
 
 
-async def test_the_open_cases_course_data_go_and_the_case_stays(
-    views: tuple[Platform, dict[ViewId, str], dict[ViewId, str]],
-) -> None:
+async def test_the_open_cases_course_data_go_and_the_case_stays(world: World) -> None:
     """Five years and a day after the last course ended, the job erases the course data
     (intake.category_erased), not the person: the views drop the language rows, keep the
-    rest; the Jobcenter's view still answers with the case; the key still opens it."""
-    platform, dsns, urls = views
+    rest; the Jobcenter's view still answers with the case; the key still opens it. The
+    course provider gets a category_erased notice; the key of the course data it received is
+    404, that of the profile under the same consent still 200."""
+    platform, dsns, urls = world.platform, world.dsns, world.urls
     case, _ = await handed_over_case(platform)
+    await platform.command(
+        "intake",
+        f"/cases/{case}/consents",
+        {"consent_id": str(uuid4()), "purposes": ["language_courses"],
+         "recipients": [{"partner": PROVIDER.value}], "data_categories": ["language", "profile"],
+         "notice_version": "2016-01", "notice_language": "ar", "method": "written",
+         "given_on": "2016-06-20"},
+        agency="JC-MG",
+    )  # fmt: skip
     await a_course_at_the_jobcenter(platform, case)
 
     async def both_hold_courses() -> bool:
@@ -120,8 +209,16 @@ async def test_the_open_cases_course_data_go_and_the_case_stays(
     async def course_ended() -> bool:
         return await course_ended_on(platform.dsns["intake"], case) is not None
 
+    received: list[ForwardedEvent] = []
+    told: list[CategoryErased] = []
+
+    async def provider_has_both() -> bool:
+        received[:] = [m for m in await world.messages(case) if isinstance(m, ForwardedEvent)]
+        return {m.category for m in received} == {DataCategory.LANGUAGE, DataCategory.PROFILE}
+
     await until(both_hold_courses, "the views never held the course data")
     await until(course_ended, "intake never learned that the course ended")
+    await until(provider_has_both, "the course provider never received the consented data")
     await caught_up(platform.stack.kafka, dsns.values())
     ended = await course_ended_on(platform.dsns["intake"], case)
     today = kept_until(ended, 5) + timedelta(days=1)
@@ -166,3 +263,14 @@ async def test_the_open_cases_course_data_go_and_the_case_stays(
     assert OCCUPATION in timeline.text
     assert "Sprachschule Rheydt" not in timeline.text
     assert key.status_code == 200, "the person's key was deleted"
+
+    async def provider_told() -> bool:
+        told[:] = [m for m in await world.messages(case) if isinstance(m, CategoryErased)]
+        return bool(told)
+
+    await until(provider_told, "the course provider was not told of the erasure")
+    assert [m.category for m in told] == [DataCategory.LANGUAGE]
+    for message in received:
+        expected = 404 if message.category is DataCategory.LANGUAGE else 200
+        answer = await world.keys.key(message.data.key_id)
+        assert answer.status_code == expected, (message.event_type, answer.text)
