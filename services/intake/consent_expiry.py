@@ -18,7 +18,6 @@ from contextlib import suppress
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-import asyncpg
 import structlog
 
 from contracts.intake import IntakeEvent
@@ -107,8 +106,8 @@ def every(seconds: float, ports: Ports, clock: Callable[[], datetime] = _now) ->
         while not stop.is_set():
             try:
                 await expire_lapsed(write_side, wired, today_in_germany(clock()))
-            except (OSError, asyncpg.PostgresError) as failed:  # the next pass tries again
-                log.warning("consent.expiry_pass_failed", error=str(failed))
+            except Exception:  # one failed pass must not end the task: the next tries again
+                log.exception("consent.expiry_pass_failed")
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
 
