@@ -496,6 +496,22 @@ class PersonErased(EventPayload):
     erased_on: date
 
 
+class CategoryErased(EventPayload):
+    """Retention (Art. 5(1)(e), Art. 17(1)(a) DSGVO): the period of one data category ran
+    out while the case's other periods run on. Every view and partner feed drops the
+    category's events of the case recorded before this one; the person and the rest of the
+    case stay. The retention rule and its legal source are kept, no personal data."""
+
+    type: Literal["intake.category_erased"] = "intake.category_erased"
+    schema_version: Literal[1] = 1
+    category: DataCategory = Field(description="the data category whose events go")
+    controller: Agency
+    rule: ShortText = Field(description="the retention rule that ran out (its id)")
+    legal_basis: ShortText = Field(description="the rule's legal source")
+    kept_until: date = Field(description="the last day the rule allowed the data to be kept")
+    erased_on: date
+
+
 EVENT_TYPES: Final = (
     PersonRegistered,
     IdentifierLinked,
@@ -519,6 +535,7 @@ EVENT_TYPES: Final = (
     HandOverRejected,
     CaseClosed,
     PersonErased,
+    CategoryErased,
 )
 
 IntakeEvent = Annotated[
@@ -543,7 +560,8 @@ IntakeEvent = Annotated[
     | HandOverAccepted
     | HandOverRejected
     | CaseClosed
-    | PersonErased,
+    | PersonErased
+    | CategoryErased,
     Field(discriminator="type"),
 ]
 

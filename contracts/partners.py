@@ -81,7 +81,17 @@ class Erased(_Notice):
     erased_at: datetime
 
 
-PartnerNotice = ForwardedEvent | ConsentEnded | Erased
+class CategoryErased(_Notice):
+    """The retention period of one data category of the person ran out (Art. 17(1)(a),
+    Art. 19 DSGVO): delete what was received about the person in that category; the rest
+    stays. The keys of that category are deleted already."""
+
+    kind: Literal["category_erased"] = "category_erased"
+    category: DataCategory
+    erased_at: datetime
+
+
+PartnerNotice = ForwardedEvent | ConsentEnded | Erased | CategoryErased
 PartnerMessage = Annotated[PartnerNotice, Field(discriminator="kind")]
 partner_message: TypeAdapter[PartnerNotice] = TypeAdapter(PartnerMessage)
 

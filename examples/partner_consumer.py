@@ -1,8 +1,9 @@
 """An example network partner: reads its own topic with the credentials ``partners add``
 gave it, opens each event with the key it fetches from the partner feed (``keys.url``,
 ``keys.token``), keeps what it received per person (pseudonym), and deletes it when a
-``consent_ended`` (what that consent allowed) or ``erased`` (everything about the person)
-notice arrives. A key that is gone (the consent ended, the person was erased) means the event
+``consent_ended`` (what that consent allowed), ``category_erased`` (one category of the
+person, whose retention period ran out) or ``erased`` (everything about the person) notice
+arrives. A key that is gone (the consent ended, the person was erased) means the event
 cannot be read: it is skipped. Needs only aiokafka and cryptography; no code of the platform.
 
 With ``make run`` running, in a second terminal::
@@ -102,17 +103,25 @@ class PartnerStore:
             dropped = len(self.events.pop(person, []))
             return f"{person}: erased, deleted {dropped} events"
         if message["kind"] == "consent_ended":
-            held = self.events.pop(person, [])
-            kept = [e for e in held if e["consent_id"] != message["consent_id"]]
-            if kept:
-                self.events[person] = kept
-            return f"{person}: consent {message['reason']}, deleted {len(held) - len(kept)} events"
+            dropped = self._drop(person, "consent_id", message["consent_id"])
+            return f"{person}: consent {message['reason']}, deleted {dropped} events"
+        if message["kind"] == "category_erased":
+            dropped = self._drop(person, "category", message["category"])
+            return f"{person}: {message['category']} erased, deleted {dropped} events"
         head = f"{person}: {message['event_type']} ({message['category']})"
         if secret is None:
             return f"{head} unreadable: its key is gone"
         event = {**message, "data": opened(message, secret)}
         self.events[person].append(event)
         return f"{head} {event['data']}"
+
+    def _drop(self, person: str, field: str, value: str) -> int:
+        """Delete the person's events whose ``field`` is ``value``; how many went."""
+        held = self.events.pop(person, [])
+        kept = [e for e in held if e[field] != value]
+        if kept:
+            self.events[person] = kept
+        return len(held) - len(kept)
 
 
 async def run(settings: dict[str, str], group: str, idle_exit: float | None) -> PartnerStore:
@@ -134,7 +143,7 @@ async def run(settings: dict[str, str], group: str, idle_exit: float | None) -> 
                     if key_id not in fetched:
                         fetched[key_id] = await asyncio.to_thread(keys.fetch, key_id)
                     secret = fetched[key_id]
-                elif message.get("kind") in {"consent_ended", "erased"}:
+                elif message.get("kind") in {"consent_ended", "category_erased", "erased"}:
                     fetched.clear()  # their keys were deleted: the copies held here go too
                 line = store.take(message, secret)
                 if line is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
@@ -30,6 +30,9 @@ from services.chassis.relay import create_producer
 from services.chassis.settings import ProcessSettings
 
 Payload = TypeVar("Payload", bound=BaseModel)
+
+Background = Callable[["WriteSide[Any]", asyncio.Event], Awaitable[None]]
+"""A task a service runs beside its HTTP app (e.g. a periodic job) until the event is set."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,17 @@ def write_side_lifespan(
     database_url: str,
     settings: ProcessSettings,
     wire: Callable[[FastAPI, WriteSide[Payload]], None],
+    background: Sequence[Background] = (),
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Open the pool, install the schema, build the store, start the reactions; undo on exit."""
+    """Open the pool, install the schema, build the store, start the reactions and the
+    background tasks; undo on exit."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
         stop = asyncio.Event()
         reactions: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
             await install_schema(pool, *spec.schema_sql())
             write_side = WriteSide(pool, PostgresEventStore(pool, spec.topic, spec.codec))
@@ -78,14 +84,21 @@ def write_side_lifespan(
                 reactions = asyncio.create_task(
                     _run_reactions(spec, settings, write_side, stop), name="reactions"
                 )
+            tasks = [asyncio.create_task(_awaited(task(write_side, stop))) for task in background]
             yield
         finally:
             stop.set()
             if reactions is not None:
                 await reactions
+            for running in tasks:
+                await running
             await pool.close()
 
     return lifespan
+
+
+async def _awaited(task: Awaitable[None]) -> None:
+    await task
 
 
 async def _run_reactions(
@@ -171,13 +184,14 @@ def service_http_app(
     settings: ProcessSettings,
     router: APIRouter,
     wire: Callable[[FastAPI, WriteSide[Payload]], None],
+    background: Sequence[Background] = (),
 ) -> FastAPI:
     """A service's HTTP app: its write side for as long as the app runs, its command routes,
-    OpenAPI, /metrics and /health."""
+    OpenAPI, /metrics and /health; ``background`` tasks run beside it."""
     app = service_app(
         title=title,
         description=spec.description,
-        lifespan=write_side_lifespan(spec, database_url, settings, wire),
+        lifespan=write_side_lifespan(spec, database_url, settings, wire, background),
         router=router,
     )
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from contracts.intake import TOPIC, IntakeEvent, intake_codec
 from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.intake.api import router
+from services.intake.consent_expiry import every
 from services.intake.handlers import IntakePorts
 from services.intake.keys import PostgresKeyStore
 from services.intake.reactions import REACTIONS, PostgresMilestones
@@ -44,6 +45,10 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     def wire(app: FastAPI, write_side: WriteSide[IntakeEvent]) -> None:
         app.state.intake = intake_ports(write_side, settings.intake_key_readers)
 
+    seconds = settings.intake_consent_expiry_seconds
+    # A consent's end takes effect by itself: no one has to record its expiry.
+    background = (every(seconds, intake_ports),) if seconds > 0 else ()
+
     return service_http_app(
         SPEC,
         title="Integration Points: intake",
@@ -51,4 +56,5 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         settings=settings,
         router=router,
         wire=wire,
+        background=background,
     )

@@ -95,12 +95,19 @@ class Case:
     jba_route: bool = False
     closed_on: date | None = None
     erased_on: date | None = None
+    # Per category erased by retention: the last day the expired period allowed.
+    categories_erased: tuple[tuple[DataCategory, date], ...] = ()
+    held_by: frozenset[Agency] = frozenset()  # every agency that was responsible (controllers)
     # Set by the handler before deciding, never folded from events:
     acting: Agency = Agency.AA_MG
     milestones: Milestones = field(default_factory=Milestones)
 
     def consent(self, consent_id: UUID) -> Consent | None:
         return next((c for c in self.consents if c.consent_id == consent_id), None)
+
+    def category_kept_until(self, category: DataCategory) -> date | None:
+        """The end of the latest period after which ``category`` was erased, if any."""
+        return max((until for c, until in self.categories_erased if c is category), default=None)
 
     def interpreter_stage(self, request_id: UUID) -> InterpreterStage | None:
         return dict(self.interpreters).get(request_id)

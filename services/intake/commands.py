@@ -291,6 +291,17 @@ class ErasePerson(_Command):
     erased_on: date
 
 
+class EraseCategory(_Command):
+    """Erase one data category of the case whose retention period ran out, while the case's
+    other periods run on (the retention job's; no HTTP endpoint)."""
+
+    category: DataCategory
+    rule: ShortText
+    legal_basis: ShortText
+    kept_until: date
+    erased_on: date
+
+
 IntakeCommand = (
     RegisterPerson
     | LinkIdentifier
@@ -314,4 +325,5 @@ IntakeCommand = (
     | RejectHandOver
     | CloseCase
     | ErasePerson
+    | EraseCategory
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from contracts.intake import ConsentExpired, ConsentGiven, ConsentWithdrawn, ReferredToPartner
 from services.chassis.rules import InvalidTransitionError
 from services.intake.case import Case
@@ -41,6 +43,19 @@ def expire(case: Case, command: ExpireConsent) -> ConsentExpired:
             "consent.not_yet_expired", f"valid until {consent.valid_until or 'revoked'}"
         )
     return ConsentExpired(consent_id=command.consent_id, expired_on=command.expired_on)
+
+
+def lapsed(case: Case, today: date) -> list[ExpireConsent]:
+    """The expiries due on ``today``: every running consent whose ``valid_until`` has come
+    (from that day on it no longer holds), recorded as expired on that day. None for an
+    erased case: its keys are gone, nothing can be opened any more."""
+    if case.erased_on is not None:
+        return []
+    return [
+        ExpireConsent(consent_id=c.consent_id, expired_on=c.valid_until)
+        for c in case.consents
+        if c.ended_on is None and c.valid_until is not None and c.valid_until <= today
+    ]
 
 
 def refer(case: Case, command: ReferToPartner) -> ReferredToPartner:

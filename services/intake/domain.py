@@ -15,6 +15,7 @@ from contracts.envelope import Agency
 from contracts.intake import (
     AsylumDecided,
     CaseClosed,
+    CategoryErased,
     ClosingReason,
     ContactRecorded,
     FirstContactMade,
@@ -40,6 +41,7 @@ from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
     CloseCase,
+    EraseCategory,
     ErasePerson,
     ExpireConsent,
     GiveConsent,
@@ -96,10 +98,34 @@ def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
         return [
             PersonErased(controller=case.acting, reason=command.reason, erased_on=command.erased_on)
         ]
+    if isinstance(command, EraseCategory):
+        _require_may_act(case, command)
+        return [_erase_category(case, command)]
+    if isinstance(command, ExpireConsent):
+        # A consent of a closed case still opens data to its recipients: it ends all the same.
+        _require_may_act(case, command)
+        return [consent.expire(case, command)]
     if case.closed_on is not None:
         raise InvalidTransitionError("case.closed", f"the case was closed on {case.closed_on}")
     _require_may_act(case, command)
     return _decide_open(case, command)
+
+
+def _erase_category(case: Case, command: EraseCategory) -> CategoryErased:
+    """One category's period ran out (also of a closed case): its data goes, the case stays."""
+    erased = case.category_kept_until(command.category)
+    if erased is not None and erased >= command.kept_until:
+        raise InvalidTransitionError(
+            "category.already_erased", f"{command.category} was erased up to {erased}"
+        )
+    return CategoryErased(
+        category=command.category,
+        controller=case.acting,
+        rule=command.rule,
+        legal_basis=command.legal_basis,
+        kept_until=command.kept_until,
+        erased_on=command.erased_on,
+    )
 
 
 def may_rotate_key(case: Case | None, agency: Agency) -> None:
@@ -163,8 +189,6 @@ def _decide_open(case: Case, command: IntakeCommand) -> list[IntakeEvent]:  # no
             return [consent.give(case, command)]
         case WithdrawConsent():
             return [consent.withdraw(case, command)]
-        case ExpireConsent():
-            return [consent.expire(case, command)]
         case ReferToPartner():
             return [consent.refer(case, command)]
         case RecordProfile():

@@ -10,6 +10,7 @@ from contracts.envelope import Agency
 from contracts.intake import (
     AsylumDecided,
     CaseClosed,
+    CategoryErased,
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
@@ -48,6 +49,7 @@ def evolve(case: Case | None, case_id: UUID, event: IntakeEvent) -> Case:  # noq
             allocated_on=event.allocated_on,
             responsible=Agency.AA_MG,
             date_of_birth=born,
+            held_by=frozenset({Agency.AA_MG}),
         )
     if case is None:
         raise ValueError(f"{event.type} for unregistered case {case_id}")
@@ -109,6 +111,9 @@ def evolve(case: Case | None, case_id: UUID, event: IntakeEvent) -> Case:  # noq
             return replace(case, closed_on=event.closed_on)
         case PersonErased():
             return replace(case, erased_on=event.erased_on)
+        case CategoryErased():
+            erased = (*case.categories_erased, (event.category, event.kept_until))
+            return replace(case, categories_erased=erased)
     raise AssertionError(f"unhandled event {event.type}")  # pragma: no cover
 
 
@@ -128,4 +133,5 @@ def _accepted(case: Case, event: HandOverAccepted) -> Case:
     if event.reason is HandOverReason.UNDER_25_JUGENDBERUFSAGENTUR:
         return replace(case, pending=None, jba_route=True)
     site = event.new_site or case.site
-    return replace(case, pending=None, responsible=event.to_agency, site=site)
+    held = case.held_by | {event.to_agency}
+    return replace(case, pending=None, responsible=event.to_agency, site=site, held_by=held)

@@ -15,8 +15,9 @@ from services.chassis.crypto import PersonKey, seal, unseal
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.chassis.rules import InvalidTransitionError
 from services.intake.case import Case, Milestones
-from services.intake.commands import ErasePerson, IntakeCommand, RegisterPerson
+from services.intake.commands import EraseCategory, ErasePerson, IntakeCommand, RegisterPerson
 from services.intake.domain import decide, fold, may_rotate_key
+from services.intake.milestones import KINDS_OF_CATEGORY, FactKind
 
 
 class KeyStore(Protocol):
@@ -41,6 +42,8 @@ class MilestoneStore(Protocol):
     """The port to what intake learned from the other services."""
 
     async def for_case(self, case_id: UUID) -> Milestones: ...
+
+    async def forget(self, case_id: UUID, kinds: frozenset[FactKind]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ async def handle(
         # After the event is stored (a refusal must not erase); repeated on a replay, so a
         # crash between the two leaves nothing half done.
         await ports.keys.erase(case_id)
+    if isinstance(command, EraseCategory):
+        # Intake's own copy of the category (for the hand-over package) goes with it.
+        await ports.milestones.forget(case_id, KINDS_OF_CATEGORY.get(command.category, frozenset()))
     return result
 
 

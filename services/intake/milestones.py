@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from contracts.envelope import Envelope
+from contracts.intake import DataCategory
 from contracts.language import EnrolmentEnded, EnrolmentStarted, ExamTaken, PlacementTestTaken
 from contracts.placement import MeasureEnded, MeasureStarted, PlacementStarted, ProposalMade
 from contracts.recognition import (
@@ -27,6 +28,14 @@ class FactKind(StrEnum):
     RECOGNITION = "recognition"
     MEASURE = "measure"
     EMPLOYER_CONTACT = "employer_contact"
+
+
+# What intake keeps of each data category a retention period can erase on its own.
+KINDS_OF_CATEGORY: Final[dict[DataCategory, frozenset[FactKind]]] = {
+    DataCategory.LANGUAGE: frozenset({FactKind.COURSE, FactKind.LANGUAGE_LEVEL}),
+    DataCategory.RECOGNITION: frozenset({FactKind.RECOGNITION}),
+    DataCategory.PLACEMENT: frozenset({FactKind.MEASURE, FactKind.EMPLOYER_CONTACT}),
+}
 
 
 @dataclass(frozen=True)

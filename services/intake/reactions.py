@@ -47,6 +47,15 @@ class PostgresMilestones:
                 envelope.occurred_at,
             )
 
+    async def forget(self, case_id: UUID, kinds: frozenset[FactKind]) -> None:
+        """Delete what intake learned of ``kinds`` so far (a category's retention ran out)."""
+        await self._pool.execute(
+            "DELETE FROM milestone_facts WHERE case_id = $1 AND kind = ANY($2::text[])"
+            " AND occurred_at <= now()",
+            case_id,
+            sorted(k.value for k in kinds),
+        )
+
     async def for_case(self, case_id: UUID) -> Milestones:
         rows = await self._pool.fetch(
             "SELECT kind, label, ended FROM milestone_facts WHERE case_id = $1"

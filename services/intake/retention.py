@@ -1,11 +1,17 @@
-"""``python -m services.intake.retention``: the cases whose retention ran out, and their erasure.
+"""``python -m services.intake.retention``: what of the cases ran out of retention, and its erasure.
 
-By default a dry run: it lists each expired case (case id, controller, category, rule, last
-day kept, legal source; never a personal field) and changes nothing. With ``--apply`` it
-erases each one through the same path as ``POST /cases/{id}/erasure``: the erasure command
-on behalf of the case's responsible agency, recorded as ``intake.person_erased`` whose
-reason names the job and the rule, then the person's keys are deleted. The
-job opens no sealed field: it needs no key. ``--today`` fixes its clock (tests, catch-up).
+By default a dry run: it lists each expiry (case id, controller, category, rule, last day
+kept, what goes: the person or one data category, legal source; never a personal field) and
+changes nothing. With ``--apply``, on behalf of the case's responsible agency:
+
+- a case whose every case-file period ran out is erased through the same path as
+  ``POST /cases/{id}/erasure``: ``intake.person_erased`` whose reason names the job and the
+  rule, then the person's keys are deleted;
+- a category whose own period ran out while the case file is still needed (an open case, a
+  Jobcenter's longer period) is erased alone: ``intake.category_erased`` with the category,
+  the rule and its legal source; every view and partner feed drops that category's data.
+
+The job opens no sealed field: it needs no key. ``--today`` fixes its clock (tests, catch-up).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from services.chassis.rebuild import bar
 from services.chassis.rules import InvalidTransitionError
 from services.chassis.service import WriteSide
 from services.intake.app import SPEC, intake_ports
-from services.intake.commands import ErasePerson
+from services.intake.commands import EraseCategory, ErasePerson
 from services.intake.domain import fold
 from services.intake.handlers import handle
 from services.intake.milestones import FactKind
@@ -77,6 +83,8 @@ async def case_dates(pool: asyncpg.Pool, progress: Progress) -> list[CaseDates]:
                     closed_on=case.closed_on,
                     last_course_ended_on=courses.get(case_id),
                     erased_on=case.erased_on,
+                    held_by=case.held_by,
+                    categories_erased=case.categories_erased,
                 )
             )
         progress(done, len(streams))
@@ -84,14 +92,27 @@ async def case_dates(pool: asyncpg.Pool, progress: Progress) -> list[CaseDates]:
 
 
 async def erase(pool: asyncpg.Pool, due: Expiry, today: date) -> bool:
-    """Erase one expired case through intake's erasure command; False when it is refused."""
+    """Erase the person, or the category, through intake's command; False when refused."""
     ports = intake_ports(
         WriteSide(pool, PostgresEventStore[IntakeEvent](pool, INTAKE_TOPIC, intake_codec))
     )
-    command = ErasePerson(reason=due.reason, erased_on=today)
+    command: ErasePerson | EraseCategory
+    if due.category is None:
+        command = ErasePerson(reason=due.reason, erased_on=today)
+        key = f"retention:{due.case_id}:{due.rule.id}"
+    else:
+        command = EraseCategory(
+            category=due.category,
+            rule=due.rule.id,
+            legal_basis=" ".join(due.rule.source.split())[:200],
+            kept_until=due.kept_until,
+            erased_on=today,
+        )
+        # A later period of the same category (a course after the erasure) is a new one.
+        key = f"retention:{due.case_id}:{due.rule.id}:{due.kept_until}"
     context = CommandContext(
         # A repeated run replays the same erasure (and deletes the keys again), never twice.
-        idempotency_key=f"retention:{due.case_id}:{due.rule.id}",
+        idempotency_key=key,
         agency=due.controller,
         correlation_id=uuid7(),
     )
@@ -118,14 +139,15 @@ async def run(
         due = expired(await case_dates(pool, progress), schedule, today)
         print(
             f"{'case':<36}  {'controller':<10}  {'category':<11}  {'rule':<20}  "
-            f"{'kept until':<10}  source",
+            f"{'kept until':<10}  {'erases':<8}  source",
             file=out,
         )
         for item in due:
             source = " ".join(item.rule.source.split())
+            erases = "person" if item.category is None else item.category.value
             print(
                 f"{item.case_id}  {item.controller.value:<10}  {item.rule.category.value:<11}"
-                f"  {item.rule.id:<20}  {item.kept_until}  {source}",
+                f"  {item.rule.id:<20}  {item.kept_until}  {erases:<8}  {source}",
                 file=out,
             )
         if not apply:
@@ -137,7 +159,12 @@ async def run(
         refused: list[UUID] = [item.case_id for item in due if not await erase(pool, item, today)]
         for case_id in refused:
             print(f"refused: {case_id} (changed since the scan; see intake's log)", file=out)
-        print(f"{len(due) - len(refused)} of {len(due)} expired cases erased on {today}", file=out)
+        persons = sum(1 for item in due if item.category is None)
+        print(
+            f"{len(due) - len(refused)} of {len(due)} expiries erased on {today}"
+            f" ({persons} persons, {len(due) - persons} categories)",
+            file=out,
+        )
         return due
     finally:
         await pool.close()
@@ -146,10 +173,12 @@ async def run(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.intake.retention",
-        description="List the cases whose retention period ran out (dry run, the default) or "
-        "erase them (--apply) through intake's erasure command: key deletion and an "
-        "intake.person_erased event naming the job and the rule. Configured like intake "
-        "(IP_DB_INTAKE); the periods are in services/intake/retention.toml.",
+        description="List what ran out of its retention period (dry run, the default) or "
+        "erase it (--apply): a person whose every case-file period ran out through intake's "
+        "erasure command (key deletion, intake.person_erased naming the job and the rule); a "
+        "category whose own period ran out while the case runs on by intake.category_erased. "
+        "Configured like intake (IP_DB_INTAKE); the periods are in "
+        "services/intake/retention.toml.",
     )
     add_job_arguments(parser)
     parser.add_argument(

@@ -1,11 +1,17 @@
 """Retention (DSGVO Art. 5(1)(e), Art. 17(1)(a)): how long each controller keeps each
-category of a person's data, and which cases are due for erasure on a given day (pure).
+category of a person's data, and what is due for erasure on a given day (pure).
 
 A rule says: the controller's data of this category is kept for ``keep_years`` from a dated
-fact of the case, and erased after that at the latest. Erasure works per person (one key
-ring per person), so a case is due as soon as the *first* of the rules that apply to it has
-run out: every rule's period is a maximum, and erasing the person honours all of them. The
-periods are counted like a German legal period (§§ 187 (1), 188 (2), (3) BGB, in
+fact of the case, and erased after that at the latest. Two kinds of erasure follow:
+
+- a **category** (e.g. DeuFöV course data) whose period ran out while the case file is still
+  needed goes on its own: ``intake.category_erased``, which every view and partner feed
+  honours; the person and the rest of the case stay;
+- the **person** (the case file, every key) goes only once the case-file period of every
+  controller that held the case has run out: a Jobcenter that still looks after the person
+  keeps the case, whatever period of another category or controller ended.
+
+The periods are counted like a German legal period (§§ 187 (1), 188 (2), (3) BGB, in
 ``services.chassis.periods``): five years from
 31 March 2016 are kept through 31 March 2021; from 29 February, through 28 February.
 """
@@ -22,6 +28,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.envelope import Agency
+from contracts.intake import DataCategory
 from services.chassis.periods import Counting, period_end
 
 
@@ -30,6 +37,19 @@ class RetentionCategory(StrEnum):
 
     CASE_FILE = "case_file"  # the counselling and placement file of the Integration Point
     COURSE_DATA = "course_data"  # language course participation (DeuFöV, IntV)
+
+    @property
+    def erases(self) -> DataCategory | None:
+        """The data category of the events this period covers; None: the whole case file,
+        which is the person (their keys)."""
+        return _ERASES[self]
+
+
+_ERASES: dict[RetentionCategory, DataCategory | None] = {
+    RetentionCategory.CASE_FILE: None,
+    # Entitlements, placement tests, enrolments, attendance and exams: the language topic.
+    RetentionCategory.COURSE_DATA: DataCategory.LANGUAGE,
+}
 
 
 class CountedFrom(StrEnum):
@@ -80,23 +100,39 @@ def parse_schedule(text: str) -> RetentionSchedule:
 
 @dataclass(frozen=True)
 class CaseDates:
-    """What the retention rules look at: the controller and a few dates, no personal data."""
+    """What the retention rules look at: the controllers and a few dates, no personal data."""
 
     case_id: UUID
-    controller: Agency  # the responsible agency, on whose behalf the case is erased
+    controller: Agency  # the responsible agency, on whose behalf an erasure is recorded
     closed_on: date | None = None
     last_course_ended_on: date | None = None  # None also while a course is running
     erased_on: date | None = None
+    held_by: frozenset[Agency] = frozenset()  # every controller that held the case
+    # Per category erased already: the end of the period it was erased after.
+    categories_erased: tuple[tuple[DataCategory, date], ...] = ()
+
+    @property
+    def controllers(self) -> frozenset[Agency]:
+        return self.held_by | {self.controller}
+
+    def erased_after(self, category: DataCategory) -> date | None:
+        return max((until for c, until in self.categories_erased if c is category), default=None)
 
 
 @dataclass(frozen=True)
 class Expiry:
-    """A case due for erasure: the rule that ran out first, and the last day it allowed."""
+    """Something due for erasure: the rule whose period ran out, and the last day it allowed.
+    The person when the rule is the case file's, else only the rule's data category."""
 
     case_id: UUID
     controller: Agency
     rule: RetentionRule
     kept_until: date
+
+    @property
+    def category(self) -> DataCategory | None:
+        """The data category that goes; None: the person."""
+        return self.rule.category.erases
 
     @property
     def reason(self) -> str:
@@ -122,22 +158,41 @@ def _start(case: CaseDates, counted_from: CountedFrom) -> date | None:
             return case.last_course_ended_on
 
 
-def expiry(case: CaseDates, schedule: RetentionSchedule, today: date) -> Expiry | None:
-    """The case's expiry if one of the rules for its controller ran out before ``today``."""
+def _until(case: CaseDates, rule: RetentionRule) -> date | None:
+    start = _start(case, rule.counted_from)
+    return None if start is None else kept_until(start, rule.keep_years)
+
+
+def expiries(case: CaseDates, schedule: RetentionSchedule, today: date) -> list[Expiry]:
+    """What of the case is due on ``today``: the person, once every case-file period of
+    every controller that held it ran out before ``today``; otherwise each category whose
+    own period ran out and that was not erased after that period yet."""
     if case.erased_on is not None:
-        return None
+        return []
+    rules = [r for r in schedule.rule if case.controllers & set(r.controllers)]
+    files = [rule for rule in rules if rule.category.erases is None]
+    ends = [(until, rule) for rule in files if (until := _until(case, rule)) is not None]
+    if files and len(ends) == len(files) and today > max(ends, key=_period)[0]:
+        # The last period to run out is the one the erasure rests on.
+        last, rule = max(ends, key=_period)
+        return [Expiry(case.case_id, case.controller, rule, last)]
     due: list[Expiry] = []
-    for rule in schedule.rule:
-        start = _start(case, rule.counted_from)
-        if case.controller not in rule.controllers or start is None:
+    for rule in rules:
+        category = rule.category.erases
+        ends_on = _until(case, rule)
+        if category is None or ends_on is None or today <= ends_on:
             continue
-        until = kept_until(start, rule.keep_years)
-        if today > until:
-            due.append(Expiry(case.case_id, case.controller, rule, until))
-    return min(due, key=lambda e: (e.kept_until, e.rule.id), default=None)
+        erased = case.erased_after(category)
+        if erased is None or erased < ends_on:
+            due.append(Expiry(case.case_id, case.controller, rule, ends_on))
+    return due
+
+
+def _period(end: tuple[date, RetentionRule]) -> tuple[date, str]:
+    return end[0], end[1].id
 
 
 def expired(cases: list[CaseDates], schedule: RetentionSchedule, today: date) -> list[Expiry]:
-    """Every case due for erasure on ``today``, the longest overdue first."""
-    found = [e for case in cases if (e := expiry(case, schedule, today)) is not None]
-    return sorted(found, key=lambda e: (e.kept_until, str(e.case_id)))
+    """Everything due for erasure on ``today``, the longest overdue first."""
+    found = [e for case in cases for e in expiries(case, schedule, today)]
+    return sorted(found, key=lambda e: (e.kept_until, str(e.case_id), e.rule.id))

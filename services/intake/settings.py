@@ -16,6 +16,11 @@ class IntakeSettings(ProcessSettings):
     )
     intake_host: str = "127.0.0.1"
     intake_port: int = Field(default=8001, ge=1, le=65535)
+    intake_consent_expiry_seconds: float = Field(
+        default=600.0,
+        ge=0.0,
+        description="how often the process records lapsed consents as expired (0: never)",
+    )
     intake_key_readers: dict[str, str] = Field(
         default_factory=dict,
         description="reader name -> bearer token allowed to fetch person keys (JSON)",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, time
+from datetime import date, datetime, time
 from typing import Any, Final
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from contracts.envelope import Envelope
 from contracts.intake import (
+    CategoryErased,
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
@@ -35,6 +36,7 @@ from contracts.intake import (
 from contracts.personal import Sealed
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from services.chassis import generations
+from services.chassis.jobs import BERLIN
 from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection, keyed_cases
 from services.projections.agency_rows import BatchRows, CaseRow
@@ -58,6 +60,7 @@ REJUDGING: Final = (
     ConsentExpired,
     WohnsitzauflageImposed,
     PersonErased,  # the key is gone: re-judged, no personal field can be opened any more
+    CategoryErased,  # a retention period ran out: the category's rows of the case go
 )
 
 History = Callable[[UUID, Mapping[TopicPartition, int]], Awaitable[list[Envelope[Any]]]]
@@ -254,7 +257,7 @@ def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one ar
     The rules ask whether an event was recorded before responsibility passed, or while a
     consent held. Business dates may be back-dated and are only days; the view judges on one
     clock, the instant each event was recorded (aware datetimes compare like the dates the
-    rules expect). A consent's ``valid_until`` stays a calendar limit, from its midnight.
+    rules expect). A consent's ``valid_until`` stays a calendar limit, from its German midnight.
     """
     data, at = envelope.data, envelope.occurred_at
     match data:
@@ -266,13 +269,21 @@ def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one ar
             return data.model_copy(update={"effective_from": at})
         case ConsentGiven():
             until = data.valid_until
-            limit = datetime.combine(until, time.min, UTC) if until is not None else None
+            limit = consent_ends_at(until) if until is not None else None
             return data.model_copy(update={"given_on": at, "valid_until": limit})
         case ConsentWithdrawn():
             return data.model_copy(update={"withdrawn_on": at})
         case ConsentExpired():
             return data.model_copy(update={"expired_on": at})
+        case CategoryErased():
+            return data.model_copy(update={"erased_on": at})
     return data
+
+
+def consent_ends_at(valid_until: date) -> datetime:
+    """The instant a consent stops opening data: the German midnight that begins its
+    ``valid_until`` (business dates are Europe/Berlin dates)."""
+    return datetime.combine(valid_until, time.min, BERLIN)
 
 
 def without_sealed(value: Any) -> Any:

@@ -277,4 +277,8 @@ def facts_from_json(stored: str) -> CaseFacts:
             )
             for c in raw["consents"]
         ),
+        erased_categories=tuple(
+            (DataCategory(c), _instant(on))  # type: ignore[misc]
+            for c, on in raw.get("erased_categories", [])
+        ),
     )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from contracts.envelope import TRACE_HEADERS
 from contracts.intake import Partner
-from contracts.partners import NOTICE_HEADERS, ConsentEnded, Erased, ForwardedEvent
+from contracts.partners import NOTICE_HEADERS, CategoryErased, ConsentEnded, Erased, ForwardedEvent
 from contracts.topics import CODECS, PARTNER_TOPIC_PREFIX
 from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_docs import channel_parameters, kafka_messages
@@ -35,9 +35,11 @@ DESCRIPTION = (
     "consent ends, its keys are deleted and a consent_ended notice asks the partner to delete "
     "what it received under it; nothing further follows. When the person is erased, every "
     "key of the person is deleted and an erased notice asks the partner to delete everything "
-    "about the person. What stays on the topic can no longer be read. Messages are keyed by "
-    "the pseudonym (one person's messages keep their order) and may arrive more than once: "
-    "de-duplicate on notice_id."
+    "about the person. When the retention period of one data category of the person runs "
+    "out, that category's keys are deleted and a category_erased notice asks the partner to "
+    "delete what it received about the person in that category. What stays on the topic can "
+    "no longer be read. Messages are keyed by the pseudonym (one person's messages keep their "
+    "order) and may arrive more than once: de-duplicate on notice_id."
     " Employers are subscribed one organisation each (topic ip.partner.employer_"
     "<Betriebsnummer>.v1, for persons whose consent names that Betriebsnummer) and receive "
     "only the consented profile (intake.profile_recorded) and, of a work-permission decision "
@@ -64,7 +66,7 @@ def asyncapi_document(
         CHANNEL,
         title=CHANNEL,
         description="What the partner feed passes on to one partner.",
-        schema=ForwardedEvent | ConsentEnded | Erased,
+        schema=ForwardedEvent | ConsentEnded | Erased | CategoryErased,
     )
     document = AsyncAPI(
         broker,

@@ -31,12 +31,14 @@ import structlog
 
 from contracts.envelope import Envelope
 from contracts.intake import (
+    CategoryErased,
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
     Partner,
     PersonErased,
 )
+from contracts.partners import CategoryErased as CategoryErasedNotice
 from contracts.partners import (
     ConsentEnded,
     Erased,
@@ -60,6 +62,7 @@ from services.projections.forwarding import (
     names_subscriber,
 )
 from services.projections.partner_keys import (
+    drop_category_keys,
     drop_consent_keys,
     drop_person_keys,
     key_for,
@@ -131,7 +134,11 @@ class PartnerFeed(WritesAsItApplies):
             await self._save(conn, case, facts, now, [envelope])
         if isinstance(envelope.data, ConsentWithdrawn | ConsentExpired):
             await self._consent_ended(conn, envelope)
-        consent = forwarding(self.subscription, envelope.data, facts, now)
+        if isinstance(envelope.data, CategoryErased):
+            await self._category_erased(conn, envelope)
+        consent = forwarding(
+            self.subscription, envelope.data, facts, now, recorded_on=envelope.occurred_at
+        )
         if consent is not None:
             await self._forward(conn, envelope, consent)
 
@@ -143,7 +150,9 @@ class PartnerFeed(WritesAsItApplies):
         await self._save(conn, case, facts, now, events)
         forwarded = 0
         for envelope in events:
-            consent = forwarding(self.subscription, envelope.data, facts, now)
+            consent = forwarding(
+                self.subscription, envelope.data, facts, now, recorded_on=envelope.occurred_at
+            )
             if consent is not None:
                 forwarded += await self._forward(conn, envelope, consent)
         log.info(
@@ -191,7 +200,7 @@ class PartnerFeed(WritesAsItApplies):
         if not inserted:
             return 0
         heading = self._heading(envelope)
-        key = await key_for(conn, envelope.case_id, consent, heading["person"])
+        key = await key_for(conn, envelope.case_id, consent, category, heading["person"])
         message = ForwardedEvent(
             **heading,
             consent_id=consent,
@@ -238,6 +247,33 @@ class PartnerFeed(WritesAsItApplies):
                     consent_id=data.consent_id,
                     reason=reason,
                     ended_at=envelope.occurred_at,
+                ),
+            )
+
+    async def _category_erased(self, conn: DbConnection, envelope: Envelope[Any]) -> None:
+        """A retention period of one category ran out: delete that category's keys of the
+        person; tell the partner to delete what it received of it, if anything (Art. 19)."""
+        category = envelope.data.category
+        dropped = await drop_category_keys(conn, envelope.case_id, category)
+        # The notice's id derives from the erasure event: a replay does not send it twice.
+        used = await conn.fetchval(
+            "SELECT count(*) FROM feed_forwarded WHERE case_id = $1 AND category = $2",
+            envelope.case_id,
+            category.value,
+        )
+        log.info(
+            "partner_feed.category_erased",
+            partner=self.subscription.partner.value,
+            case_id=str(envelope.case_id),
+            category=category.value,
+            keys_deleted=dropped,
+            notified=bool(used),
+        )
+        if used:
+            await self._publish(
+                conn,
+                CategoryErasedNotice(
+                    **self._heading(envelope), category=category, erased_at=envelope.occurred_at
                 ),
             )
 

@@ -29,14 +29,20 @@ CREATE TABLE IF NOT EXISTS feed_notices (
 );
 
 -- The keys what was passed on is sealed with (services/projections/partner_keys.py): one per
--- person and consent, deleted when the consent ends or the person is erased. Only here.
+-- person, consent and data category, deleted when the consent ends, the category's retention
+-- period runs out or the person is erased. Only here.
 CREATE TABLE IF NOT EXISTS feed_keys (
     key_id     text PRIMARY KEY,
     case_id    uuid        NOT NULL,
     consent_id uuid        NOT NULL,
+    category   text,  -- NULL: a key from before keys were per category
     person     text        NOT NULL,  -- the pseudonym, which the partner checks the key against
     secret     bytea       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (case_id, consent_id)
+    created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS feed_keys_consent ON feed_keys (consent_id);
+-- Feeds from before keys were per category: one key per person and consent.
+ALTER TABLE feed_keys ADD COLUMN IF NOT EXISTS category text;
+ALTER TABLE feed_keys DROP CONSTRAINT IF EXISTS feed_keys_case_id_consent_id_key;
+CREATE UNIQUE INDEX IF NOT EXISTS feed_keys_per_category
+    ON feed_keys (case_id, consent_id, category);

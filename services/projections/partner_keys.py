@@ -2,10 +2,12 @@
 
 A partner's topic is read outside the platform and keeps its messages; a notice to delete
 is only a request. So the fields of each forwarded event are sealed with a key of the
-partner's subscription, the person and the consent it rests on, kept only in the feed's
+partner's subscription, the person, the consent it rests on and its data category (a
+retention period can end for one category alone), kept only in the feed's
 schema (``feed_keys``), never on a topic or in a log (logs name key ids). The partner fetches
 the key with its own token (``GET /keys/{key_id}``). When the consent ends its key is
-deleted, when the person is erased every key of the person: whatever copy of the messages
+deleted, when a category's retention period ran out the category's keys of the person,
+when the person is erased every key of the person: whatever copy of the messages
 remains (the topic, the feed's outbox, a partner's backup of raw records) cannot be read
 any more.
 """
@@ -25,6 +27,7 @@ from uuid import UUID
 import asyncpg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from contracts.intake import DataCategory
 from contracts.partners import SealedData
 from services.chassis import generations
 from services.chassis.projection import DbConnection
@@ -83,22 +86,28 @@ def token_matches(token: str, digest: bytes | None) -> bool:
     return digest is not None and hmac.compare_digest(token_digest(token), digest)
 
 
-async def key_for(conn: DbConnection, case_id: UUID, consent_id: UUID, person: str) -> FeedKey:
-    """The key of the person under the consent, made on its first use."""
+async def key_for(
+    conn: DbConnection, case_id: UUID, consent_id: UUID, category: DataCategory, person: str
+) -> FeedKey:
+    """The key of the person under the consent for one data category, made on first use."""
     candidate = FeedKey(f"fk-{secrets.token_hex(12)}", person, AESGCM.generate_key(bit_length=256))
     await conn.execute(
-        "INSERT INTO feed_keys (key_id, case_id, consent_id, person, secret)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, consent_id) DO NOTHING",
+        "INSERT INTO feed_keys (key_id, case_id, consent_id, category, person, secret)"
+        " VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (case_id, consent_id, category) DO NOTHING",
         candidate.key_id,
         case_id,
         consent_id,
+        category.value,
         person,
         candidate.secret,
     )
     row = await conn.fetchrow(
-        "SELECT key_id, person, secret FROM feed_keys WHERE case_id = $1 AND consent_id = $2",
+        "SELECT key_id, person, secret FROM feed_keys"
+        " WHERE case_id = $1 AND consent_id = $2 AND category = $3",
         case_id,
         consent_id,
+        category.value,
     )
     if row is None:  # pragma: no cover - inserted or already there in this transaction
         raise LookupError(f"no feed key for case {case_id}")
@@ -109,6 +118,19 @@ async def drop_consent_keys(conn: DbConnection, consent_id: UUID) -> int:
     """Delete the keys of a consent that ended; how many there were."""
     return len(
         await conn.fetch("DELETE FROM feed_keys WHERE consent_id = $1 RETURNING key_id", consent_id)
+    )
+
+
+async def drop_category_keys(conn: DbConnection, case_id: UUID, category: DataCategory) -> int:
+    """Delete the person's keys of a category whose retention period ran out; a key from
+    before keys were per category (no category) sealed that category too, and goes with it."""
+    return len(
+        await conn.fetch(
+            "DELETE FROM feed_keys WHERE case_id = $1 AND (category = $2 OR category IS NULL)"
+            " RETURNING key_id",
+            case_id,
+            category.value,
+        )
     )
 
 

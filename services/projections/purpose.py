@@ -38,6 +38,7 @@ from contracts import intake, language, placement, recognition
 from contracts.common import Site
 from contracts.envelope import Agency
 from contracts.intake import (
+    CategoryErased,
     ConsentExpired,
     ConsentGiven,
     ConsentWithdrawn,
@@ -223,6 +224,7 @@ CATEGORY_OF: Final[dict[str, DataCategory | None]] = {
     "intake.hand_over_rejected": None,
     "intake.case_closed": None,
     "intake.person_erased": None,  # the erasure itself names no personal data
+    "intake.category_erased": None,  # retention: names a category, no personal data
     # language
     "language.entitlement_issued": DataCategory.LANGUAGE,
     "language.issuer_changed": DataCategory.LANGUAGE,
@@ -379,6 +381,12 @@ class CaseFacts:
     abh_obligations: frozenset[tuple[UUID, Agency]] = frozenset()
     enrolments: frozenset[tuple[UUID, UUID]] = frozenset()  # enrolment id -> entitlement id
     consents: tuple[ConsentFacts, ...] = ()
+    # Categories a retention period erased, and when: their events recorded before are gone.
+    erased_categories: tuple[tuple[DataCategory, date], ...] = ()
+
+    def category_erased(self, category: DataCategory | None, recorded_on: date) -> bool:
+        """Whether data of ``category`` recorded on ``recorded_on`` was erased by retention."""
+        return any(c is category and recorded_on < on for c, on in self.erased_categories)
 
     def responsible_on(self, day: date) -> Agency | None:
         """The agency responsible on ``day``: the first one also for anything earlier."""
@@ -453,6 +461,9 @@ def evolve(facts: CaseFacts, event: AnyEvent) -> CaseFacts:  # noqa: PLR0911  # 
         case EnrolmentStarted():
             enrolment = (event.enrolment_id, event.entitlement_id)
             return replace(facts, enrolments=facts.enrolments | {enrolment})
+        case CategoryErased():
+            erased = (*facts.erased_categories, (event.category, event.erased_on))
+            return replace(facts, erased_categories=erased)
     return facts
 
 
@@ -518,6 +529,8 @@ def disclosure(
     if view.kind is ViewKind.STEERING:
         return None  # never a person: steering reads aggregates computed elsewhere
     category = data_category(event.type)
+    if case.category_erased(category, recorded_on):
+        return None  # its retention period ran out: no ground holds it any more
     basis = _legal_basis(view, event, case, on, recorded_on)
     if basis is not None:
         ground, read_only = basis

@@ -34,6 +34,7 @@ LABELS: Final = {
     "intake.hand_over_rejected": "Übergabe abgelehnt",
     "intake.case_closed": "Fall abgeschlossen",
     "intake.person_erased": "Personendaten gelöscht (Art. 17 DSGVO)",
+    "intake.category_erased": "Datenkategorie gelöscht (Aufbewahrungsfrist abgelaufen)",
     "language.entitlement_issued": "Kursberechtigung/-verpflichtung",
     "language.placement_test_taken": "Einstufungstest",
     "language.enrolment_started": "Kursbeginn",

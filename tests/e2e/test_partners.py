@@ -11,6 +11,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,7 +23,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 
 from contracts.intake import TOPIC as INTAKE_TOPIC
-from contracts.intake import DataCategory, Partner, Purpose
+from contracts.intake import DataCategory, Partner, Purpose, intake_codec
 from contracts.partners import ConsentEnded, ForwardedEvent, PartnerNotice, partner_message
 from contracts.topics import (
     ALL_TOPICS,
@@ -34,9 +35,13 @@ from contracts.topics import (
 from deploy.local import devstack
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import PARTNER_FEED
+from services.chassis.eventstore import PostgresEventStore
 from services.chassis.kafka import KafkaAccess
 from services.chassis.kafka_admin import KafkaAdmin
 from services.chassis.offsets import topic_bounds
+from services.chassis.service import WriteSide
+from services.intake.app import intake_ports
+from services.intake.consent_expiry import expire_lapsed
 from services.projections import partners
 from services.projections.forwarding import Subscription
 from services.projections.partner_app import create_app
@@ -53,6 +58,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
 IQ = Partner.IQ_COUNSELLING
 TOPIC = partner_topic(IQ.value)
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass
@@ -97,7 +103,11 @@ async def _register(platform: Platform, given: str) -> str:
 
 
 async def _consent(
-    platform: Platform, case: str, purposes: list[str], categories: list[str]
+    platform: Platform,
+    case: str,
+    purposes: list[str],
+    categories: list[str],
+    valid_until: str | None = None,
 ) -> str:
     consent = str(uuid4())
     await platform.command(
@@ -112,6 +122,7 @@ async def _consent(
             "notice_language": "ar",
             "method": "written",
             "given_on": "2016-03-05",
+            "valid_until": valid_until,
         },
     )
     return consent
@@ -386,6 +397,51 @@ async def test_a_withdrawal_stops_the_flow_and_notifies_the_partner(
     assert isinstance(ended, ConsentEnded)
     assert (ended.consent_id, ended.reason) == (UUID(world.consents["amal"]), "withdrawn")
     assert (await world.keys.key(forwarded.data.key_id)).status_code == 404
+
+
+async def test_a_consent_expires_by_itself_and_the_partner_is_told(world: World) -> None:
+    """A consent to IQ valid until a day ahead (the views judge on the recording clock), under
+    which IQ received data: intake's expiry pass on that day, its clock passed in and no
+    endpoint called, records the expiry; IQ gets consent_ended (expired) and the consent's
+    key is 404."""
+    until_day = datetime.now(UTC).date() + timedelta(days=30)
+    case = await _register(world.platform, "emil")
+    consent = await _consent(
+        world.platform, case, ["recognition"], ["recognition"], until_day.isoformat()
+    )
+    await _counselling(world.platform, case)
+    person = pseudonym((await world.registered()).pseudonym_key, UUID(case))
+
+    def about(kind: type[PartnerNotice]) -> list[PartnerNotice]:
+        parsed = (partner_message.validate_json(raw) for raw in world.received)
+        return [m for m in parsed if m.person == person and isinstance(m, kind)]
+
+    async def forwarded() -> bool:
+        return bool(about(ForwardedEvent))
+
+    await _receive(world, forwarded)
+    (received,) = about(ForwardedEvent)
+    assert isinstance(received, ForwardedEvent)
+    assert (await world.keys.key(received.data.key_id)).status_code == 200
+    pool = await asyncpg.create_pool(world.platform.dsns["intake"], min_size=1, max_size=2)
+    try:
+        write_side = WriteSide(pool, PostgresEventStore(pool, INTAKE_TOPIC, intake_codec))
+        before = await expire_lapsed(write_side, intake_ports(write_side), until_day - ONE_DAY)
+        expired = await expire_lapsed(write_side, intake_ports(write_side), until_day)
+    finally:
+        await pool.close()
+
+    assert (UUID(case), UUID(consent)) not in before
+    assert (UUID(case), UUID(consent)) in expired
+
+    async def notified() -> bool:
+        return bool(about(ConsentEnded))
+
+    await _receive(world, notified)
+    (ended,) = about(ConsentEnded)
+    assert isinstance(ended, ConsentEnded)
+    assert (ended.consent_id, ended.reason) == (UUID(consent), "expired")
+    assert (await world.keys.key(received.data.key_id)).status_code == 404
 
 
 async def test_only_the_partners_token_fetches_its_keys(world: World) -> None:

@@ -1,6 +1,7 @@
 """The retention job on intake's real database: cases seeded with old business dates, a
-dry run that lists the expired ones and changes nothing, then ``--apply`` erasing exactly
-those through the erasure command (recorded with the job and the rule), the rest untouched."""
+dry run that lists what expired and changes nothing, then ``--apply`` erasing exactly that
+(recorded with the job and the rule): a person whose case file ran out through the erasure
+command, the course data alone of a case still open; the rest untouched."""
 
 from __future__ import annotations
 
@@ -65,8 +66,8 @@ async def close(api: httpx.AsyncClient, case: str, on: str, agency: str = "AA-MG
 
 
 async def seed(api: httpx.AsyncClient, dsn: str) -> dict[str, str]:
-    """Six cases; on 1 April 2021 the Agentur's case closed 31 March 2016 and the one whose
-    last course ended 15 March 2016 have run out, the others not."""
+    """Six cases; on 1 April 2021 the Agentur's case closed 31 March 2016 has run out, and
+    the course data of the open one whose last course ended 15 March 2016; the others not."""
     cases = {
         name: (await post(api, "/cases", person()))["case_id"]
         for name in (
@@ -139,11 +140,18 @@ async def job(dsn: str, *, apply: bool) -> tuple[list[str], str]:
     return [str(e.case_id) for e in due], out.getvalue()
 
 
+async def courses_known(dsn: str, case: str) -> int:
+    sql = "SELECT count(*) AS n FROM milestone_facts WHERE case_id = $1 AND kind = 'course'"
+    return int((await fetch(dsn, sql, UUID(case)))[0]["n"])
+
+
 async def test_dry_run_lists_then_apply_erases_exactly_the_expired(
     api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
-    """Dry run: the two expired cases listed with rule and date, nothing changed. Apply:
-    those two erased by the job under their rule, keys deleted; the four others untouched."""
+    """Dry run: the closed case and the open case's course data listed with rule and date,
+    nothing changed. Apply: the closed case's person erased under its rule, keys deleted; of
+    the open case only the course data (intake.category_erased), the person and keys stay;
+    the four others untouched."""
     cases = await seed(api, fresh_dsn)
     expired = {cases["closed_5y_ago"], cases["course_ended"]}
     before = {name: await stored(fresh_dsn, case) for name, case in cases.items()}
@@ -154,6 +162,8 @@ async def test_dry_run_lists_then_apply_erases_exactly_the_expired(
     assert set(listed) == expired
     for shown in ("sgb3-case-file", "deufoev-course-data", "2021-03-31", "2021-03-15"):
         assert shown in listing
+    assert "person" in listing
+    assert "language" in listing
     assert "§ 26 Abs. 3 DeuFöV" in listing
     assert not any(secret in listing for secret in SECRETS), "personal data in the listing"
     assert {name: await stored(fresh_dsn, case) for name, case in cases.items()} == before
@@ -162,25 +172,40 @@ async def test_dry_run_lists_then_apply_erases_exactly_the_expired(
     erased, report = await job(fresh_dsn, apply=True)
 
     assert set(erased) == expired
-    assert "2 of 2 expired cases erased on 2021-04-01" in report
+    assert "2 of 2 expiries erased on 2021-04-01 (1 persons, 1 categories)" in report
     keys = await keys_left(fresh_dsn)
     for name, case in cases.items():
         events = await stored(fresh_dsn, case)
-        if case in expired:
+        if name == "closed_5y_ago":
             last = events[-1]
             assert last["type"] == "intake.person_erased", name
             assert last["agency"] == "AA-MG"
             assert last["data"]["erased_on"] == "2021-04-01"
-            rule = "sgb3-case-file" if name == "closed_5y_ago" else "deufoev-course-data"
-            assert last["data"]["reason"].startswith(f"retention job: rule {rule} (")
+            assert last["data"]["reason"].startswith("retention job: rule sgb3-case-file (")
             assert keys[case] == 0, f"{name} kept a key"
+        elif name == "course_ended":
+            assert events[:-1] == before[name]
+            assert events[-1]["type"] == "intake.category_erased"
+            assert events[-1]["data"] | {"legal_basis": "…"} == {
+                "type": "intake.category_erased",
+                "schema_version": 1,
+                "category": "language",
+                "controller": "AA-MG",
+                "rule": "deufoev-course-data",
+                "legal_basis": "…",
+                "kept_until": "2021-03-15",
+                "erased_on": "2021-04-01",
+            }
+            assert "§ 26 Abs. 3 DeuFöV" in events[-1]["data"]["legal_basis"]
+            assert keys[case] == 1, "the open case's person was erased"
+            assert await courses_known(fresh_dsn, case) == 0, "intake kept the course data"
         else:
             assert events == before[name], f"{name} changed"
             assert keys[case] == 1, f"{name} lost its key"
 
     again, second = await job(fresh_dsn, apply=True)
     assert again == []
-    assert "0 of 0 expired cases erased" in second
+    assert "0 of 0 expiries erased" in second
 
 
 async def test_the_command_line_lists_with_progress_and_its_own_clock(
@@ -204,12 +229,15 @@ async def test_the_command_line_lists_with_progress_and_its_own_clock(
 
     assert process.returncode == 0, err.decode()
     listing = out.decode()
-    # Ten years on, the Jobcenter's file and every closed or course case has run out.
+    # Ten years on, the Jobcenter's file and every closed case has run out; of the open case
+    # whose course ended, the course data.
     for name in ("closed_5y_ago", "closed_later", "course_ended", "jobcenter"):
         assert cases[name] in listing, name
     for name in ("open", "course_running"):
         assert cases[name] not in listing, name
     assert "4 expired on 2031-04-02; dry run, nothing erased" in listing
+    course_line = next(line for line in listing.splitlines() if cases["course_ended"] in line)
+    assert " language " in course_line
     assert "6/6 cases" in err.decode()
     assert all(
         e["type"] != "intake.person_erased" for e in await stored(fresh_dsn, cases["jobcenter"])

@@ -27,7 +27,8 @@ def sample(name: str) -> Envelope[Any]:
 
 def test_rule_dates_move_to_the_recording_clock() -> None:
     """A hand-over and a consent are judged by when they were recorded, not back-dated days;
-    a consent's valid_until stays a calendar limit from its midnight."""
+    a consent's valid_until stays a calendar limit from its German midnight (23:00 UTC in
+    winter)."""
     accepted = sample("intake.hand_over_accepted.v1")
     given = sample("intake.consent_given.v1")
 
@@ -38,7 +39,7 @@ def test_rule_dates_move_to_the_recording_clock() -> None:
     assert timed_accept.accepted_on == accepted.occurred_at
     assert isinstance(timed_consent, ConsentGiven)
     assert timed_consent.given_on == given.occurred_at
-    assert timed_consent.valid_until == datetime(2018, 2, 9, tzinfo=UTC)
+    assert timed_consent.valid_until == datetime(2018, 2, 8, 23, tzinfo=UTC)
 
 
 def test_facts_round_trip_through_json() -> None:

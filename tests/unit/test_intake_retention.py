@@ -1,4 +1,5 @@
-"""The retention rules: which cases are due for erasure on a given day, at the boundaries."""
+"""The retention rules: what of a case is due for erasure on a given day (the person, or one
+data category while the case file is still needed), at the boundaries."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.envelope import Agency
+from contracts.intake import DataCategory
 from services.intake.retention import packaged_schedule
 from services.intake.retention_rules import (
     CaseDates,
+    Expiry,
     RetentionCategory,
     RetentionSchedule,
     expired,
-    expiry,
+    expiries,
     kept_until,
     parse_schedule,
 )
@@ -49,8 +52,30 @@ source = "§ 84 Abs. 2 SGB X"
 )
 
 
-def closed(on: date, controller: Agency = Agency.AA_MG, **dates: date | None) -> CaseDates:
-    return CaseDates(case_id=uuid4(), controller=controller, closed_on=on, **dates)
+def closed(
+    on: date, controller: Agency = Agency.AA_MG, *, erased_on: date | None = None
+) -> CaseDates:
+    return CaseDates(case_id=uuid4(), controller=controller, closed_on=on, erased_on=erased_on)
+
+
+def handed_over(
+    closed_on: date | None = None, last_course_ended_on: date | None = None
+) -> CaseDates:
+    """A case the Agentur handed over to the Jobcenter MG (Rechtskreiswechsel)."""
+    return CaseDates(
+        case_id=uuid4(),
+        controller=Agency.JC_MG,
+        closed_on=closed_on,
+        last_course_ended_on=last_course_ended_on,
+        held_by=frozenset({Agency.AA_MG, Agency.JC_MG}),
+    )
+
+
+def expiry(case: CaseDates, schedule: RetentionSchedule, today: date) -> Expiry | None:
+    """The one expiry of the case on ``today`` (the tests' cases have at most one)."""
+    due = expiries(case, schedule, today)
+    assert len(due) <= 1, due
+    return due[0] if due else None
 
 
 def test_a_period_of_years_ends_on_the_corresponding_day() -> None:
@@ -104,17 +129,72 @@ def test_a_controller_without_a_rule_keeps_nothing_expiring() -> None:
     assert expiry(case, SCHEDULE, date(2030, 1, 1)) is None
 
 
-def test_the_rule_that_runs_out_first_erases_the_person() -> None:
-    """Course data (five years from the last course) runs out before the Jobcenter's file
-    (ten years from closing): erasure is per person, so the course rule decides."""
-    case = closed(date(2017, 1, 31), Agency.JC_MG, last_course_ended_on=date(2016, 12, 20))
+def test_course_data_of_an_open_case_goes_alone() -> None:
+    """An open case the Jobcenter looks after: five years after the last course only the
+    course data (the language category) is due, never the person."""
+    case = handed_over(last_course_ended_on=date(2016, 12, 20))
 
+    assert expiry(case, SCHEDULE, date(2021, 12, 20)) is None
     due = expiry(case, SCHEDULE, date(2021, 12, 21))
 
     assert due is not None
-    assert (due.rule.id, due.kept_until) == ("courses", date(2021, 12, 20))
+    assert (due.rule.id, due.kept_until, due.category) == (
+        "courses",
+        date(2021, 12, 20),
+        DataCategory.LANGUAGE,
+    )
+    assert due.controller is Agency.JC_MG
     assert due.reason == "retention job: rule courses (course_data) kept until 2021-12-20"
-    assert expiry(case, SCHEDULE, date(2021, 12, 20)) is None
+    assert expiry(case, SCHEDULE, date(2099, 1, 1)) == due  # the case file never started
+
+
+def test_course_data_of_a_closed_case_goes_before_the_file() -> None:
+    """Closed at the Jobcenter (ten years): the course data go after five years from the
+    last course, the person only when the file's period ran out too."""
+    case = handed_over(closed_on=date(2017, 1, 31), last_course_ended_on=date(2016, 12, 20))
+
+    early = expiry(case, SCHEDULE, date(2021, 12, 21))
+    late = expiry(case, SCHEDULE, date(2027, 2, 1))
+
+    assert early is not None
+    assert early.category is DataCategory.LANGUAGE
+    assert late is not None
+    assert (late.rule.id, late.kept_until, late.category) == ("jc-file", date(2027, 1, 31), None)
+
+
+def test_the_person_goes_only_when_every_controllers_file_ran_out() -> None:
+    """Held by the Agentur (five years) and the Jobcenter (ten): the Agentur's period alone
+    erases nothing; the person goes after the Jobcenter's, under its rule."""
+    case = handed_over(closed_on=date(2016, 6, 1))
+
+    assert expiry(case, SCHEDULE, date(2022, 1, 1)) is None
+    assert expiry(case, SCHEDULE, date(2026, 6, 1)) is None
+    due = expiry(case, SCHEDULE, date(2026, 6, 2))
+    assert due is not None
+    assert (due.rule.id, due.category) == ("jc-file", None)
+
+
+def test_an_erased_category_is_due_again_only_for_a_later_period() -> None:
+    """Once the course data were erased after a period, the job does not list them again; a
+    course that ended after that erasure starts a period of its own."""
+    erased = ((DataCategory.LANGUAGE, date(2021, 12, 20)),)
+    case = CaseDates(
+        case_id=uuid4(),
+        controller=Agency.AA_MG,
+        last_course_ended_on=date(2016, 12, 20),
+        categories_erased=erased,
+    )
+    later = CaseDates(
+        case_id=case.case_id,
+        controller=Agency.AA_MG,
+        last_course_ended_on=date(2022, 3, 1),
+        categories_erased=erased,
+    )
+
+    assert expiry(case, SCHEDULE, date(2030, 1, 1)) is None
+    due = expiry(later, SCHEDULE, date(2027, 3, 2))
+    assert due is not None
+    assert due.kept_until == date(2027, 3, 1)
 
 
 def test_an_erased_case_is_not_listed_again() -> None:

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.intake import Partner
-from contracts.partners import ConsentEnded, Erased, ForwardedEvent, SealedData
+from contracts.partners import CategoryErased, ConsentEnded, Erased, ForwardedEvent, SealedData
 from services.asyncapi import DOCS
 from services.projections.partner_app import router
 from services.projections.partner_docs import (
@@ -23,13 +23,13 @@ from services.projections.purpose import CATEGORY_OF
 
 
 def test_the_document_describes_the_partner_channel_its_messages_and_security() -> None:
-    """One channel ip.partner.{partner}.v1, its three messages and the sealed data,
+    """One channel ip.partner.{partner}.v1, its four messages and the sealed data,
     SCRAM-SHA-512 on the server."""
     document = json.loads(asyncapi_document())
 
     assert list(document["channels"]) == [CHANNEL]
     schemas = document["components"]["schemas"]
-    for message in (ForwardedEvent, ConsentEnded, Erased, SealedData):
+    for message in (ForwardedEvent, ConsentEnded, Erased, CategoryErased, SealedData):
         assert set(message.model_fields) == set(schemas[message.__name__]["properties"])
     schemes = document["components"]["securitySchemes"]
     assert [s["type"] for s in schemes.values()] == ["scramSha512"]
@@ -42,7 +42,7 @@ def test_the_page_shows_every_field_and_fetches_nothing_from_elsewhere() -> None
     page = html(json.loads(asyncapi_document()))
 
     assert CHANNEL in page
-    for message in (ForwardedEvent, ConsentEnded, Erased, SealedData):
+    for message in (ForwardedEvent, ConsentEnded, Erased, CategoryErased, SealedData):
         assert f"<h3>{message.__name__}</h3>" in page
         for field in message.model_fields:
             assert f"<code>{field}</code>" in page, field
