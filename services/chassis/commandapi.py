@@ -83,7 +83,11 @@ def _refuse_bad_values(command: BaseModel, today: date) -> None:
     problems: list[dict[str, Any]] = []
     if (where := _nul_at(command.model_dump())) is not None:
         problems.append(
-            {"loc": ("body", *where), "msg": "text must not contain NUL characters", "type": "value_error"}
+            {
+                "loc": ("body", *where),
+                "msg": "text must not contain NUL characters",
+                "type": "value_error",
+            }
         )
     problems += [
         {

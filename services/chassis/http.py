@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.chassis.metrics import COMMANDS
 from services.chassis.rules import InvalidTransitionError
-from services.chassis.validation import FieldsProblem
+from services.chassis.validation import FieldsError
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -29,13 +29,13 @@ def _field_name(location: tuple[int | str, ...]) -> str:
 
 def _problems(item: Mapping[str, Any]) -> list[dict[str, str]]:
     """One error as ``{field, reason}`` entries: a rule over several fields of a model
-    (``FieldsProblem``) is listed under each field it names, never under the model."""
+    (``FieldsError``) is listed under each field it names, never under the model."""
     if item["type"] == "json_invalid":
         # A body that is not JSON is located by its character offset: name the body.
         return [{"field": "body", "reason": item["msg"]}]
     location = tuple(item["loc"])
     cause = item.get("ctx", {}).get("error")
-    named = cause.fields if isinstance(cause, FieldsProblem) else ()
+    named = cause.fields if isinstance(cause, FieldsError) else ()
     fields = [_field_name((*location, name)) for name in named] or [_field_name(location)]
     # Whatever still speaks of the whole body (a rule of a contract's model) names the body.
     return [{"field": field or "body", "reason": item["msg"]} for field in fields]

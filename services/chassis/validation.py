@@ -13,7 +13,7 @@ ever stored keeps parsing; commands, which bring new input, are held to more her
   a contact, a decision, a start recorded as begun) is not after today. Which day "today"
   is, is the adapter's: the command API checks ``dates_in_future`` against the chassis
   clock (``services.chassis.clock``) before the command reaches the pure domain;
-- a rule about several fields raises ``FieldsProblem`` naming them, so that the 422 names
+- a rule about several fields raises ``FieldsError`` naming them, so that the 422 names
   fields instead of the whole body.
 """
 
@@ -32,7 +32,7 @@ from contracts.common import LanguageCode as LanguageShape
 from contracts.common import ShortText as ShortTextShape
 
 
-class FieldsProblem(ValueError):
+class FieldsError(ValueError):
     """A rule over several fields of one model, naming the fields it is about (the 422 lists
     the reason under each of them, never under the body as a whole)."""
 
@@ -87,7 +87,7 @@ def _iso_639(code: str) -> str:
     languages = pycountry.languages
     known = (
         languages.get(alpha_2=code)
-        if len(code) == 2  # noqa: PLR2004  # ISO 639-1 codes have two letters, the rest three
+        if len(code) == 2  # ISO 639-1 codes have two letters, the rest three
         else languages.get(alpha_3=code) or languages.get(bibliographic=code)
     )
     if known is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -31,7 +31,7 @@ from contracts.intake import WorkEntry as WorkShape
 from services.chassis.validation import (
     BirthDate,
     CountryCode,
-    FieldsProblem,
+    FieldsError,
     LanguageCode,
     PastDate,
     PersonName,
@@ -60,11 +60,11 @@ class RegisterPerson(_Command):
     def _town_belongs_to_site(self) -> Self:
         if self.town not in TOWNS_BY_SITE[self.site]:
             towns = ", ".join(sorted(TOWNS_BY_SITE[self.site]))
-            raise FieldsProblem(
+            raise FieldsError(
                 f"town {self.town!r} is not served by site {self.site}: {towns}", "town"
             )
         if self.allocated_on < self.date_of_birth:
-            raise FieldsProblem("allocated_on lies before date_of_birth", "allocated_on")
+            raise FieldsError("allocated_on lies before date_of_birth", "allocated_on")
         return self
 
 
@@ -102,9 +102,9 @@ class RecordResidenceStatus(_Command):
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
         if self.valid_until is not None and self.valid_until <= self.valid_from:
-            raise FieldsProblem("valid_until must lie after valid_from", "valid_until")
+            raise FieldsError("valid_until must lie after valid_from", "valid_until")
         if self.stay_since > self.valid_from:
-            raise FieldsProblem("stay_since cannot lie after valid_from", "stay_since")
+            raise FieldsError("stay_since cannot lie after valid_from", "stay_since")
         return self
 
 
@@ -124,7 +124,7 @@ class ImposeWohnsitzauflage(_Command):
     @model_validator(mode="after")
     def _town_is_served(self) -> Self:
         if not any(self.town in towns for towns in TOWNS_BY_SITE.values()):
-            raise FieldsProblem(f"town {self.town!r} is served by no Integration Point site", "town")
+            raise FieldsError(f"town {self.town!r} is served by no Integration Point site", "town")
         return self
 
 
@@ -158,18 +158,18 @@ class GiveConsent(_Command):
             if not getattr(self, name)
         ]
         if missing:
-            raise FieldsProblem(
+            raise FieldsError(
                 f"a blanket consent is not allowed: name at least one of {', '.join(missing)}",
                 *missing,
             )
         if self.given_by_guardian != (self.guardian_name is not None):
-            raise FieldsProblem(
+            raise FieldsError(
                 "guardian_name is required exactly when given_by_guardian", "guardian_name"
             )
         if self.method is ConsentMethod.ORAL_WITH_WITNESS and self.witness_name is None:
-            raise FieldsProblem("an oral consent needs witness_name", "witness_name")
+            raise FieldsError("an oral consent needs witness_name", "witness_name")
         if self.valid_until is not None and self.valid_until <= self.given_on:
-            raise FieldsProblem("valid_until must lie after given_on", "valid_until")
+            raise FieldsError("valid_until must lie after given_on", "valid_until")
         return self
 
 

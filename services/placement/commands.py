@@ -21,7 +21,7 @@ from contracts.placement import (
     PlacementKind,
     SkillLevel,
 )
-from services.chassis.validation import CountryCode, FieldsProblem, PastDate, ShortText
+from services.chassis.validation import FieldsError, PastDate, ShortText
 
 
 class _Command(BaseModel):
@@ -35,9 +35,9 @@ TRAINING: frozenset[PlacementKind] = frozenset(
 
 def _check_skill_level(kind: PlacementKind, skill_level: SkillLevel | None) -> None:
     if kind is PlacementKind.BESCHAEFTIGUNG and skill_level is None:
-        raise FieldsProblem("a job (beschaeftigung) needs its skill_level", "skill_level")
+        raise FieldsError("a job (beschaeftigung) needs its skill_level", "skill_level")
     if kind in TRAINING and skill_level is not None:
-        raise FieldsProblem(f"a {kind} has no skill_level", "skill_level")
+        raise FieldsError(f"a {kind} has no skill_level", "skill_level")
 
 
 # --- from intake's events (reactions only) --------------------------------------------------
@@ -89,7 +89,7 @@ class RequestWorkPermission(_Command):
     @model_validator(mode="after")
     def _starts_after_request(self) -> Self:
         if self.start_date < self.requested_on:
-            raise FieldsProblem("start_date lies before requested_on", "start_date")
+            raise FieldsError("start_date lies before requested_on", "start_date")
         return self
 
 
@@ -115,11 +115,11 @@ class DecidePermission(_Command):
     def _grant_or_refusal(self) -> Self:
         if self.granted:
             if self.valid_until is None:
-                raise FieldsProblem("a granted permission needs valid_until", "valid_until")
+                raise FieldsError("a granted permission needs valid_until", "valid_until")
             if self.valid_until < self.decided_on:
-                raise FieldsProblem("valid_until lies before decided_on", "valid_until")
+                raise FieldsError("valid_until lies before decided_on", "valid_until")
             if self.refusal_reason is not None:
-                raise FieldsProblem("a granted permission has no refusal_reason", "refusal_reason")
+                raise FieldsError("a granted permission has no refusal_reason", "refusal_reason")
         elif self.refusal_reason is None or self.valid_until is not None or self.restrictions:
             wrong = [
                 name
@@ -130,7 +130,7 @@ class DecidePermission(_Command):
                 )
                 if bad
             ]
-            raise FieldsProblem(
+            raise FieldsError(
                 "a refusal has a refusal_reason, and no valid_until or restrictions", *wrong
             )
         return self
@@ -200,7 +200,7 @@ class StartPlacement(_Command):
             PlacementKind.AUSBILDUNG,
             PlacementKind.EINSTIEGSQUALIFIZIERUNG,
         }:
-            raise FieldsProblem(
+            raise FieldsError(
                 "Assistierte Ausbildung accompanies an ausbildung or an EQ only",
                 "with_assistierte_ausbildung",
             )

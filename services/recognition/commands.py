@@ -24,7 +24,7 @@ from contracts.recognition import (
     Rechtsgrundlage,
     check_missing_competences,
 )
-from services.chassis.validation import CountryCode, FieldsProblem, PastDate, ShortText
+from services.chassis.validation import CountryCode, FieldsError, PastDate, ShortText
 
 # Who may permit a protected title: "Ingenieur" only the Bezirksregierung (NRW engineers' law).
 TITLE_AUTHORITY: Final[dict[ProtectedTitle, CompetentAuthority]] = {
@@ -61,7 +61,7 @@ class SetReferenceOccupation(_OnProcedure):
     @model_validator(mode="after")
     def _land_law_occupations_are_regulated(self) -> Self:
         if self.bereich is Berufsbereich.LANDESRECHT and not self.regulated:
-            raise FieldsProblem(
+            raise FieldsError(
                 "an occupation under Land law (landesrecht) is regulated", "regulated"
             )
         return self
@@ -89,7 +89,7 @@ class RequestDocuments(_OnProcedure):
     @model_validator(mode="after")
     def _deadline_after_request(self) -> Self:
         if self.due_on <= self.requested_on:
-            raise FieldsProblem("due_on must lie after requested_on", "due_on")
+            raise FieldsError("due_on must lie after requested_on", "due_on")
         return self
 
 
@@ -106,7 +106,7 @@ class IssueDecision(_OnProcedure):
         try:
             check_missing_competences(self.outcome, self.missing_competences)
         except ValueError as problem:
-            raise FieldsProblem(str(problem), "missing_competences") from problem
+            raise FieldsError(str(problem), "missing_competences") from problem
         return self
 
 
@@ -128,7 +128,7 @@ class PermitProtectedTitle(_OnProcedure):
     def _granted_by_its_authority(self) -> Self:
         competent = TITLE_AUTHORITY[self.title]
         if self.authority is not competent:
-            raise FieldsProblem(f"only {competent} permits the title {self.title}", "authority")
+            raise FieldsError(f"only {competent} permits the title {self.title}", "authority")
         return self
 
 
