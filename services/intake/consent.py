@@ -36,7 +36,8 @@ def expire(case: Case, command: ExpireConsent) -> ConsentExpired:
         raise InvalidTransitionError(
             "consent.must_be_running", f"consent {command.consent_id} is unknown or ended"
         )
-    if consent.valid_until is None or consent.valid_until > command.expired_on:
+    # Its last day it still holds: it has expired from the day after valid_until.
+    if consent.valid_until is None or command.expired_on <= consent.valid_until:
         raise InvalidTransitionError(
             "consent.not_yet_expired", f"valid until {consent.valid_until or 'revoked'}"
         )

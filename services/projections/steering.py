@@ -44,7 +44,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from contracts.common import CefrLevel, Site
 from contracts.envelope import Agency, Envelope
@@ -91,13 +90,13 @@ from contracts.recognition import (
     DecisionIssued,
     DecisionOutcome,
 )
+from services.chassis.calendar import BERLIN
 
 MIN_CELL_PERSONS: Final = 5  # cells with fewer persons are suppressed (DOMAIN.md: "< 5")
 CONTACT_GAP_DAYS: Final = 90  # a gap counts when strictly more days passed without contact
 FIRST_CONTACT_TARGET_DAYS: Final = 14
 IN_POST_MONTHS: Final = (6, 12)
 ADULT_BAND_YEARS: Final = 25  # the age band's boundary: "unter 25" / "25 und älter"
-BERLIN: Final = ZoneInfo("Europe/Berlin")
 
 # Hand-overs that move a case to another agency; the JBA route stays with the same agency.
 TRANSFERS: Final = frozenset(

@@ -1,22 +1,23 @@
-"""The agency view's bookkeeping: facts survive the database on the recording clock, and
-nothing sealed is ever stored."""
+"""The agency view's bookkeeping: facts on the German recording calendar (dates stay dates,
+the recording instant beside them) survive the database, and nothing sealed is stored."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.envelope import Envelope
+from contracts.envelope import Agency, Envelope
 from contracts.intake import ConsentGiven, HandOverAccepted, intake_codec
+from services.chassis.calendar import day_of
 from services.projections.agency import (
     merged,
+    recorded_facts,
     recorded_payload,
     without_sealed,
 )
 from services.projections.agency_rows import facts_from_json, facts_to_json
-from services.projections.purpose import case_facts
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples" / "ip.intake.case.v1"
 
@@ -25,9 +26,9 @@ def sample(name: str) -> Envelope[Any]:
     return intake_codec.parse((SAMPLES / f"{name}.json").read_bytes())
 
 
-def test_rule_dates_move_to_the_recording_clock() -> None:
-    """A hand-over and a consent are judged by when they were recorded, not back-dated days;
-    a consent's valid_until stays a calendar limit from its midnight."""
+def test_rule_dates_move_to_the_recording_day() -> None:
+    """A hand-over and a consent are judged by the German day they were recorded, not by
+    back-dated days, and stay dates; a consent's valid_until stays its last day."""
     accepted = sample("intake.hand_over_accepted.v1")
     given = sample("intake.consent_given.v1")
 
@@ -35,10 +36,36 @@ def test_rule_dates_move_to_the_recording_clock() -> None:
     timed_consent = recorded_payload(given)
 
     assert isinstance(timed_accept, HandOverAccepted)
-    assert timed_accept.accepted_on == accepted.occurred_at
+    assert type(timed_accept.accepted_on) is date
+    assert timed_accept.accepted_on == day_of(accepted.occurred_at)
     assert isinstance(timed_consent, ConsentGiven)
-    assert timed_consent.given_on == given.occurred_at
-    assert timed_consent.valid_until == datetime(2018, 2, 9, tzinfo=UTC)
+    assert type(timed_consent.given_on) is date
+    assert timed_consent.given_on == day_of(given.occurred_at)
+    assert timed_consent.valid_until == date(2018, 2, 9)
+
+
+def test_the_views_facts_compare_with_a_real_date() -> None:
+    """Facts folded as the view folds them compare with a plain date (this raised TypeError
+    while the view put datetimes into the date fields)."""
+    events = [sample(n) for n in ("intake.person_registered.v2", "intake.consent_given.v1")]
+    facts = recorded_facts(events)
+    (consent,) = facts.consents
+
+    assert consent.valid_on(date(2018, 2, 9))
+    assert not consent.valid_on(date(2018, 2, 10))
+    assert facts.consent_lapses(date(2018, 2, 9), date(2018, 2, 10))
+    assert facts.responsible_on(date(2030, 1, 1)) is Agency.AA_MG
+
+
+def test_the_day_of_recording_is_the_german_day() -> None:
+    """An event recorded at 23:30 UTC on 31 March falls on 1 April in Germany (summer time)."""
+    registered = sample("intake.person_registered.v2")
+    late = registered.model_copy(update={"occurred_at": datetime(2016, 3, 31, 23, 30, tzinfo=UTC)})
+
+    facts = recorded_facts([late])
+
+    assert facts.responsibility[0].since == date(2016, 4, 1)
+    assert facts.responsibility[0].recorded_at == late.occurred_at
 
 
 def test_facts_round_trip_through_json() -> None:
@@ -51,7 +78,7 @@ def test_facts_round_trip_through_json() -> None:
             "intake.hand_over_accepted.v1",
         )
     ]
-    facts = case_facts(recorded_payload(e) for e in events)
+    facts = recorded_facts(events)
 
     stored = facts_to_json(facts)
 
@@ -81,5 +108,5 @@ def test_an_event_published_twice_is_folded_once() -> None:
     events = merged([registered, accepted, accepted], [accepted])
 
     assert [e.event_id for e in events] == [registered.event_id, accepted.event_id]
-    facts = case_facts(recorded_payload(e) for e in events)
+    facts = recorded_facts(events)
     assert [r.agency.value for r in facts.responsibility] == ["AA-MG", "JC-MG"]
