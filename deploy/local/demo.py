@@ -25,6 +25,7 @@ from typing import Any, Final
 import httpx
 
 from contracts.common import JOBCENTER_BY_SITE, Site, site_of_town
+from services.chassis import clock
 from services.intake.handover import rechtskreiswechsel_id
 
 # Bump to seed a second, independent set of persons; the same value never duplicates.
@@ -335,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         s: getattr(args, f"{s}_url") for s in ("intake", "language", "recognition", "placement")
     }
     try:
-        seeded = seed(urls, date.today())  # noqa: DTZ011  # the local day is the demo's today
+        seeded = seed(urls, clock.today())  # Germany's day: the services refuse later dates
     except (DemoDataError, httpx.HTTPError) as error:
         print(f"demo data refused: {error}", file=sys.stderr)
         return 1

@@ -20,7 +20,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from contracts.topics import ALL_TOPICS
@@ -32,6 +31,7 @@ from deploy.local.principals import (
     service_principal,
     view_principal,
 )
+from services.chassis import clock
 from services.projections.purpose import ViewId
 
 REPO = Path(__file__).resolve().parents[2]
@@ -189,7 +189,7 @@ def _seed_demo_data(cfg: RunConfig) -> None:
     urls = {s: f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES}
     print("  seeding demo data ...", flush=True)
     try:
-        seeded = demo.seed(urls, date.today())  # noqa: DTZ011  # the local day is the demo's today
+        seeded = demo.seed(urls, clock.today())  # Germany's day, as the services judge
     except (demo.DemoDataError, OSError) as error:
         print(f"  demo data refused (the platform runs on): {error}", flush=True)
         return

@@ -6,6 +6,7 @@ built at run time, which must be real types, not strings.)
 """
 
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -15,10 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
+from services.chassis.clock import berlin_today
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.chassis.ids import uuid7
 from services.chassis.metrics import COMMANDS
 from services.chassis.rules import InvalidTransitionError
+from services.chassis.validation import dates_in_future
 
 log = structlog.get_logger("command")
 
@@ -74,6 +77,30 @@ def _nul_at(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ..
     return None
 
 
+def _refuse_bad_values(command: BaseModel, today: date) -> None:
+    """What the command's model cannot check alone: NUL characters (PostgreSQL text cannot
+    hold one), and dates of what already happened that lie after today in Germany."""
+    problems: list[dict[str, Any]] = []
+    if (where := _nul_at(command.model_dump())) is not None:
+        problems.append(
+            {
+                "loc": ("body", *where),
+                "msg": "text must not contain NUL characters",
+                "type": "value_error",
+            }
+        )
+    problems += [
+        {
+            "loc": ("body", *where),
+            "msg": f"the date lies in the future (today is {today} in Germany)",
+            "type": "value_error",
+        }
+        for where in dates_in_future(command, today)
+    ]
+    if problems:
+        raise RequestValidationError(problems)
+
+
 async def _accept(
     execute: Execute,
     *,
@@ -82,18 +109,10 @@ async def _accept(
     case_id: UUID,
     command: BaseModel,
     context: CommandContext,
+    today: date,
 ) -> CommandAccepted:
     name = type(command).__name__
-    if (where := _nul_at(command.model_dump())) is not None:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("body", *where),
-                    "msg": "text must not contain NUL characters",
-                    "type": "value_error",
-                }
-            ]
-        )
+    _refuse_bad_values(command, today)
     with structlog.contextvars.bound_contextvars(case_id=str(case_id)):
         try:
             result = await execute(request, case_id, command, context)
@@ -171,6 +190,7 @@ def add_command(
         request: Request,
         response: Response,
         case_id: Annotated[UUID, Depends(case_source)],
+        today: Annotated[date, Depends(berlin_today)],
         agency: ActingAgency = Agency.AA_MG,
         idempotency_key: IdempotencyKey = None,
     ) -> CommandAccepted:
@@ -182,6 +202,7 @@ def add_command(
             case_id=case_id,
             command=command,
             context=context,
+            today=today,
         )
 
     router.add_api_route(

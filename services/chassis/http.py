@@ -6,8 +6,9 @@ context from the request headers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.exception_handlers import http_exception_handler
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.chassis.metrics import COMMANDS
 from services.chassis.rules import InvalidTransitionError
+from services.chassis.validation import FieldsError
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -25,18 +27,25 @@ def _field_name(location: tuple[int | str, ...]) -> str:
     return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path"} else parts)
 
 
+def _problems(item: Mapping[str, Any]) -> list[dict[str, str]]:
+    """One error as ``{field, reason}`` entries: a rule over several fields of a model
+    (``FieldsError``) is listed under each field it names, never under the model."""
+    if item["type"] == "json_invalid":
+        # A body that is not JSON is located by its character offset: name the body.
+        return [{"field": "body", "reason": item["msg"]}]
+    location = tuple(item["loc"])
+    cause = item.get("ctx", {}).get("error")
+    named = cause.fields if isinstance(cause, FieldsError) else ()
+    fields = [_field_name((*location, name)) for name in named] or [_field_name(location)]
+    # Whatever still speaks of the whole body (a rule of a contract's model) names the body.
+    return [{"field": field or "body", "reason": item["msg"]} for field in fields]
+
+
 async def _unprocessable(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     route = request.scope.get("route")
     COMMANDS.labels(getattr(route, "name", request.url.path), "invalid").inc()
-    problems = [
-        {
-            # A body that is not JSON is located by its character offset: name the body.
-            "field": "body" if item["type"] == "json_invalid" else _field_name(tuple(item["loc"])),
-            "reason": item["msg"],
-        }
-        for item in error.errors()
-    ]
+    problems = [problem for item in error.errors() for problem in _problems(item)]
     return JSONResponse(status_code=422, content={"detail": problems})
 
 

@@ -4,11 +4,9 @@ and an injectable clock (``--today``) so that a run can be repeated and tested o
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
-from typing import Final
-from zoneinfo import ZoneInfo
+from datetime import date
 
-BERLIN: Final = ZoneInfo("Europe/Berlin")  # the controllers' calendar day
+from services.chassis import clock
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,4 +25,4 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
 def job_today(args: argparse.Namespace) -> date:
     """The day the job judges on: ``--today``, or the calendar day in Germany now."""
     given: date | None = args.today
-    return given if given is not None else datetime.now(BERLIN).date()
+    return given if given is not None else clock.today()

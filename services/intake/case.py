@@ -35,9 +35,11 @@ class Consent:
     ended_on: date | None = None  # withdrawn or expired
 
     def valid_on(self, day: date) -> bool:
+        """From ``given_on`` through ``valid_until``, its last day (it ends at midnight
+        Europe/Berlin after it); no longer from the day it was withdrawn or expired."""
         if day < self.given_on or (self.ended_on is not None and day >= self.ended_on):
             return False
-        return self.valid_until is None or day < self.valid_until
+        return self.valid_until is None or day <= self.valid_until
 
     def names(self, recipient: Agency | Partner, purpose: Purpose) -> bool:
         named = any(recipient in (r.agency, r.partner) for r in self.recipients)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Self
+from typing import Self
 from uuid import UUID
 
 from pydantic import (
@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.common import TOWNS_BY_SITE, CountryCode, KldbCode, LanguageCode, ShortText, Site
+from contracts.common import TOWNS_BY_SITE, KldbCode, Site
 from contracts.envelope import Agency
 from contracts.intake import (
     AsylumOutcome,
@@ -33,12 +33,19 @@ from contracts.intake import (
     Purpose,
     Recipient,
     ResidenceStatus,
-    SchoolingEntry,
-    VocationalEntry,
-    WorkEntry,
 )
-
-Name = Annotated[str, Field(min_length=1, max_length=120)]
+from contracts.intake import SchoolingEntry as SchoolingShape
+from contracts.intake import VocationalEntry as VocationalShape
+from contracts.intake import WorkEntry as WorkShape
+from services.chassis.validation import (
+    BirthDate,
+    CountryCode,
+    FieldsError,
+    LanguageCode,
+    PastDate,
+    PersonName,
+    ShortText,
+)
 
 
 class _Command(BaseModel):
@@ -48,23 +55,25 @@ class _Command(BaseModel):
 class RegisterPerson(_Command):
     """Register a person allocated to a town (opens the case; its id is minted here)."""
 
-    given_name: Name
-    family_name: Name
-    date_of_birth: date
+    given_name: PersonName
+    family_name: PersonName
+    date_of_birth: BirthDate
     date_of_birth_precision: BirthDatePrecision = BirthDatePrecision.DAY
     nationality: CountryCode
     languages: tuple[LanguageCode, ...] = Field(default=(), max_length=10)
     site: Site
     town: str = Field(min_length=1, max_length=80)
-    allocated_on: date
+    allocated_on: PastDate
 
     @model_validator(mode="after")
     def _town_belongs_to_site(self) -> Self:
         if self.town not in TOWNS_BY_SITE[self.site]:
             towns = ", ".join(sorted(TOWNS_BY_SITE[self.site]))
-            raise ValueError(f"town {self.town!r} is not served by site {self.site}: {towns}")
+            raise FieldsError(
+                f"town {self.town!r} is not served by site {self.site}: {towns}", "town"
+            )
         if self.allocated_on < self.date_of_birth:
-            raise ValueError("allocated_on lies before date_of_birth")
+            raise FieldsError("allocated_on lies before date_of_birth", "allocated_on")
         return self
 
 
@@ -78,14 +87,14 @@ class LinkIdentifier(_Command):
 class RecordFirstContact(_Command):
     """Record the first contact with a registered person, and the interpreter's language."""
 
-    contacted_on: date
+    contacted_on: PastDate
     interpreter_language: LanguageCode | None = None
 
 
 class RecordContact(_Command):
     """Record a later contact with the person."""
 
-    contacted_on: date
+    contacted_on: PastDate
     channel: ContactChannel
 
 
@@ -95,7 +104,7 @@ class RecordResidenceStatus(_Command):
     status: ResidenceStatus
     valid_from: date
     valid_until: date | None = None
-    stay_since: date
+    stay_since: PastDate
     reception_centre_obligation: bool = False
     safe_country_of_origin: bool = False
     # Checked even when left out, so that an Ausbildungsduldung without it is refused.
@@ -116,9 +125,9 @@ class RecordResidenceStatus(_Command):
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
         if self.valid_until is not None and self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must lie after valid_from")
+            raise FieldsError("valid_until must lie after valid_from", "valid_until")
         if self.stay_since > self.valid_from:
-            raise ValueError("stay_since cannot lie after valid_from")
+            raise FieldsError("stay_since cannot lie after valid_from", "stay_since")
         return self
 
 
@@ -126,7 +135,7 @@ class RecordAsylumDecision(_Command):
     """Record the BAMF's decision on the asylum application."""
 
     outcome: AsylumOutcome
-    decided_on: date
+    decided_on: PastDate
 
 
 class ImposeWohnsitzauflage(_Command):
@@ -138,14 +147,14 @@ class ImposeWohnsitzauflage(_Command):
     @model_validator(mode="after")
     def _town_is_served(self) -> Self:
         if not any(self.town in towns for towns in TOWNS_BY_SITE.values()):
-            raise ValueError(f"town {self.town!r} is served by no Integration Point site")
+            raise FieldsError(f"town {self.town!r} is served by no Integration Point site", "town")
         return self
 
 
 class RecordSgbIIApplication(_Command):
     """Record an SGB II application; a hand-over to the Jobcenter follows automatically."""
 
-    applied_on: date
+    applied_on: PastDate
 
 
 class GiveConsent(_Command):
@@ -158,11 +167,11 @@ class GiveConsent(_Command):
     notice_version: ShortText
     notice_language: LanguageCode
     method: ConsentMethod
-    given_on: date
+    given_on: PastDate
     valid_until: date | None = None
     given_by_guardian: bool = False
-    guardian_name: Name | None = None
-    witness_name: Name | None = None
+    guardian_name: PersonName | None = None
+    witness_name: PersonName | None = None
 
     @field_validator("recipients")
     @classmethod
@@ -180,15 +189,18 @@ class GiveConsent(_Command):
             if not getattr(self, name)
         ]
         if missing:
-            raise ValueError(
-                f"a blanket consent is not allowed: name at least one of {', '.join(missing)}"
+            raise FieldsError(
+                f"a blanket consent is not allowed: name at least one of {', '.join(missing)}",
+                *missing,
             )
         if self.given_by_guardian != (self.guardian_name is not None):
-            raise ValueError("guardian_name is required exactly when given_by_guardian")
+            raise FieldsError(
+                "guardian_name is required exactly when given_by_guardian", "guardian_name"
+            )
         if self.method is ConsentMethod.ORAL_WITH_WITNESS and self.witness_name is None:
-            raise ValueError("an oral consent needs witness_name")
+            raise FieldsError("an oral consent needs witness_name", "witness_name")
         if self.valid_until is not None and self.valid_until <= self.given_on:
-            raise ValueError("valid_until must lie after given_on")
+            raise FieldsError("valid_until must lie after given_on", "valid_until")
         return self
 
 
@@ -196,14 +208,30 @@ class WithdrawConsent(_Command):
     """Record that the person withdrew a consent."""
 
     consent_id: UUID
-    withdrawn_on: date
+    withdrawn_on: PastDate
 
 
 class ExpireConsent(_Command):
     """Record that a consent reached its valid_until."""
 
     consent_id: UUID
-    expired_on: date
+    expired_on: PastDate
+
+
+# The profile's parts as the contract has them, their countries and texts checked as input.
+class SchoolingEntry(SchoolingShape):
+    country: CountryCode
+    qualification: ShortText | None = None
+
+
+class VocationalEntry(VocationalShape):
+    country: CountryCode
+    occupation: ShortText
+
+
+class WorkEntry(WorkShape):
+    country: CountryCode
+    occupation: ShortText
 
 
 class RecordProfile(_Command):
@@ -250,7 +278,7 @@ class ReferToPartner(_Command):
     referral_id: UUID
     partner: Partner
     purpose: Purpose
-    referred_on: date
+    referred_on: PastDate
 
 
 class RequestHandOver(_Command):
@@ -259,21 +287,21 @@ class RequestHandOver(_Command):
     handover_id: UUID
     to_agency: Agency
     reason: HandOverReason
-    requested_on: date
+    requested_on: PastDate
 
 
 class AcceptHandOver(_Command):
     """Accept an offered case: the receiver is responsible from now on."""
 
     handover_id: UUID
-    accepted_on: date
+    accepted_on: PastDate
 
 
 class RejectHandOver(_Command):
     """Reject an offered case, with the reason."""
 
     handover_id: UUID
-    rejected_on: date
+    rejected_on: PastDate
     reason: ShortText
 
 
@@ -281,14 +309,14 @@ class CloseCase(_Command):
     """Close the case with its reason."""
 
     reason: ClosingReason
-    closed_on: date
+    closed_on: PastDate
 
 
 class ErasePerson(_Command):
     """Erase the person (DSGVO Art. 17) after the legal check: their key is deleted."""
 
     reason: ShortText
-    erased_on: date
+    erased_on: PastDate
 
 
 class EraseCategory(_Command):
@@ -298,8 +326,8 @@ class EraseCategory(_Command):
     category: DataCategory
     rule: ShortText
     legal_basis: ShortText
-    kept_until: date
-    erased_on: date
+    kept_until: PastDate
+    erased_on: PastDate
 
 
 IntakeCommand = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from contracts.intake import ConsentExpired, ConsentGiven, ConsentWithdrawn, ReferredToPartner
 from services.chassis.rules import InvalidTransitionError
@@ -38,7 +38,8 @@ def expire(case: Case, command: ExpireConsent) -> ConsentExpired:
         raise InvalidTransitionError(
             "consent.must_be_running", f"consent {command.consent_id} is unknown or ended"
         )
-    if consent.valid_until is None or consent.valid_until > command.expired_on:
+    # Its last day it still holds: it has expired from the day after valid_until.
+    if consent.valid_until is None or command.expired_on <= consent.valid_until:
         raise InvalidTransitionError(
             "consent.not_yet_expired", f"valid until {consent.valid_until or 'revoked'}"
         )
@@ -46,15 +47,15 @@ def expire(case: Case, command: ExpireConsent) -> ConsentExpired:
 
 
 def lapsed(case: Case, today: date) -> list[ExpireConsent]:
-    """The expiries due on ``today``: every running consent whose ``valid_until`` has come
-    (from that day on it no longer holds), recorded as expired on that day. None for an
-    erased case: its keys are gone, nothing can be opened any more."""
+    """The expiries due on ``today``: every running consent whose last day (``valid_until``)
+    has passed, recorded as expired on the first day it no longer holds. None for an erased
+    case: its keys are gone, nothing can be opened any more."""
     if case.erased_on is not None:
         return []
     return [
-        ExpireConsent(consent_id=c.consent_id, expired_on=c.valid_until)
+        ExpireConsent(consent_id=c.consent_id, expired_on=c.valid_until + timedelta(days=1))
         for c in case.consents
-        if c.ended_on is None and c.valid_until is not None and c.valid_until <= today
+        if c.ended_on is None and c.valid_until is not None and c.valid_until < today
     ]
 
 

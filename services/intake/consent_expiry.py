@@ -1,13 +1,14 @@
-"""Consent expiry by itself: a consent whose ``valid_until`` has come is recorded as expired
-(``intake.consent_expired``) without anyone asking, so every view re-judges the case and
-each partner feed deletes the consent's keys and sends its ``consent_ended`` notice.
+"""Consent expiry by itself: a consent whose last day (``valid_until``) has passed is
+recorded as expired (``intake.consent_expired``) without anyone asking, so every view
+re-judges the case and each partner feed deletes the consent's keys and sends its
+``consent_ended`` notice.
 
 A small periodic task in the intake process (``IP_INTAKE_CONSENT_EXPIRY_SECONDS``, 0: off;
 the first pass at start). Which consents lapse is the pure rule ``consent.lapsed``; the day
-comes from the caller (``expire_lapsed(..., today)``), and the process's clock is read at
-this one boundary (``today_in_germany``). Each expiry is
-the ``ExpireConsent`` command on behalf of the responsible agency with an idempotency key
-per consent: several intake processes, or a repeated run, record it once.
+comes from the caller (``expire_lapsed(..., today)``), and the process reads it from the
+chassis clock (``services.chassis.clock``, a German day). Each expiry is the
+``ExpireConsent`` command on behalf of the responsible agency with an idempotency key per
+consent: several intake processes, or a repeated run, record it once.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import UUID
 
 import structlog
 
 from contracts.intake import IntakeEvent
+from services.chassis import clock as chassis_clock
 from services.chassis.eventstore import CommandContext
 from services.chassis.ids import uuid7
-from services.chassis.jobs import BERLIN
 from services.chassis.rules import InvalidTransitionError
 from services.chassis.service import Background, WriteSide
 from services.intake.consent import lapsed
@@ -32,14 +33,14 @@ from services.intake.handlers import IntakePorts, handle
 
 log = structlog.get_logger("intake.consent_expiry")
 
-# Cases with a consent whose valid_until has come and that no withdrawal, expiry or erasure
+# Cases with a consent whose valid_until has passed and that no withdrawal, expiry or erasure
 # ended yet (valid_until is no personal field: it is stored in the clear). Only a pre-filter:
 # the pure rule decides on the folded case.
 _CANDIDATES = """
 SELECT DISTINCT given.stream_id
 FROM events given
 WHERE given.type = 'intake.consent_given'
-  AND (given.body->'data'->>'valid_until')::date <= $1
+  AND (given.body->'data'->>'valid_until')::date < $1
   AND NOT EXISTS (
     SELECT 1 FROM events ended
     WHERE ended.stream_id = given.stream_id
@@ -49,12 +50,6 @@ WHERE given.type = 'intake.consent_given'
   )
 ORDER BY given.stream_id
 """
-
-
-def today_in_germany(now: datetime) -> date:
-    """The business day at the instant ``now``: a German date (a consent ends at midnight
-    Europe/Berlin)."""
-    return now.astimezone(BERLIN).date()
 
 
 Ports = Callable[[WriteSide[IntakeEvent]], IntakePorts]
@@ -93,11 +88,9 @@ async def expire_lapsed(
     return done
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def every(seconds: float, ports: Ports, clock: Callable[[], datetime] = _now) -> Background:
+def every(
+    seconds: float, ports: Ports, clock: Callable[[], date] = chassis_clock.today
+) -> Background:
     """The periodic task for the intake process: a pass every ``seconds`` (the first at
     start) on the German day ``clock`` tells, until the process stops."""
 
@@ -105,7 +98,7 @@ def every(seconds: float, ports: Ports, clock: Callable[[], datetime] = _now) ->
         wired = ports(write_side)
         while not stop.is_set():
             try:
-                await expire_lapsed(write_side, wired, today_in_germany(clock()))
+                await expire_lapsed(write_side, wired, clock())
             except Exception:  # one failed pass must not end the task: the next tries again
                 log.exception("consent.expiry_pass_failed")
             with suppress(TimeoutError):

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from contracts.common import CefrLevel, ShortText
+from contracts.common import CefrLevel
 from contracts.envelope import Agency
 from contracts.language import (
     CourseType,
@@ -24,6 +24,7 @@ from contracts.language import (
     Month,
     issuer_mismatch,
 )
+from services.chassis.validation import PastDate, ShortText
 from services.language.policy import issue_problem, target_level_problem
 
 # A month has at most ~25 UE a week of full-time course; 400 leaves room and catches typos.
@@ -48,7 +49,7 @@ class IssueEntitlement(_Command):
     kind: EntitlementKind
     issuer: Issuer
     issuing_agency: Agency | None = Field(default=None, validate_default=True)
-    issued_on: date
+    issued_on: PastDate
 
     @field_validator("target_level")
     @classmethod
@@ -76,7 +77,7 @@ class RecordPlacementTest(_Command):
     """Record the CEFR level a placement test (Einstufungstest) found."""
 
     level: CefrLevel
-    taken_on: date
+    taken_on: PastDate
 
 
 class StartEnrolment(_Command):
@@ -87,7 +88,7 @@ class StartEnrolment(_Command):
     provider: ShortText
     course_number: ShortText
     modules: tuple[ShortText, ...] = Field(min_length=1, max_length=12)
-    started_on: date
+    started_on: PastDate
 
 
 class RecordAttendance(_Command):
@@ -113,7 +114,7 @@ class RecordExam(_Command):
     enrolment_id: UUID
     exam: Exam
     result: CefrLevel | None
-    taken_on: date
+    taken_on: PastDate
     certificate_number: ShortText | None = Field(default=None, validate_default=True)
 
     @field_validator("result")
@@ -139,7 +140,7 @@ class EndEnrolment(_Command):
     enrolment_id: UUID
     outcome: EnrolmentOutcome
     drop_reason: DropReason | None = Field(default=None, validate_default=True)
-    ended_on: date
+    ended_on: PastDate
 
     @field_validator("drop_reason")
     @classmethod

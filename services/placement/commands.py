@@ -9,7 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import AA_DISTRICT_MG, CountryCode, KldbCode, ShortText, Site
+from contracts.common import AA_DISTRICT_MG, KldbCode, Site
+from contracts.common import CountryCode as RecordedCountry
 from contracts.intake import ResidenceStatus
 from contracts.placement import (
     AaDistrict,
@@ -20,6 +21,7 @@ from contracts.placement import (
     PlacementKind,
     SkillLevel,
 )
+from services.chassis.validation import FieldsError, PastDate, ShortText
 
 
 class _Command(BaseModel):
@@ -33,9 +35,9 @@ TRAINING: frozenset[PlacementKind] = frozenset(
 
 def _check_skill_level(kind: PlacementKind, skill_level: SkillLevel | None) -> None:
     if kind is PlacementKind.BESCHAEFTIGUNG and skill_level is None:
-        raise ValueError("a job (beschaeftigung) needs its skill_level")
+        raise FieldsError("a job (beschaeftigung) needs its skill_level", "skill_level")
     if kind in TRAINING and skill_level is not None:
-        raise ValueError(f"a {kind} has no skill_level")
+        raise FieldsError(f"a {kind} has no skill_level", "skill_level")
 
 
 # --- from intake's events (reactions only) --------------------------------------------------
@@ -56,7 +58,8 @@ class NoteResidenceFacts(_Command):
 
     source_event_id: UUID
     document: ResidenceDocument | None = None
-    nationality: CountryCode | None = None
+    # As intake recorded it: a reaction must not refuse what an event already says.
+    nationality: RecordedCountry | None = None
     site: Site | None = None
     protection_granted: bool | None = None
 
@@ -80,13 +83,13 @@ class RequestWorkPermission(_Command):
     job_description: ShortText
     job_type: JobType
     start_date: date
-    requested_on: date
+    requested_on: PastDate
     workplace_district: AaDistrict = AA_DISTRICT_MG
 
     @model_validator(mode="after")
     def _starts_after_request(self) -> Self:
         if self.start_date < self.requested_on:
-            raise ValueError("start_date lies before requested_on")
+            raise FieldsError("start_date lies before requested_on", "start_date")
         return self
 
 
@@ -95,7 +98,7 @@ class DecideBaConsent(_Command):
 
     request_id: UUID
     granted: bool | None
-    decided_on: date
+    decided_on: PastDate
 
 
 class DecidePermission(_Command):
@@ -106,19 +109,30 @@ class DecidePermission(_Command):
     valid_until: date | None = None
     restrictions: tuple[ShortText, ...] = Field(default=(), max_length=10)
     refusal_reason: ShortText | None = None
-    decided_on: date
+    decided_on: PastDate
 
     @model_validator(mode="after")
     def _grant_or_refusal(self) -> Self:
         if self.granted:
             if self.valid_until is None:
-                raise ValueError("a granted permission needs valid_until")
+                raise FieldsError("a granted permission needs valid_until", "valid_until")
             if self.valid_until < self.decided_on:
-                raise ValueError("valid_until lies before decided_on")
+                raise FieldsError("valid_until lies before decided_on", "valid_until")
             if self.refusal_reason is not None:
-                raise ValueError("a granted permission has no refusal_reason")
+                raise FieldsError("a granted permission has no refusal_reason", "refusal_reason")
         elif self.refusal_reason is None or self.valid_until is not None or self.restrictions:
-            raise ValueError("a refusal has a refusal_reason, and no valid_until or restrictions")
+            wrong = [
+                name
+                for name, bad in (
+                    ("refusal_reason", self.refusal_reason is None),
+                    ("valid_until", self.valid_until is not None),
+                    ("restrictions", bool(self.restrictions)),
+                )
+                if bad
+            ]
+            raise FieldsError(
+                "a refusal has a refusal_reason, and no valid_until or restrictions", *wrong
+            )
         return self
 
 
@@ -131,14 +145,14 @@ class StartMeasure(_Command):
     measure_id: UUID
     kind: MeasureKind
     provider: ShortText
-    started_on: date
+    started_on: PastDate
 
 
 class EndMeasure(_Command):
     """End a running measure with its outcome."""
 
     measure_id: UUID
-    ended_on: date
+    ended_on: PastDate
     outcome: MeasureOutcome
 
 
@@ -150,7 +164,7 @@ class ReceiveOpening(_Command):
     kldb: KldbCode
     kind: PlacementKind
     skill_level: SkillLevel | None = None
-    received_on: date
+    received_on: PastDate
 
     @model_validator(mode="after")
     def _skill_level_fits_kind(self) -> Self:
@@ -163,7 +177,7 @@ class MakeProposal(_Command):
 
     proposal_id: UUID
     opening_id: UUID
-    proposed_on: date
+    proposed_on: PastDate
 
 
 class StartPlacement(_Command):
@@ -174,7 +188,7 @@ class StartPlacement(_Command):
     skill_level: SkillLevel | None = None
     employer: ShortText
     kldb: KldbCode | None = None
-    started_on: date
+    started_on: PastDate
     with_assistierte_ausbildung: bool = False
     proposal_id: UUID | None = None
     work_permission_request_id: UUID | None = None
@@ -186,7 +200,10 @@ class StartPlacement(_Command):
             PlacementKind.AUSBILDUNG,
             PlacementKind.EINSTIEGSQUALIFIZIERUNG,
         }:
-            raise ValueError("Assistierte Ausbildung accompanies an ausbildung or an EQ only")
+            raise FieldsError(
+                "Assistierte Ausbildung accompanies an ausbildung or an EQ only",
+                "with_assistierte_ausbildung",
+            )
         return self
 
 
@@ -194,7 +211,7 @@ class EndPlacement(_Command):
     """Record the end of a placement and why."""
 
     placement_id: UUID
-    ended_on: date
+    ended_on: PastDate
     reason: PlacementEndReason
 
 
@@ -202,7 +219,7 @@ class RecordFollowUp(_Command):
     """Record a follow-up contact after a start: is the person still in post?"""
 
     placement_id: UUID
-    contacted_on: date
+    contacted_on: PastDate
     still_in_post: bool
 
 

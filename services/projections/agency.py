@@ -4,7 +4,8 @@ Events of all four topics arrive, in order per case and topic but in no particul
 across topics; the facts the rules need are folded per case. When an event may change what
 the view may see (a hand-over accepted, a consent given, withdrawn or
 expired, a residence assignment, a first registration; or the case's clock, its latest
-recording instant, passing a consent's last day), the case is judged again as a whole:
+recording instant, passing the end of a consent's last day, midnight Europe/Berlin), the case
+is judged again as a whole:
 its history is read back from the topics (one partition per topic, up to the positions the
 view has passed), and the view's rows for it are replaced. So a Jobcenter receives the
 history of a handed-over case, and a partner's rows go with the consent that allowed them.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
@@ -36,15 +37,15 @@ from contracts.intake import (
 from contracts.personal import Sealed
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from services.chassis import generations
-from services.chassis.jobs import BERLIN
+from services.chassis.calendar import day_of
 from services.chassis.keyclient import KeySource, opened
 from services.chassis.projection import ConsumedEvent, DbConnection, keyed_cases
 from services.projections.agency_rows import BatchRows, CaseRow
 from services.projections.purpose import (
+    CaseFacts,
     Grant,
     ViewId,
     awaits_consented_data,
-    case_facts,
     disclosure,
     evolve,
 )
@@ -149,15 +150,15 @@ class AgencyView:
             return
         if row is None:
             return  # nothing of this case is the view's to hold (yet)
-        facts = evolve(row.facts, recorded_payload(envelope))
+        facts = evolve_recorded(row.facts, envelope)
         now = max(row.last_day, envelope.occurred_at)
-        if facts.consent_lapses(row.last_day, now):
+        if facts.consent_lapses(day_of(row.last_day), day_of(now)):
             # The case's clock passed a consent's last day: what it opened goes for the whole
             # case, as a judgement of all of its events would find (whatever was read first).
             await self._judge_case(case_id, read_back=True)
             return
         self._rows.save(case_id, CaseRow(facts, now))
-        grant = disclosure(self.view, envelope.data, facts, now, recorded_on=envelope.occurred_at)
+        grant = judged(self.view, envelope, facts, now)
         if grant is not None:
             await self._hold(envelope, grant)
 
@@ -174,17 +175,13 @@ class AgencyView:
             bounds = {tp: offset + 1 for tp, offset in self._stored.items()}
             earlier = await self._history(case_id, bounds) if read_back else []
         events = merged(earlier, self._in_batch.get(case_id, []))
-        facts = case_facts(recorded_payload(e) for e in events)
+        facts = recorded_facts(events)
         now = max(e.occurred_at for e in events)
         self._rows.clear(case_id)
-        grants = [
-            (e, g)
-            for e in events
-            if (g := disclosure(self.view, e.data, facts, now, recorded_on=e.occurred_at))
-        ]
+        grants = [(e, g) for e in events if (g := judged(self.view, e, facts, now))]
         if not grants:
             # What the consent names may follow: the facts stay for judging it.
-            awaited = awaits_consented_data(self.view, facts, now)
+            awaited = awaits_consented_data(self.view, facts, day_of(now))
             self._rows.save(case_id, CaseRow(facts, now) if awaited else None)
             return
         self._rows.save(case_id, CaseRow(facts, now))
@@ -252,38 +249,56 @@ def merged(earlier: list[Envelope[Any]], in_batch: list[Envelope[Any]]) -> list[
 
 
 def recorded_payload(envelope: Envelope[Any]) -> Any:  # noqa: PLR0911  # one arm per dated fact
-    """The payload with the dates the rules compare put on the recording clock.
+    """The payload with the dates the rules compare put on the recording calendar.
 
     The rules ask whether an event was recorded before responsibility passed, or while a
-    consent held. Business dates may be back-dated and are only days; the view judges on one
-    clock, the instant each event was recorded (aware datetimes compare like the dates the
-    rules expect). A consent's ``valid_until`` stays a calendar limit, from its German midnight.
+    consent held. Business dates may be back-dated; the view judges on one calendar, the
+    German day each event was recorded (still a ``date``: the instant of recording comes
+    beside it, see ``evolve_recorded``). A consent's ``valid_until`` stays its last day.
     """
-    data, at = envelope.data, envelope.occurred_at
+    data, day = envelope.data, day_of(envelope.occurred_at)
     match data:
         case PersonRegistered():
-            return data.model_copy(update={"allocated_on": at})
+            return data.model_copy(update={"allocated_on": day})
         case HandOverAccepted():
-            return data.model_copy(update={"accepted_on": at})
+            return data.model_copy(update={"accepted_on": day})
         case WohnsitzauflageImposed():
-            return data.model_copy(update={"effective_from": at})
+            return data.model_copy(update={"effective_from": day})
         case ConsentGiven():
-            until = data.valid_until
-            limit = consent_ends_at(until) if until is not None else None
-            return data.model_copy(update={"given_on": at, "valid_until": limit})
+            return data.model_copy(update={"given_on": day})
         case ConsentWithdrawn():
-            return data.model_copy(update={"withdrawn_on": at})
+            return data.model_copy(update={"withdrawn_on": day})
         case ConsentExpired():
-            return data.model_copy(update={"expired_on": at})
+            return data.model_copy(update={"expired_on": day})
         case CategoryErased():
-            return data.model_copy(update={"erased_on": at})
+            return data.model_copy(update={"erased_on": day})
     return data
 
 
-def consent_ends_at(valid_until: date) -> datetime:
-    """The instant a consent stops opening data: the German midnight that begins its
-    ``valid_until`` (business dates are Europe/Berlin dates)."""
-    return datetime.combine(valid_until, time.min, BERLIN)
+def evolve_recorded(facts: CaseFacts, envelope: Envelope[Any]) -> CaseFacts:
+    """The facts after an event as the views fold it: on its recording day, ordered within
+    that day by the instant it was recorded."""
+    return evolve(facts, recorded_payload(envelope), envelope.occurred_at)
+
+
+def recorded_facts(envelopes: Sequence[Envelope[Any]]) -> CaseFacts:
+    """A case's facts from its events, in the order given, as the views fold them."""
+    facts = CaseFacts()
+    for envelope in envelopes:
+        facts = evolve_recorded(facts, envelope)
+    return facts
+
+
+def judged(view: ViewId, envelope: Envelope[Any], facts: CaseFacts, now: datetime) -> Grant | None:
+    """The purpose rules' answer for one event, judged at ``now`` (the case's clock)."""
+    return disclosure(
+        view,
+        envelope.data,
+        facts,
+        day_of(now),
+        recorded_on=day_of(envelope.occurred_at),
+        recorded_at=envelope.occurred_at,
+    )
 
 
 def without_sealed(value: Any) -> Any:

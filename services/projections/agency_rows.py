@@ -20,6 +20,7 @@ from uuid import UUID
 from contracts.common import Site
 from contracts.envelope import Agency
 from contracts.intake import DataCategory, Partner, Purpose
+from services.chassis.calendar import day_of
 from services.chassis.projection import DbConnection
 from services.projections.purpose import CaseFacts, ConsentFacts, Responsibility
 
@@ -231,7 +232,7 @@ async def _insert_log(
 
 
 def facts_to_json(facts: CaseFacts) -> str:
-    """The facts as JSON, their instants on the recording clock as ISO strings."""
+    """The facts as JSON, days and recording instants as ISO strings."""
 
     def encode(value: object) -> object:
         if isinstance(value, datetime | date | UUID | StrEnum):
@@ -249,18 +250,33 @@ def _instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _day(value: str) -> date:
+    """A stored day; facts stored before the views judged on German days hold the instant
+    of recording instead, whose German day it becomes."""
+    if len(value) == len("YYYY-MM-DD"):
+        return date.fromisoformat(value)
+    return day_of(datetime.fromisoformat(value))
+
+
+def _maybe_day(value: str | None) -> date | None:
+    return None if value is None else _day(value)
+
+
+def _responsibility(raw: dict[str, Any]) -> Responsibility:
+    since: str = raw["since"]
+    # Facts stored before the instant was kept beside the day held the instant as "since".
+    at = raw.get("recorded_at") or (since if len(since) > len("YYYY-MM-DD") else None)
+    return Responsibility(Agency(raw["agency"]), _day(since), _instant(at))
+
+
 def facts_from_json(stored: str) -> CaseFacts:
-    """The facts back from JSON (built directly: they hold instants where the rules'
-    dataclasses declare dates, which a validating parser would refuse)."""
+    """The facts back from JSON, days as days and recording instants as instants."""
     raw = json.loads(stored)
     return CaseFacts(
         site=Site(raw["site"]) if raw["site"] else None,
-        responsibility=tuple(
-            Responsibility(Agency(r["agency"]), _instant(r["since"]))  # type: ignore[arg-type]
-            for r in raw["responsibility"]
-        ),
-        rechtskreiswechsel_on=_instant(raw["rechtskreiswechsel_on"]),
-        wohnsitzauflage_from=_instant(raw["wohnsitzauflage_from"]),
+        responsibility=tuple(_responsibility(r) for r in raw["responsibility"]),
+        rechtskreiswechsel_on=_maybe_day(raw["rechtskreiswechsel_on"]),
+        wohnsitzauflage_from=_maybe_day(raw["wohnsitzauflage_from"]),
         abh_obligations=frozenset((UUID(e), Agency(a)) for e, a in raw["abh_obligations"]),
         enrolments=frozenset((UUID(n), UUID(e)) for n, e in raw["enrolments"]),
         consents=tuple(
@@ -270,15 +286,15 @@ def facts_from_json(stored: str) -> CaseFacts:
                 agencies=frozenset(Agency(a) for a in c["agencies"]),
                 partners=frozenset(Partner(p) for p in c["partners"]),
                 data_categories=frozenset(DataCategory(d) for d in c["data_categories"]),
-                given_on=_instant(c["given_on"]),  # type: ignore[arg-type]
-                valid_until=_instant(c["valid_until"]),
-                ended_on=_instant(c["ended_on"]),
+                given_on=_day(c["given_on"]),
+                # Stored before: the instant its last day was taken to end (UTC midnight).
+                valid_until=_maybe_day(c["valid_until"] and c["valid_until"][:10]),
+                ended_on=_maybe_day(c["ended_on"]),
                 employers=frozenset(c.get("employers", ())),  # absent in facts stored before
             )
             for c in raw["consents"]
         ),
         erased_categories=tuple(
-            (DataCategory(c), _instant(on))  # type: ignore[misc]
-            for c, on in raw.get("erased_categories", [])
+            (DataCategory(c), _day(on)) for c, on in raw.get("erased_categories", [])
         ),
     )

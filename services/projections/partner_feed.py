@@ -47,12 +47,14 @@ from contracts.partners import (
     notice_headers,
 )
 from contracts.topics import CODECS, DOMAIN_TOPICS, partner_topic
+from services.chassis.calendar import day_of
 from services.chassis.keyclient import KeySource
 from services.chassis.projection import ConsumedEvent, DbConnection, WritesAsItApplies
 from services.projections.agency import (
+    evolve_recorded,
     merged,
     readable,
-    recorded_payload,
+    recorded_facts,
 )
 from services.projections.agency_rows import facts_from_json, facts_to_json
 from services.projections.forwarding import (
@@ -68,7 +70,7 @@ from services.projections.partner_keys import (
     key_for,
     seal_data,
 )
-from services.projections.purpose import CaseFacts, case_facts, data_category, evolve
+from services.projections.purpose import CaseFacts, data_category
 
 log = structlog.get_logger("projection.partner_feed")
 
@@ -130,14 +132,18 @@ class PartnerFeed(WritesAsItApplies):
         if await conn.fetchval("SELECT 1 FROM feed_folded WHERE event_id = $1", envelope.event_id):
             now = row["last_day"]  # already folded by a read-back that looked ahead
         else:
-            facts = evolve(facts, recorded_payload(envelope))
+            facts = evolve_recorded(facts, envelope)
             await self._save(conn, case, facts, now, [envelope])
         if isinstance(envelope.data, ConsentWithdrawn | ConsentExpired):
             await self._consent_ended(conn, envelope)
         if isinstance(envelope.data, CategoryErased):
             await self._category_erased(conn, envelope)
         consent = forwarding(
-            self.subscription, envelope.data, facts, now, recorded_on=envelope.occurred_at
+            self.subscription,
+            envelope.data,
+            facts,
+            day_of(now),
+            recorded_on=day_of(envelope.occurred_at),
         )
         if consent is not None:
             await self._forward(conn, envelope, consent)
@@ -145,13 +151,17 @@ class PartnerFeed(WritesAsItApplies):
     async def _judge_case(self, conn: DbConnection, case: UUID) -> None:
         """Fold the case's whole history as it stands now; pass on what the facts allow."""
         events = merged(await self._case_now(case), self._in_batch.get(case, []))
-        facts = case_facts(recorded_payload(e) for e in events)
+        facts = recorded_facts(events)
         now = max(e.occurred_at for e in events)
         await self._save(conn, case, facts, now, events)
         forwarded = 0
         for envelope in events:
             consent = forwarding(
-                self.subscription, envelope.data, facts, now, recorded_on=envelope.occurred_at
+                self.subscription,
+                envelope.data,
+                facts,
+                day_of(now),
+                recorded_on=day_of(envelope.occurred_at),
             )
             if consent is not None:
                 forwarded += await self._forward(conn, envelope, consent)

@@ -7,8 +7,11 @@ recipient, the purpose and the data category. A projection asks ``disclosure`` f
 event it would materialise and writes the event (restricted to ``Grant.fields``) only when
 it gets a ``Grant``; the grant says on what ground, so that the disclosure can be logged.
 
-Pure: no I/O, no clock. Both days are arguments: ``on`` is the day the view is (re)built,
-``recorded_on`` the day the event was recorded (the calendar day of its ``occurred_at``).
+Pure: no I/O, no clock. Both days are arguments, German calendar days (Europe/Berlin): ``on``
+is the day the view is (re)built, ``recorded_on`` the day the event was recorded (the German
+day of its ``occurred_at``). A view also passes the instant of recording (``recorded_at``):
+it orders an event and a hand-over recorded on the same day. A consent's ``valid_until`` is
+its last day: it holds until midnight Europe/Berlin at that day's end.
 The answer depends on the case's facts as folded *up to ``on``*, not up to the event: a
 case handed over later becomes visible to the receiving Jobcenter with its history, and a
 withdrawn consent removes the partner's rows, so projections re-evaluate each cycle.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Final, TypeAlias
 from uuid import UUID
@@ -326,10 +329,18 @@ def visible_fields(view: ViewId, event_type: str) -> frozenset[str] | None:
 
 @dataclass(frozen=True)
 class Responsibility:
-    """``agency`` became the responsible one on ``since`` (registration or hand-over)."""
+    """``agency`` became the responsible one on ``since`` (registration or hand-over), by
+    the act recorded at ``recorded_at`` (when known: it orders the acts of that one day)."""
 
     agency: Agency
     since: date
+    recorded_at: datetime | None = None
+
+    def begun_for(self, day: date, at: datetime | None = None) -> bool:
+        """Whether it had begun for what was recorded on ``day`` (at ``at``, if known)."""
+        if self.since != day or at is None or self.recorded_at is None:
+            return self.since <= day
+        return self.recorded_at <= at
 
 
 @dataclass(frozen=True)
@@ -354,10 +365,11 @@ class ConsentFacts:
     employers: frozenset[str] = frozenset()  # the Betriebsnummern of the employers it names
 
     def valid_on(self, day: date) -> bool:
-        """Valid from ``given_on``; no longer on the day it ends or on ``valid_until``."""
+        """Valid from ``given_on`` through ``valid_until``, its last day; no longer on the
+        day it was withdrawn or recorded as expired."""
         if day < self.given_on or (self.ended_on is not None and day >= self.ended_on):
             return False
-        return self.valid_until is None or day < self.valid_until
+        return self.valid_until is None or day <= self.valid_until
 
     def names(self, recipient: Agency | Partner | Employer) -> bool:
         """Whether the consent names ``recipient``. An employer is named only as one
@@ -388,28 +400,29 @@ class CaseFacts:
         """Whether data of ``category`` recorded on ``recorded_on`` was erased by retention."""
         return any(c is category and recorded_on < on for c, on in self.erased_categories)
 
-    def responsible_on(self, day: date) -> Agency | None:
-        """The agency responsible on ``day``: the first one also for anything earlier."""
+    def responsible_on(self, day: date, at: datetime | None = None) -> Agency | None:
+        """The agency responsible on ``day`` (at ``at``): the first one also for anything
+        earlier."""
         if not self.responsibility:
             return None
-        held = [r.agency for r in self.responsibility if r.since <= day]
+        held = [r.agency for r in self.responsibility if r.begun_for(day, at)]
         return held[-1] if held else self.responsibility[0].agency
 
     def consent_lapses(self, after: date, by: date) -> bool:
-        """Whether a consent's ``valid_until`` falls after ``after`` and by ``by``: from then
-        on it opens nothing, though no event need say so (an expiry is recorded only if
-        someone records it)."""
-        return any(c.valid_until is not None and after < c.valid_until <= by for c in self.consents)
+        """Whether a consent's last day ends after day ``after`` and by day ``by`` (it was
+        valid on ``after``, not on ``by``): from then on it opens nothing, though no event
+        need say so (an expiry is recorded only if someone records it)."""
+        return any(c.valid_until is not None and after <= c.valid_until < by for c in self.consents)
 
-    def held_until(self, agency: Agency, on: date) -> date | None:
-        """The day ``agency`` last stopped being responsible, as seen on ``on`` (None if
+    def handed_on(self, agency: Agency, on: date) -> Responsibility | None:
+        """The responsibility that last followed ``agency``'s, as seen on ``on`` (None if
         it never handed the case on by then)."""
         ends = [
-            after.since
+            after
             for before, after in zip(self.responsibility, self.responsibility[1:], strict=False)
             if before.agency is agency and after.since <= on
         ]
-        return max(ends, default=None)
+        return ends[-1] if ends else None
 
     @property
     def sozialamt_relevant(self) -> bool:
@@ -424,17 +437,20 @@ class CaseFacts:
         return next((e for n, e in self.enrolments if n == enrolment_id), None)
 
 
-def evolve(facts: CaseFacts, event: AnyEvent) -> CaseFacts:  # noqa: PLR0911  # one arm per fact
-    """The facts after ``event``; events that change no fact leave them as they are."""
+def evolve(  # noqa: PLR0911  # one arm per fact
+    facts: CaseFacts, event: AnyEvent, recorded_at: datetime | None = None
+) -> CaseFacts:
+    """The facts after ``event`` (recorded at ``recorded_at``, when known); events that
+    change no fact leave them as they are."""
     match event:
         case PersonRegistered():
             # Asylum seekers start in SGB III: the Agentur is responsible (as intake folds).
-            start = (Responsibility(Agency.AA_MG, event.allocated_on),)
+            start = (Responsibility(Agency.AA_MG, event.allocated_on, recorded_at),)
             return replace(facts, site=event.site, responsibility=facts.responsibility or start)
         case WohnsitzauflageImposed():
             return replace(facts, site=event.site, wohnsitzauflage_from=event.effective_from)
         case HandOverAccepted():
-            return _accepted(facts, event)
+            return _accepted(facts, event, recorded_at)
         case ConsentGiven():
             consent = ConsentFacts(
                 consent_id=event.consent_id,
@@ -475,11 +491,11 @@ def case_facts(events: Iterable[AnyEvent]) -> CaseFacts:
     return facts
 
 
-def _accepted(facts: CaseFacts, event: HandOverAccepted) -> CaseFacts:
+def _accepted(facts: CaseFacts, event: HandOverAccepted, at: datetime | None) -> CaseFacts:
     # The Jugendberufsagentur route adds a network, not a new responsible agency.
     if event.reason is HandOverReason.UNDER_25_JUGENDBERUFSAGENTUR:
         return facts
-    handed = (*facts.responsibility, Responsibility(event.to_agency, event.accepted_on))
+    handed = (*facts.responsibility, Responsibility(event.to_agency, event.accepted_on, at))
     facts = replace(facts, responsibility=handed, site=event.new_site or facts.site)
     if event.reason is HandOverReason.RECHTSKREISWECHSEL:
         facts = replace(facts, rechtskreiswechsel_on=event.accepted_on)
@@ -519,7 +535,13 @@ class Grant:
 
 
 def disclosure(
-    view: ViewId, event: AnyEvent, case: CaseFacts, on: date, *, recorded_on: date
+    view: ViewId,
+    event: AnyEvent,
+    case: CaseFacts,
+    on: date,
+    *,
+    recorded_on: date,
+    recorded_at: datetime | None = None,
 ) -> Grant | None:
     """May ``view`` hold ``event`` of ``case`` on day ``on``? None when it may not.
 
@@ -531,7 +553,7 @@ def disclosure(
     category = data_category(event.type)
     if case.category_erased(category, recorded_on):
         return None  # its retention period ran out: no ground holds it any more
-    basis = _legal_basis(view, event, case, on, recorded_on)
+    basis = _legal_basis(view, event, case, on, (recorded_on, recorded_at))
     if basis is not None:
         ground, read_only = basis
         return Grant(
@@ -549,12 +571,16 @@ def disclosure(
     return Grant(view, event.type, category, None, consent, True, visible_fields(view, event.type))
 
 
+# When an event was recorded: its German day, and the instant when the caller knows it.
+Recorded: TypeAlias = tuple[date, datetime | None]
+
+
 def _legal_basis(
-    view: ViewId, event: AnyEvent, case: CaseFacts, on: date, recorded_on: date
+    view: ViewId, event: AnyEvent, case: CaseFacts, on: date, recorded: Recorded
 ) -> tuple[LegalBasis, bool] | None:
     match view.kind:
         case ViewKind.AGENTUR | ViewKind.JOBCENTER:
-            return _responsible(view, event, case, on, recorded_on)
+            return _responsible(view, event, case, on, recorded)
         case ViewKind.AUSLAENDERBEHOERDE:
             return _auslaenderbehoerde(view, event, case)
         case ViewKind.SOZIALAMT:
@@ -563,7 +589,7 @@ def _legal_basis(
 
 
 def _responsible(
-    view: ViewId, event: AnyEvent, case: CaseFacts, on: date, recorded_on: date
+    view: ViewId, event: AnyEvent, case: CaseFacts, on: date, recorded: Recorded
 ) -> tuple[LegalBasis, bool] | None:
     """Agentur and Jobcenters: everything of a case while responsible; afterwards,
     read-only, what they had until they handed it on."""
@@ -571,15 +597,15 @@ def _responsible(
     if not isinstance(agency, Agency):  # pragma: no cover - every such view is an agency's
         return None
     # Data recorded while another agency was responsible reached this one by § 50 SGB II.
-    then = case.responsible_on(recorded_on)
+    then = case.responsible_on(*recorded)
     basis = LegalBasis.OWN_RESPONSIBILITY if then is agency else LegalBasis.SGB_II_50
     if case.responsible_on(on) is agency:
         return basis, False
     # The sender of a hand-over keeps the acceptance, its own act, with its history.
     if isinstance(event, HandOverAccepted) and event.from_agency is agency:
         return LegalBasis.OWN_RESPONSIBILITY, True
-    held_until = case.held_until(agency, on)
-    if held_until is not None and recorded_on < held_until:
+    successor = case.handed_on(agency, on)
+    if successor is not None and not successor.begun_for(*recorded):
         return basis, True
     return None
 

@@ -45,7 +45,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from contracts.common import CefrLevel, Site
 from contracts.envelope import Agency, Envelope
@@ -93,6 +92,7 @@ from contracts.recognition import (
     DecisionIssued,
     DecisionOutcome,
 )
+from services.chassis.calendar import BERLIN
 from services.chassis.periods import Counting, first_day_after, period_end
 
 MIN_CELL_PERSONS: Final = 5  # cells with fewer persons are suppressed (DOMAIN.md: "< 5")
@@ -100,7 +100,6 @@ CONTACT_GAP_DAYS: Final = 90  # a gap counts when strictly more days passed with
 FIRST_CONTACT_TARGET_DAYS: Final = 14
 IN_POST_MONTHS: Final = (6, 12)
 ADULT_BAND_YEARS: Final = 25  # the age band's boundary: "unter 25" / "25 und älter"
-BERLIN: Final = ZoneInfo("Europe/Berlin")
 
 # Hand-overs that move a case to another agency; the JBA route stays with the same agency.
 TRANSFERS: Final = frozenset(

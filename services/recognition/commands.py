@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import CountryCode, KldbCode, ShortText
+from contracts.common import KldbCode
 from contracts.recognition import (
     Beratungsstelle,
     Berufsbereich,
@@ -24,6 +24,7 @@ from contracts.recognition import (
     Rechtsgrundlage,
     check_missing_competences,
 )
+from services.chassis.validation import CountryCode, FieldsError, PastDate, ShortText
 
 # Who may permit a protected title: "Ingenieur" only the Bezirksregierung (NRW engineers' law).
 TITLE_AUTHORITY: Final[dict[ProtectedTitle, CompetentAuthority]] = {
@@ -46,7 +47,7 @@ class RecordCounselling(_OnProcedure):
     qualification_title: ShortText
     country: CountryCode
     counselled_by: Beratungsstelle
-    held_on: date
+    held_on: PastDate
 
 
 class SetReferenceOccupation(_OnProcedure):
@@ -60,7 +61,9 @@ class SetReferenceOccupation(_OnProcedure):
     @model_validator(mode="after")
     def _land_law_occupations_are_regulated(self) -> Self:
         if self.bereich is Berufsbereich.LANDESRECHT and not self.regulated:
-            raise ValueError("an occupation under Land law (landesrecht) is regulated")
+            raise FieldsError(
+                "an occupation under Land law (landesrecht) is regulated", "regulated"
+            )
         return self
 
 
@@ -73,20 +76,20 @@ class AssignCompetentAuthority(_OnProcedure):
 class SubmitApplication(_OnProcedure):
     """Record the application to the competent authority."""
 
-    submitted_on: date
+    submitted_on: PastDate
 
 
 class RequestDocuments(_OnProcedure):
     """Record the authority's request for further documents, with its deadline."""
 
     documents: tuple[ShortText, ...] = Field(min_length=1, max_length=30)
-    requested_on: date
+    requested_on: PastDate
     due_on: date
 
     @model_validator(mode="after")
     def _deadline_after_request(self) -> Self:
         if self.due_on <= self.requested_on:
-            raise ValueError("due_on must lie after requested_on")
+            raise FieldsError("due_on must lie after requested_on", "due_on")
         return self
 
 
@@ -96,11 +99,14 @@ class IssueDecision(_OnProcedure):
     outcome: DecisionOutcome
     missing_competences: tuple[ShortText, ...] = Field(default=(), max_length=30)
     legal_basis: Rechtsgrundlage
-    decided_on: date
+    decided_on: PastDate
 
     @model_validator(mode="after")
     def _partial_lists_missing_competences(self) -> Self:
-        check_missing_competences(self.outcome, self.missing_competences)
+        try:
+            check_missing_competences(self.outcome, self.missing_competences)
+        except ValueError as problem:
+            raise FieldsError(str(problem), "missing_competences") from problem
         return self
 
 
@@ -108,7 +114,7 @@ class IssueZabStatement(_OnProcedure):
     """Record the ZAB's statement of comparability (Zeugnisbewertung) for a university degree."""
 
     comparable_to: ShortText
-    issued_on: date
+    issued_on: PastDate
 
 
 class PermitProtectedTitle(_OnProcedure):
@@ -116,13 +122,13 @@ class PermitProtectedTitle(_OnProcedure):
 
     title: ProtectedTitle
     authority: CompetentAuthority
-    granted_on: date
+    granted_on: PastDate
 
     @model_validator(mode="after")
     def _granted_by_its_authority(self) -> Self:
         competent = TITLE_AUTHORITY[self.title]
         if self.authority is not competent:
-            raise ValueError(f"only {competent} permits the title {self.title}")
+            raise FieldsError(f"only {competent} permits the title {self.title}", "authority")
         return self
 
 
@@ -131,14 +137,14 @@ class StartAdaptation(_OnProcedure):
 
     measure_id: UUID
     provider: ShortText
-    started_on: date
+    started_on: PastDate
 
 
 class CompleteAdaptation(_OnProcedure):
     """Record the completion of the running adaptation qualification."""
 
     measure_id: UUID
-    completed_on: date
+    completed_on: PastDate
 
 
 class RecordCompetenceAssessment(_Command):
@@ -148,7 +154,7 @@ class RecordCompetenceAssessment(_Command):
     method: Kompetenzfeststellung
     occupation: KldbCode
     result_summary: ShortText
-    assessed_on: date
+    assessed_on: PastDate
 
 
 ProcedureCommand = (

@@ -220,12 +220,33 @@ _REASONS: Final = (
     ("String should match pattern '^[a-z]{2,3}$'", "Zwei oder drei Kleinbuchstaben, z. B. ar"),
     ("String should have at least 1 character", "Darf nicht leer sein"),
     ("Input should be", "Bitte einen der angebotenen Werte wählen"),
+    (
+        "Value error, must not be empty or consist only of spaces or invisible characters",
+        "Darf nicht leer sein oder nur aus Leer- oder unsichtbaren Zeichen bestehen",
+    ),
+    (
+        "Value error, a name needs at least one letter",
+        "Ein Name braucht mindestens einen Buchstaben",
+    ),
+    ("Value error, a birth year before 1900", "Ein Geburtsjahr vor 1900 ist nicht plausibel"),
+    ("the date lies in the future", "Das Datum liegt in der Zukunft"),
+)
+# Reasons that quote the input (the code refused): matched by what follows the quote.
+_QUOTING_REASONS: Final = (
+    (
+        "is no ISO 3166-1 alpha-3 country code",
+        "Kein ISO-3166-Ländercode (drei Buchstaben, z. B. SYR)",
+    ),
+    ("is no ISO 639 language code", "Kein ISO-639-Sprachcode (z. B. ar, ti, prs)"),
 )
 
 
 def german_reason(reason: str) -> str:
     for english, german in _REASONS:
         if reason.startswith(english):
+            return german
+    for english, german in _QUOTING_REASONS:
+        if reason.endswith(english):
             return german
     return reason.removeprefix("Value error, ")
 

@@ -7,7 +7,7 @@ service's reasons next to the fields and what was typed kept; an accepted one re
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from services.chassis import clock
 from services.web.backends import Backends
 from services.web.forms import Outcome
 from services.web.session import Session, session_of
@@ -45,7 +46,8 @@ Talk = Annotated[Backends, Depends(_backends)]
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """The day the pages judge on (what is overdue): today in Germany."""
+    return clock.today()
 
 
 def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from deploy.local.devstack import StackInfo
+from services.chassis import clock
 from services.projections.purpose import ViewId
 from tests.e2e.agency_views import NAME, OCCUPATION, handed_over_case, serve_views
 from tests.e2e.platform import Platform, caught_up, running_platform, until
@@ -146,11 +147,12 @@ async def test_each_view_holds_what_its_agency_may_see(
     assert {(str(r["consent_id"]), r["legal_basis"]) for r in logged} == {(consent, None)}
 
 
-async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
+async def test_an_ended_consent_takes_its_recipients_copies_and_only_theirs(
     views: tuple[Platform, dict[ViewId, str]],
 ) -> None:
     """Two consents: IQ for recognition until a date, the Jugendberufsagentur for the profile
-    open-ended. When the first expires, IQ's rows of the person go (its disclosure log
+    open-ended. When the first ends (withdrawn today: an expiry can be recorded only after
+    its last day), IQ's rows of the person go (its disclosure log
     stays); the Jugendberufsagentur keeps its consented rows and the Agentur, on its own
     legal basis, keeps every row it had."""
     platform, dsns = views
@@ -170,8 +172,8 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
         )
     )["case_id"]
     base = f"/cases/{case}"
-    # The views judge a consent's end on the recording clock: it must still run today.
-    until_day = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
+    # The views judge a consent's end on the recording calendar: it must still run today.
+    until_day = (clock.today() + timedelta(days=365)).isoformat()
     iq_consent, jba_consent = str(uuid4()), str(uuid4())
     consent = {
         "notice_version": "2016-01",
@@ -241,14 +243,14 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
 
     await platform.command(
         "intake",
-        f"{base}/consents/expiry",
-        {"consent_id": iq_consent, "expired_on": until_day},
+        f"{base}/consents/withdrawal",
+        {"consent_id": iq_consent, "withdrawn_on": clock.today().isoformat()},
     )
 
     async def iq_forgot() -> bool:
         return await held(dsns[ViewId.PARTNER_IQ], case) == []
 
-    await until(iq_forgot, "the partner kept rows after the consent expired")
+    await until(iq_forgot, "the partner kept rows after the consent ended")
     await caught_up(platform.stack.kafka, dsns.values())
     aa_after = await held(dsns[ViewId.AA_MG], case)
     conn = await asyncpg.connect(dsns[ViewId.PARTNER_IQ])
@@ -260,7 +262,7 @@ async def test_an_expired_consent_takes_its_recipients_copies_and_only_theirs(
         await conn.close()
 
     assert await held(dsns[ViewId.PARTNER_JBA], case) == jba_before, "JBA's consent still runs"
-    assert [r for r in aa_after if r["type"] != "intake.consent_expired"] == aa_before
+    assert [r for r in aa_after if r["type"] != "intake.consent_withdrawn"] == aa_before
     assert {"recognition", "profile", "identity"} <= {r["category"] for r in aa_after}
     assert {str(r["consent_id"]) for r in logged} == {iq_consent}
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from deploy.local.demo import EXAMPLE_REGISTRATION
+from services.chassis import clock
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
@@ -96,8 +97,13 @@ async def test_personal_data_is_sealed_in_the_store(api: httpx.AsyncClient, fres
         ({"nationality": "syria"}, "nationality", "String should match pattern"),
         ({"allocated_on": "yesterday"}, "allocated_on", "Input should be a valid date"),
         ({"given_name": ""}, "given_name", "at least 1 character"),
-        ({"town": "Köln"}, "", "not served by site MG"),
+        ({"town": "Köln"}, "town", "not served by site MG"),
         ({"unexpected": 1}, "unexpected", "Extra inputs are not permitted"),
+        ({"family_name": "\u200b\u00a0"}, "family_name", "invisible characters"),
+        ({"nationality": "ZZZ"}, "nationality", "no ISO 3166-1 alpha-3 country code"),
+        ({"languages": ["ar", "qq"]}, "languages.1", "no ISO 639 language code"),
+        ({"date_of_birth": "1899-12-31"}, "date_of_birth", "before 1900"),
+        ({"allocated_on": "2999-01-01"}, "allocated_on", "the date lies in the future"),
     ],
 )
 async def test_bad_input_is_422_with_field_and_reason(
@@ -110,6 +116,22 @@ async def test_bad_input_is_422_with_field_and_reason(
     problems = response.json()["detail"]
     assert any(p["field"] == field and reason in p["reason"] for p in problems), problems
     assert await stored(fresh_dsn) == (0, 0, 0)
+
+
+async def test_edge_values_that_are_valid_pass(api: httpx.AsyncClient) -> None:
+    """Born 1900-01-01, allocated today in Germany, Eritrean with Tigrinya, Afghan with Dari."""
+    today = clock.today().isoformat()
+    for change in (
+        {"date_of_birth": "1900-01-01", "allocated_on": today},
+        {"nationality": "ERI", "languages": ["ti"]},
+        {"nationality": "AFG", "languages": ["fa", "prs"]},
+    ):
+        response = await api.post("/cases", json={**PERSON, **change})
+        assert response.status_code == 201, response.text
+    contact = await api.post(
+        f"/cases/{response.json()['case_id']}/first-contact", json={"contacted_on": today}
+    )
+    assert contact.status_code == 201, contact.text
 
 
 async def test_first_contact_for_unknown_case_is_409_naming_the_rule(

@@ -134,7 +134,7 @@ async def test_permission_path_to_a_placement(
         ({"job_type": "koch"}, "job_type", "Input should be 'berufsausbildung'"),
         ({"employer": ""}, "employer", "at least 1 character"),
         ({"start_date": "soon"}, "start_date", "Input should be a valid date"),
-        ({"start_date": "2016-09-04"}, "", "start_date lies before requested_on"),
+        ({"start_date": "2016-09-04"}, "start_date", "start_date lies before requested_on"),
         ({"workplace_district": "Duisburg"}, "workplace_district", "String should match pattern"),
         ({"request_id": "7"}, "request_id", "Input should be a valid UUID"),
         ({"salary": 1500}, "salary", "Extra inputs are not permitted"),

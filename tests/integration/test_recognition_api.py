@@ -120,7 +120,7 @@ async def test_outbox_carries_the_self_contained_bescheid(
         (
             "document-request",
             {"documents": ["Zeugnis"], "requested_on": "2016-04-04", "due_on": "2016-04-04"},
-            "",
+            "due_on",
             "due_on must lie after requested_on",
         ),
         (
@@ -130,13 +130,13 @@ async def test_outbox_carries_the_self_contained_bescheid(
                 "legal_basis": "bqfg",
                 "decided_on": "2016-09-12",
             },
-            "",
+            "missing_competences",
             "must list the missing competences",
         ),
         (
             "protected-title",
             {"title": "ingenieur", "authority": "ihk_fosa", "granted_on": "2016-08-15"},
-            "",
+            "authority",
             "only bezirksregierung_duesseldorf permits the title ingenieur",
         ),
         (

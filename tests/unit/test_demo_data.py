@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from contracts.common import Site, site_of_town
 from deploy.local import demo
+from services.chassis.validation import dates_in_future
 from services.intake.api import router as intake
 from services.language.api import router as language
 from services.placement.api import router as placement
@@ -45,10 +46,12 @@ def command_at(service: str, path: str) -> type[BaseModel]:
 def test_every_demo_command_is_valid_input(person: demo.DemoPerson) -> None:
     """Each body validates against its route's command model (no 422 at `make run`), and no
     step is dated before the allocation or after today."""
-    command_at("intake", "/cases").model_validate(demo.registration(person, TODAY))
+    registered = command_at("intake", "/cases").model_validate(demo.registration(person, TODAY))
+    assert list(dates_in_future(registered, TODAY)) == []
     allocated = TODAY - timedelta(days=person.allocated_days_ago)
     for step in demo.steps(person, uuid4(), TODAY):
-        command_at(step.service, f"/cases/{{case_id}}/{step.path}").model_validate(step.body)
+        command = command_at(step.service, f"/cases/{{case_id}}/{step.path}")
+        assert list(dates_in_future(command.model_validate(step.body), TODAY)) == [], step.path
         dates = [date.fromisoformat(v) for k, v in step.body.items() if k.endswith("_on")]
         assert all(allocated <= d <= TODAY for d in dates), (step.path, dates)
 

@@ -9,6 +9,7 @@ import pytest
 
 from contracts.envelope import Agency
 from contracts.intake import CategoryErased, ClosingReason, ConsentExpired, DataCategory
+from services.chassis.calendar import day_of
 from services.chassis.rules import InvalidTransitionError
 from services.intake.commands import (
     CloseCase,
@@ -19,7 +20,6 @@ from services.intake.commands import (
     WithdrawConsent,
 )
 from services.intake.consent import lapsed
-from services.intake.consent_expiry import today_in_germany
 from tests.unit.intake_builders import Story, consent
 
 CONSENT = consent().consent_id
@@ -36,15 +36,15 @@ def erase_courses(kept_until: date = date(2021, 3, 15)) -> EraseCategory:
 
 
 def test_a_consent_lapses_on_its_valid_until_not_before() -> None:
-    """Valid until 9 February 2017: nothing is due on the 8th; on the 9th (and later) its
-    expiry on the 9th, which the decider then accepts."""
+    """Valid until 9 February 2017 (its last day): nothing is due on the 9th; from the 10th
+    on its expiry on the 10th, which the decider then accepts."""
     story = Story()
     story.then(consent(valid_until=date(2017, 2, 9)))
 
-    assert lapsed(story.case(), date(2017, 2, 8)) == []
+    assert lapsed(story.case(), date(2017, 2, 9)) == []
     due = lapsed(story.case(), date(2017, 3, 1))
-    assert due == [ExpireConsent(consent_id=CONSENT, expired_on=date(2017, 2, 9))]
-    assert story.then(due[0]) == [ConsentExpired(consent_id=CONSENT, expired_on=date(2017, 2, 9))]
+    assert due == [ExpireConsent(consent_id=CONSENT, expired_on=date(2017, 2, 10))]
+    assert story.then(due[0]) == [ConsentExpired(consent_id=CONSENT, expired_on=date(2017, 2, 10))]
     assert lapsed(story.case(), date(2017, 3, 1)) == []  # recorded once
 
 
@@ -68,7 +68,7 @@ def test_a_closed_cases_consent_still_expires_by_the_responsible_agency() -> Non
     story = Story()
     story.then(consent(valid_until=date(2017, 2, 9)))
     story.then(CloseCase(reason=ClosingReason.WORK, closed_on=date(2016, 9, 1)))
-    (due,) = lapsed(story.case(), date(2017, 2, 9))
+    (due,) = lapsed(story.case(), date(2017, 2, 10))
 
     with pytest.raises(InvalidTransitionError, match="only_responsible"):
         story.then(due, Agency.JC_MG)
@@ -77,9 +77,9 @@ def test_a_closed_cases_consent_still_expires_by_the_responsible_agency() -> Non
 
 def test_the_business_day_is_the_german_one() -> None:
     """23:30 UTC on 8 February is already 9 February in Germany (and 01:30 in summer too)."""
-    assert today_in_germany(datetime(2017, 2, 8, 23, 30, tzinfo=UTC)) == date(2017, 2, 9)
-    assert today_in_germany(datetime(2017, 2, 8, 22, 59, tzinfo=UTC)) == date(2017, 2, 8)
-    assert today_in_germany(datetime(2017, 7, 8, 22, 30, tzinfo=UTC)) == date(2017, 7, 9)
+    assert day_of(datetime(2017, 2, 8, 23, 30, tzinfo=UTC)) == date(2017, 2, 9)
+    assert day_of(datetime(2017, 2, 8, 22, 59, tzinfo=UTC)) == date(2017, 2, 8)
+    assert day_of(datetime(2017, 7, 8, 22, 30, tzinfo=UTC)) == date(2017, 7, 9)
 
 
 def test_a_category_erasure_leaves_the_case_open_and_is_recorded_once_per_period() -> None:

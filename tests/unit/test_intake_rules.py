@@ -194,17 +194,18 @@ def test_withdrawal_needs_a_valid_consent() -> None:
     assert refused(story, withdraw) == "consent.must_be_valid"
 
 
-def test_expiry_only_once_valid_until_is_reached() -> None:
-    """Expiring the day before valid_until is refused; on valid_until it is recorded."""
+def test_expiry_only_after_the_last_day_valid_until() -> None:
+    """valid_until is the consent's last day: expiring on it is refused; the day after, the
+    expiry is recorded."""
     story = Story()
     story.then(consent(valid_until=date(2017, 2, 9)))
     consent_id = consent().consent_id
 
-    early = ExpireConsent(consent_id=consent_id, expired_on=date(2017, 2, 8))
-    due = ExpireConsent(consent_id=consent_id, expired_on=date(2017, 2, 9))
+    early = ExpireConsent(consent_id=consent_id, expired_on=date(2017, 2, 9))
+    due = ExpireConsent(consent_id=consent_id, expired_on=date(2017, 2, 10))
 
     assert refused(story, early) == "consent.not_yet_expired"
-    assert story.then(due) == [ConsentExpired(consent_id=consent_id, expired_on=date(2017, 2, 9))]
+    assert story.then(due) == [ConsentExpired(consent_id=consent_id, expired_on=date(2017, 2, 10))]
 
 
 def test_a_referral_needs_a_consent_naming_partner_and_purpose() -> None:

@@ -491,8 +491,10 @@ def test_move_sets_the_new_site() -> None:
     )
     assert case.site is Site.GV
     assert case.responsible_on(LATER) is Agency.JC_RKN
-    assert case.held_until(Agency.JC_MG, LATER) == MOVED
-    assert case.held_until(Agency.JC_MG, AFTER) is None
+    successor = case.handed_on(Agency.JC_MG, LATER)
+    assert successor is not None
+    assert (successor.agency, successor.since) == (Agency.JC_RKN, MOVED)
+    assert case.handed_on(Agency.JC_MG, AFTER) is None
 
 
 # --- Agentur --------------------------------------------------------------------------------
@@ -800,10 +802,11 @@ def test_partner_sees_nothing_from_the_day_a_consent_is_withdrawn() -> None:
 
 
 def test_partner_sees_nothing_once_a_consent_expired() -> None:
-    """An expired consent (by its end date or an expiry event) opens nothing."""
+    """An expired consent (after its last day, or by an expiry event) opens nothing; its
+    last day, valid_until, it still holds."""
     until = facts(iq_consent(valid_until=AFTER))
-    assert grant(ViewId.PARTNER_IQ, counselling(), until, on=date(2016, 7, 31)) is not None
-    assert grant(ViewId.PARTNER_IQ, counselling(), until, on=AFTER) is None
+    assert grant(ViewId.PARTNER_IQ, counselling(), until, on=AFTER) is not None
+    assert grant(ViewId.PARTNER_IQ, counselling(), until, on=date(2016, 8, 2)) is None
     expired = facts(
         iq_consent(valid_until=AFTER), ConsentExpired(consent_id=CONSENT, expired_on=AFTER)
     )

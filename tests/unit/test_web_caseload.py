@@ -152,6 +152,39 @@ def test_a_422_is_placed_next_to_its_fields() -> None:
     assert outcome.form_errors == ["town 'Neuss' is not served by site MG: x"]
 
 
+def test_the_input_checks_read_in_german_next_to_their_fields() -> None:
+    """Unknown ISO codes, invisible names and future dates are shown in German."""
+    answer = {
+        "detail": [
+            {
+                "field": "nationality",
+                "reason": "Value error, 'ZZZ' is no ISO 3166-1 alpha-3 country code",
+            },
+            {"field": "languages.0", "reason": "Value error, 'qq' is no ISO 639 language code"},
+            {
+                "field": "family_name",
+                "reason": "Value error, must not be empty or consist only of spaces or invisible"
+                " characters",
+            },
+            {
+                "field": "allocated_on",
+                "reason": "the date lies in the future (today is 2016-03-01 in Germany)",
+            },
+        ]
+    }
+
+    outcome = refusal(REGISTER, 422, answer)
+
+    assert outcome.field_errors == {
+        "nationality": ["Kein ISO-3166-Ländercode (drei Buchstaben, z. B. SYR)"],
+        "languages": ["Kein ISO-639-Sprachcode (z. B. ar, ti, prs)"],
+        "family_name": [
+            "Darf nicht leer sein oder nur aus Leer- oder unsichtbaren Zeichen bestehen"
+        ],
+        "allocated_on": ["Das Datum liegt in der Zukunft"],
+    }
+
+
 def test_a_409_names_the_rule_above_the_form() -> None:
     """A rule violation is one message for the form, with the rule's name."""
     outcome = refusal(
