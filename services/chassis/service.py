@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
+from services.chassis.actors import CommandIdentity, command_identity
 from services.chassis.backoff import until_started
 from services.chassis.eventstore import PostgresEventStore, install_schema
 from services.chassis.http import service_app
@@ -159,8 +160,10 @@ def service_http_app(
     settings: ProcessSettings,
     router: APIRouter,
     wire: Callable[[FastAPI, WriteSide[Payload]], None],
+    identity: CommandIdentity | None = None,
 ) -> FastAPI:
-    """A service's HTTP app: its write side for as long as the app runs, its command routes,
+    """A service's HTTP app: its write side for as long as the app runs, its command routes
+    (verifying tokens with ``identity``, by default the provider the settings name),
     OpenAPI, /metrics and /health."""
     app = service_app(
         title=title,
@@ -168,6 +171,7 @@ def service_http_app(
         lifespan=write_side_lifespan(spec, database_url, settings, wire),
         router=router,
     )
+    app.state.command_identity = identity or command_identity(settings)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

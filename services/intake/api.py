@@ -11,9 +11,16 @@ import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from contracts.envelope import Agency
 from services.chassis.auth import bearer_token
-from services.chassis.commandapi import ActingAgency, add_case_commands, add_command, executor
+from services.chassis.commandapi import (
+    FORBIDDEN,
+    UNAUTHENTICATED,
+    ActingPrincipal,
+    acting_agency,
+    add_case_commands,
+    add_command,
+    executor,
+)
 from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
@@ -97,15 +104,19 @@ class RotatedKey(BaseModel):
     "/cases/{case_id}/key-rotation",
     response_model=RotatedKey,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "unknown or erased case, or not the responsible agency"}},
+    responses={
+        **UNAUTHENTICATED,
+        **FORBIDDEN,
+        404: {"description": "unknown case"},
+        409: {"description": "erased case, or not the responsible agency"},
+    },
 )
 async def key_rotation(
-    case_id: UUID,
-    wired: Annotated[IntakePorts, Depends(ports)],
-    agency: ActingAgency = Agency.AA_MG,
+    case_id: UUID, wired: Annotated[IntakePorts, Depends(ports)], principal: ActingPrincipal
 ) -> RotatedKey:
     """Rotate the person's data key: new events are sealed with a new key, published ones
     keep theirs (nothing is re-encrypted)."""
+    agency = acting_agency(principal)
     key = await rotate_key(case_id, agency, wired)
     log.info("person_key.rotated", case_id=str(case_id), key_id=key.key_id, agency=agency.value)
     return RotatedKey(case_id=case_id, key_id=key.key_id)

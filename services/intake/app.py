@@ -7,6 +7,7 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.intake import TOPIC, IntakeEvent, intake_codec
+from services.chassis.actors import CommandIdentity
 from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.intake.api import router
 from services.intake.handlers import IntakePorts
@@ -38,8 +39,9 @@ def intake_ports(
     )
 
 
-def create_app(settings: IntakeSettings) -> FastAPI:
-    """The intake HTTP app; its pool lives as long as the app runs."""
+def create_app(settings: IntakeSettings, identity: CommandIdentity | None = None) -> FastAPI:
+    """The intake HTTP app; its pool lives as long as the app runs.
+    ``identity`` verifies the bearer tokens (default: the provider the settings name)."""
 
     def wire(app: FastAPI, write_side: WriteSide[IntakeEvent]) -> None:
         app.state.intake = intake_ports(write_side, settings.intake_key_readers)
@@ -51,4 +53,5 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         settings=settings,
         router=router,
         wire=wire,
+        identity=identity,
     )

@@ -62,8 +62,8 @@ class CountingStore:
     async def load(self, stream_id: UUID) -> list[Envelope[IntakeEvent]]:
         return await self.inner.load(stream_id)
 
-    async def handled(self, idempotency_key: str) -> AppendResult | None:
-        return await self.inner.handled(idempotency_key)
+    async def handled(self, context: CommandContext) -> AppendResult | None:
+        return await self.inner.handled(context)
 
     def exclusive(self, stream_id: UUID) -> AbstractAsyncContextManager[None]:
         return self.inner.exclusive(stream_id)
