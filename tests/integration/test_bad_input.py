@@ -42,6 +42,7 @@ from services.placement.handlers import handle as placement_handle
 from services.placement.settings import PlacementSettings
 from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
+from tests.tokens import ISSUER_FOR_TESTS, command_client, know_case
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -54,14 +55,15 @@ UNSANITIZED = schemathesis.Config.from_dict({"output": {"sanitization": {"enable
 T = TypeVar("T")
 
 
-async def _intake_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
+async def _intake_case(_: FastAPI, api: httpx.AsyncClient, __: str) -> UUID:
     registered = await api.post("/cases", json=EXAMPLE_REGISTRATION)
     assert registered.status_code == 201, registered.text
     return UUID(registered.json()["case_id"])
 
 
-async def _language_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
+async def _language_case(_: FastAPI, api: httpx.AsyncClient, dsn: str) -> UUID:
     case_id = uuid4()
+    await know_case(dsn, case_id, responsible="JC-MG")
     entitlement = {
         "entitlement_id": str(uuid4()),
         "course_type": "integrationskurs",
@@ -75,8 +77,9 @@ async def _language_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
     return case_id
 
 
-async def _recognition_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
+async def _recognition_case(_: FastAPI, api: httpx.AsyncClient, dsn: str) -> UUID:
     case_id = uuid4()
+    await know_case(dsn, case_id)
     counselling = {
         "procedure_id": str(uuid4()),
         "qualification_kind": "berufsabschluss",
@@ -90,8 +93,9 @@ async def _recognition_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
     return case_id
 
 
-async def _placement_case(app: FastAPI, _: httpx.AsyncClient) -> UUID:
+async def _placement_case(app: FastAPI, _: httpx.AsyncClient, dsn: str) -> UUID:
     case_id = uuid4()
+    await know_case(dsn, case_id)
     facts = NoteResidenceFacts(
         source_event_id=uuid4(),
         nationality="IRQ",
@@ -113,34 +117,45 @@ class Api:
     name: str
     create: Callable[[str], FastAPI]
     tables: tuple[str, ...]
-    known_case: Callable[[FastAPI, httpx.AsyncClient], Awaitable[UUID]]
+    known_case: Callable[[FastAPI, httpx.AsyncClient, str], Awaitable[UUID]]
+    agency: str = "AA-MG"  # whose case worker sends the requests
 
 
 COMMAND_TABLES = ("events", "outbox", "handled_commands")
 APIS = [
     Api(
         "intake",
-        lambda dsn: intake_app(IntakeSettings(intake_database_url=dsn, reactions=False)),
+        lambda dsn: intake_app(
+            IntakeSettings(intake_database_url=dsn, reactions=False), ISSUER_FOR_TESTS.identity()
+        ),
         (*COMMAND_TABLES, "person_keys"),
         _intake_case,
     ),
     Api(
         "language",
-        lambda dsn: language_app(LanguageSettings(language_database_url=dsn, reactions=False)),
+        lambda dsn: language_app(
+            LanguageSettings(language_database_url=dsn, reactions=False),
+            ISSUER_FOR_TESTS.identity(),
+        ),
         COMMAND_TABLES,
         _language_case,
+        "JC-MG",
     ),
     Api(
         "recognition",
         lambda dsn: recognition_app(
-            RecognitionSettings(recognition_database_url=dsn, reactions=False)
+            RecognitionSettings(recognition_database_url=dsn, reactions=False),
+            ISSUER_FOR_TESTS.identity(),
         ),
         COMMAND_TABLES,
         _recognition_case,
     ),
     Api(
         "placement",
-        lambda dsn: placement_app(PlacementSettings(placement_database_url=dsn, reactions=False)),
+        lambda dsn: placement_app(
+            PlacementSettings(placement_database_url=dsn, reactions=False),
+            ISSUER_FOR_TESTS.identity(),
+        ),
         COMMAND_TABLES,
         _placement_case,
     ),
@@ -215,6 +230,9 @@ async def exchange(
     if request is None:
         tally.unsendable += 1
         return
+    if "authorization" not in request.headers:
+        # Signed in unless the case brings its own (a generated, and so invalid, one).
+        request.headers["Authorization"] = f"Bearer {ISSUER_FOR_TESTS.token(spec.agency)}"
     tally.cases += 1
     before = await stored(conn, spec.tables)
     try:
@@ -291,9 +309,9 @@ async def test_generated_requests_get_no_5xx_and_a_4xx_stores_nothing(
     started = time.monotonic()
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL) as api,
+        command_client(app, BASE_URL, agency=spec.agency) as api,
     ):
-        known_case = await spec.known_case(app, api)
+        known_case = await spec.known_case(app, api, fresh_dsn)
         schema = schemathesis.openapi.from_dict(app.openapi(), config=UNSANITIZED)
         conn = await asyncpg.connect(fresh_dsn)
         loop = asyncio.get_running_loop()

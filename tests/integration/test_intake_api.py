@@ -16,6 +16,7 @@ from deploy.local.demo import EXAMPLE_REGISTRATION
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
+from tests.tokens import ISSUER_FOR_TESTS, command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -29,11 +30,8 @@ async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
         intake_key_readers={"proj_aa_mg": "reader-secret"},
         reactions=False,  # HTTP only: no broker needed
     )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as client,
-    ):
+    app = create_app(settings, ISSUER_FOR_TESTS.identity())
+    async with app.router.lifespan_context(app), command_client(app, "http://intake") as client:
         yield client
 
 
@@ -112,16 +110,17 @@ async def test_bad_input_is_422_with_field_and_reason(
     assert await stored(fresh_dsn) == (0, 0, 0)
 
 
-async def test_first_contact_for_unknown_case_is_409_naming_the_rule(
+async def test_first_contact_for_unknown_case_is_404_naming_the_rule(
     api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
-    """An invalid transition answers 409 with its rule and stores nothing, not even a key."""
+    """A command on a case intake never registered answers 404 with its rule and stores
+    nothing, not even a key."""
     response = await api.post(
         "/cases/0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55/first-contact",
         json={"contacted_on": "2016-02-09"},
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 404
     assert response.json()["rule"] == "case.must_be_registered"
     assert await stored(fresh_dsn) == (0, 0, 0)
 
@@ -160,6 +159,7 @@ async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient) -> None:
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
     path = f"/internal/person-keys/{case_id}"
 
+    api.headers.pop("Authorization")  # the client signs its commands by default
     anonymous = await api.get(path)
     stranger = await api.get(path, headers={"Authorization": "Bearer guess"})
     reader = await api.get(path, headers={"Authorization": "Bearer reader-secret"})
@@ -196,16 +196,17 @@ async def test_blanket_consent_is_422_naming_the_reason(
 async def test_only_the_responsible_agency_changes_the_case_over_http(
     api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
-    """X-Agency JC-MG on a case of the Agentur answers 409 with the rule; nothing stored."""
+    """A JC-MG case worker's token on a case of the Agentur answers 403 with the rule;
+    nothing stored."""
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
 
     response = await api.post(
         f"/cases/{case_id}/first-contact",
         json={"contacted_on": "2016-02-09"},
-        headers={"X-Agency": "JC-MG"},
+        headers=ISSUER_FOR_TESTS.headers("JC-MG"),
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 403
     assert response.json()["rule"] == "case.only_responsible_agency_changes"
     assert await stored(fresh_dsn) == (1, 1, 1)
 
@@ -317,9 +318,11 @@ async def test_key_rotation_is_refused_for_unknown_cases_and_other_agencies(
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
 
     unknown = await api.post("/cases/0192f1a0-7c40-7000-8000-00000000abcd/key-rotation")
-    other = await api.post(f"/cases/{case_id}/key-rotation", headers={"X-Agency": "JC-MG"})
+    other = await api.post(
+        f"/cases/{case_id}/key-rotation", headers=ISSUER_FOR_TESTS.headers("JC-MG")
+    )
 
-    assert (unknown.status_code, unknown.json()["rule"]) == (409, "case.must_be_registered")
+    assert (unknown.status_code, unknown.json()["rule"]) == (404, "case.must_be_registered")
     assert (other.status_code, other.json()["rule"]) == (
         409,
         "case.only_responsible_agency_changes",

@@ -22,6 +22,7 @@ from services.chassis.relay import create_producer
 from services.language.app import create_app
 from services.language.settings import LanguageSettings
 from tests.integration.stores import stored
+from tests.tokens import ISSUER_FOR_TESTS, command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -67,11 +68,10 @@ async def api(stack: StackInfo, fresh_dsn: str) -> AsyncIterator[httpx.AsyncClie
     settings = LanguageSettings(
         language_database_url=fresh_dsn, **stack.kafka_settings(service_principal("language"))
     )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://language") as client,
-    ):
+    app = create_app(settings, ISSUER_FOR_TESTS.identity())
+    # The Jobcenter's case: it obliges to the Integrationskurs and records the course.
+    client = command_client(app, "http://language", agency="JC-MG", known_cases_dsn=fresh_dsn)
+    async with app.router.lifespan_context(app), client:
         yield client
 
 

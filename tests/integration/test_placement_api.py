@@ -28,6 +28,7 @@ from services.placement.commands import NoteResidenceFacts, ResidenceDocument
 from services.placement.handlers import handle
 from services.placement.settings import PlacementSettings
 from tests.integration.stores import stored
+from tests.tokens import ISSUER_FOR_TESTS, command_client, role_of
 
 pytestmark = pytest.mark.postgres
 
@@ -45,15 +46,16 @@ HELPER_JOB_PERMISSION = {
 @pytest.fixture
 async def app(fresh_dsn: str) -> AsyncIterator[FastAPI]:
     settings = PlacementSettings(placement_database_url=fresh_dsn, reactions=False)
-    app = create_app(settings)
+    app = create_app(settings, ISSUER_FOR_TESTS.identity())
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture
-async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://placement") as client:
+async def api(app: FastAPI, fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    # The Agentur's case in Neuss: the Rhein-Kreis's ABH decides on work permission.
+    client = command_client(app, "http://placement", known_cases_dsn=fresh_dsn, known_site="NE")
+    async with client:
         yield client
 
 
@@ -91,7 +93,7 @@ async def test_permission_path_to_a_placement(
     """Request, BA consent, permission, placement: 201 each, decisions under August 2016 rules."""
     case_id = await told_by_intake(app)
     steps: list[tuple[str, dict[str, Any], Agency]] = [
-        ("work-permission-requests", HELPER_JOB_PERMISSION, Agency.AA_MG),
+        ("work-permission-requests", HELPER_JOB_PERMISSION, Agency.RKN),
         ("ba-consent-decisions", {"request_id": REQUEST, "granted": True,
                                   "decided_on": "2016-09-12"}, Agency.AA_MG),
         ("permission-decisions", {"request_id": REQUEST, "granted": True,
@@ -106,7 +108,9 @@ async def test_permission_path_to_a_placement(
     versions = []
     for path, body, agency in steps:
         response = await api.post(
-            f"/cases/{case_id}/{path}", json=body, headers={"X-Agency": agency.value}
+            f"/cases/{case_id}/{path}",
+            json=body,
+            headers=ISSUER_FOR_TESTS.headers(agency.value, role_of(agency.value)),
         )
         assert response.status_code == 201, response.json()
         versions.append(response.json()["version"])
@@ -241,7 +245,7 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
     settings = PlacementSettings(
         placement_database_url=fresh_dsn, **stack.kafka_settings(service_principal("placement"))
     )
-    app = create_app(settings)
+    app = create_app(settings, ISSUER_FOR_TESTS.identity())
     case_id = str(uuid4())
     status = {
         "event_id": str(uuid4()), "case_id": case_id, "stream_version": 3,
@@ -254,7 +258,9 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
     }  # fmt: skip
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://p") as api,
+        command_client(
+            app, "http://p", agency="RKN", known_cases_dsn=fresh_dsn, known_site="NE"
+        ) as api,
     ):
         producer = create_producer(stack.kafka_as(relay_principal("intake")))  # as intake's relay
         await producer.start()

@@ -14,6 +14,7 @@ from contracts.recognition import recognition_codec
 from services.recognition.app import create_app
 from services.recognition.settings import RecognitionSettings
 from tests.integration.stores import stored
+from tests.tokens import ISSUER_FOR_TESTS, command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -61,13 +62,12 @@ ELECTRICIAN: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.fixture
 async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(RecognitionSettings(recognition_database_url=fresh_dsn))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://recognition"
-        ) as client,
-    ):
+    app = create_app(
+        RecognitionSettings(recognition_database_url=fresh_dsn, reactions=False),
+        ISSUER_FOR_TESTS.identity(),
+    )
+    client = command_client(app, "http://recognition", known_cases_dsn=fresh_dsn)
+    async with app.router.lifespan_context(app), client:
         yield client
 
 

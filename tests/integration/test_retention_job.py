@@ -23,6 +23,7 @@ from services.intake.retention import packaged_schedule, run
 from services.intake.retention_rules import parse_schedule
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
+from tests.tokens import ISSUER_FOR_TESTS, command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -44,18 +45,17 @@ def person(given_name: str = SECRETS[0]) -> dict[str, Any]:
 
 @pytest.fixture
 async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(IntakeSettings(intake_database_url=fresh_dsn, reactions=False))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as client,
-    ):
+    app = create_app(
+        IntakeSettings(intake_database_url=fresh_dsn, reactions=False), ISSUER_FOR_TESTS.identity()
+    )
+    async with app.router.lifespan_context(app), command_client(app, "http://intake") as client:
         yield client
 
 
 async def post(
     api: httpx.AsyncClient, path: str, body: dict[str, Any], agency: str = "AA-MG"
 ) -> Any:
-    response = await api.post(path, json=body, headers={"X-Agency": agency})
+    response = await api.post(path, json=body, headers=ISSUER_FOR_TESTS.headers(agency))
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from contracts.common import Site
 from contracts.envelope import Agency
 from contracts.intake import AsylumOutcome, IdentifierKind, IntakeEvent, ResidenceStatus
+from services.chassis.authorization import RESIDENCE_AUTHORITY, Acting, Role
 from services.intake.case import Case
 from services.intake.commands import (
     GiveConsent,
@@ -19,7 +20,6 @@ from services.intake.commands import (
     RecordResidenceStatus,
     RegisterPerson,
 )
-from services.chassis.authorization import RESIDENCE_AUTHORITY, Acting, Role
 from services.intake.domain import decide, decide_as, fold
 
 CASE = UUID("0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55")
