@@ -113,7 +113,7 @@ def command_client(
     """A client of a command API signed in as ``agency`` (its case worker unless ``role``).
 
     With ``known_cases_dsn`` every case a command names is first made known to the service
-    with ``agency`` responsible, in ``known_site``: the stand-in for intake's registration in
+    with the signing agency responsible, in ``known_site``: the stand-in for intake's registration in
     the API tests of language, recognition and placement (the known-cases reaction has its
     own tests)."""
 
@@ -125,7 +125,10 @@ def command_client(
             case_id = UUID(found[1])
         except ValueError:
             return  # the API answers 422 for it
-        await know_case(known_cases_dsn, case_id, responsible=agency, site=known_site)
+        # Whoever signs the command is responsible, as every agency was before tokens.
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        signed = jwt.decode(token, options={"verify_signature": False})["agency"]
+        await know_case(known_cases_dsn, case_id, responsible=signed, site=known_site)
 
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app),

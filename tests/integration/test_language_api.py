@@ -219,6 +219,7 @@ async def test_second_attendance_of_a_month_is_409(api: httpx.AsyncClient, fresh
 
 async def test_berufssprachkurs_at_a2_is_409(api: httpx.AsyncClient, fresh_dsn: str) -> None:
     """Without B1 or a completed Integrationskurs, no Berufssprachkurs starts."""
+    api.headers.update(ISSUER_FOR_TESTS.headers("AA-MG"))  # the Agentur's case
     case_id = str(uuid4())
     await post_all(
         api,
@@ -282,6 +283,7 @@ async def test_hand_over_on_the_broker_moves_the_agenturs_entitlement(
 ) -> None:
     """HandOverAccepted on intake's topic: the reaction records the issuer change; the
     enrolment on the entitlement stays as it was."""
+    api.headers.update(ISSUER_FOR_TESTS.headers("AA-MG"))  # the Agentur's case
     case_id = str(uuid4())
     await post_all(
         api,

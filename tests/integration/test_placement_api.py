@@ -170,6 +170,7 @@ async def test_request_in_the_waiting_period_is_409_naming_the_rule(
     app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
     """A job starting in the third month of the stay is refused by its rule; nothing stored."""
+    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app, stay_since=date(2016, 6, 20))
 
     response = await api.post(
@@ -186,6 +187,7 @@ async def test_permission_before_ba_consent_is_409(
     app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
     """Granting a helper job's permission before the BA consented is refused."""
+    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app)
     await api.post(f"/cases/{case_id}/work-permission-requests", json=HELPER_JOB_PERMISSION)
 
@@ -200,25 +202,48 @@ async def test_permission_before_ba_consent_is_409(
     assert await stored(fresh_dsn) == (2, 2)
 
 
-async def test_unknown_case_is_409_and_stores_nothing(
-    api: httpx.AsyncClient, fresh_dsn: str
-) -> None:
-    """A case placement never heard of from intake cannot receive commands yet."""
-    response = await api.post(
-        f"/cases/{uuid4()}/openings",
-        json={"opening_id": str(uuid4()), "employer": "Autohaus Neuss", "kldb": "25212",
-              "kind": "ausbildung", "received_on": "2016-08-29"},
-    )  # fmt: skip
+async def test_unknown_case_is_404_and_stores_nothing(app: FastAPI, fresh_dsn: str) -> None:
+    """A case placement never heard of from intake cannot receive commands: 404."""
+    async with command_client(app, "http://placement") as api:  # no stand-in registration
+        response = await api.post(
+            f"/cases/{uuid4()}/openings",
+            json={"opening_id": str(uuid4()), "employer": "Autohaus Neuss", "kldb": "25212",
+                  "kind": "ausbildung", "received_on": "2016-08-29"},
+        )  # fmt: skip
 
-    assert response.status_code == 409
-    assert response.json()["rule"] == "case.not_known"
+    assert response.status_code == 404
+    assert response.json()["rule"] == "case.unknown"
     assert await stored(fresh_dsn) == (0, 0)
+
+
+async def test_an_idempotency_key_reused_with_another_body_is_422(
+    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+) -> None:
+    """A key sent again with another body is refused naming the key; nothing is stored, and
+    the first request still replays as before."""
+    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))
+    case_id = await told_by_intake(app)
+    path = f"/cases/{case_id}/work-permission-requests"
+    headers = {"Idempotency-Key": "request-elektro-schmitz-0002"}
+    first = await api.post(path, json=HELPER_JOB_PERMISSION, headers=headers)
+
+    other = await api.post(
+        path, json={**HELPER_JOB_PERMISSION, "employer": "Autohaus Neuss"}, headers=headers
+    )
+    again = await api.post(path, json=HELPER_JOB_PERMISSION, headers=headers)
+
+    assert (first.status_code, other.status_code, again.status_code) == (201, 422, 201)
+    assert other.json()["detail"][0]["field"] == "Idempotency-Key"
+    assert "another request" in other.json()["detail"][0]["reason"]
+    assert again.json()["replayed"] is True
+    assert await stored(fresh_dsn) == (2, 2)
 
 
 async def test_idempotency_key_replays_the_request(
     app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
     """The same Idempotency-Key requests once and answers with the same version."""
+    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app)
     path = f"/cases/{case_id}/work-permission-requests"
     headers = {"Idempotency-Key": "request-elektro-schmitz-0001"}
