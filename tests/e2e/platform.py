@@ -35,6 +35,7 @@ from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
 from tests.conftest import free_port, read_topic
 from tests.e2e.harness import serving
+from tests.tokens import ISSUER_FOR_TESTS, role_of
 
 SERVICES = ("intake", "language", "recognition", "placement")
 
@@ -52,6 +53,29 @@ class Platform:
     dsns: dict[str, str]
     urls: dict[str, str]
 
+    async def send(
+        self,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        agency: str = "AA-MG",
+        role: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST a command signed by a person of ``agency`` in ``role`` (its case worker by
+        default). A service that has not yet heard of the case from intake's topic answers
+        404 ``case.unknown`` (eventual consistency): sent again until it knows the case."""
+        signed = {**ISSUER_FOR_TESTS.headers(agency, role or role_of(agency)), **(headers or {})}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60.0
+        while True:
+            response = await self.clients[service].post(path, json=body, headers=signed)
+            unknown = response.status_code == 404 and response.json().get("rule") == "case.unknown"
+            if not unknown or loop.time() > deadline:
+                return response
+            await asyncio.sleep(0.2)
+
     async def command(
         self,
         service: str,
@@ -59,10 +83,11 @@ class Platform:
         body: dict[str, Any],
         *,
         agency: str = "AA-MG",
+        role: str | None = None,
         expect: int = 201,
     ) -> dict[str, Any]:
         """POST a command; fail the scenario with the answer when the status is not ``expect``."""
-        response = await self.clients[service].post(path, json=body, headers={"X-Agency": agency})
+        response = await self.send(service, path, body, agency=agency, role=role)
         if response.status_code != expect:
             raise CommandRefusedError(f"{service} {path}: {response.status_code} {response.text}")
         answer: dict[str, Any] = response.json()
@@ -78,6 +103,15 @@ class Platform:
         finally:
             await conn.close()
         return [row["type"] for row in rows]
+
+    async def stored_count(self, service: str) -> int:
+        """How many events the service's store holds, over all cases."""
+        conn = await asyncpg.connect(self.dsns[service])
+        try:
+            count: int = await conn.fetchval("SELECT count(*) FROM events")
+        finally:
+            await conn.close()
+        return count
 
     async def stored(self, service: str, case_id: UUID | str) -> list[dict[str, Any]]:
         """The envelopes (as JSON) in the service's store for the case, in version order."""
@@ -152,24 +186,30 @@ def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
     def kafka(service: str) -> dict[str, Any]:
         return stack.kafka_settings(service_principal(service))
 
+    identity = ISSUER_FOR_TESTS.identity()
+
     return {
         "intake": intake_app(
             IntakeSettings(
                 intake_database_url=dsns["intake"],
                 intake_key_readers={"views": KEY_TOKEN},
                 **kafka("intake"),
-            )
+            ),
+            identity,
         ),
         "language": language_app(
-            LanguageSettings(language_database_url=dsns["language"], **kafka("language"))
+            LanguageSettings(language_database_url=dsns["language"], **kafka("language")),
+            identity,
         ),
         "recognition": recognition_app(
             RecognitionSettings(
                 recognition_database_url=dsns["recognition"], **kafka("recognition")
-            )
+            ),
+            identity,
         ),
         "placement": placement_app(
-            PlacementSettings(placement_database_url=dsns["placement"], **kafka("placement"))
+            PlacementSettings(placement_database_url=dsns["placement"], **kafka("placement")),
+            identity,
         ),
     }
 
