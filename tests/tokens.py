@@ -113,9 +113,9 @@ def command_client(
     """A client of a command API signed in as ``agency`` (its case worker unless ``role``).
 
     With ``known_cases_dsn`` every case a command names is first made known to the service
-    with the signing agency responsible, in ``known_site``: the stand-in for intake's registration in
-    the API tests of language, recognition and placement (the known-cases reaction has its
-    own tests)."""
+    with the signing agency responsible, in ``known_site``: the stand-in for intake's
+    registration in the API tests of language, recognition and placement (the known-cases
+    reaction has its own tests)."""
 
     async def know(request: httpx.Request) -> None:
         found = _CASE_PATH.match(request.url.path)

@@ -38,7 +38,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from contracts.envelope import Agency
 from contracts.intake import Partner
@@ -181,6 +181,13 @@ class HeldEvent(BaseModel):
     occurred_at: datetime
     read_only: bool
     data: dict[str, Any]
+    recorded_by: str | None = Field(default=None, description="the agency that recorded it")
+    actor_role: str | None = Field(default=None, description="the role it was recorded in")
+    actor_reference: str | None = Field(
+        default=None,
+        description="pseudonymous reference of the person who recorded it (never the name); "
+        "none when a service recorded it in reaction to another event",
+    )
 
 
 class CaseTimeline(BaseModel):
@@ -312,7 +319,10 @@ async def list_cases(
     return ids
 
 
-HELD_COLUMNS: Final = "case_id, event_id, type, category, occurred_at, read_only, data::text"
+HELD_COLUMNS: Final = (
+    "case_id, event_id, type, category, occurred_at, read_only, data::text,"
+    " recorded_by, actor_role, actor_reference"
+)
 
 
 def _categories(rows: Sequence[asyncpg.Record]) -> list[str]:

@@ -2,8 +2,9 @@
 
 The token is the one the views verify (``services.chassis.auth``): the web passes it on to
 the view's read API unchanged, so the view decides what the case worker may read and logs
-each read under the case worker's name. The web verifies it too, to know whom to greet and
-on whose behalf (``X-Agency``) it sends commands.
+each read under the case worker's name; and to the command APIs with each form, which take
+agency and role from it. The web verifies it too, to know whom to greet and which forms to
+offer.
 
 The dev sign-in (``IP_WEB_DEV_SIGN_IN``, set by ``make run`` only) issues such a token for
 any agency, role and user: it stands in for the identity provider of a real deployment and

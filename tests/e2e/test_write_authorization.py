@@ -291,10 +291,12 @@ async def test_every_event_records_who_acted(platform: Platform) -> None:
                            {"level": "A2", "taken_on": "2016-03-10"})  # fmt: skip
     await platform.until_stored("placement", case_id, "placement.residence_facts_noted")
 
-    envelopes = [e for s in ("intake", "language", "placement") for e in await platform.stored(s, case_id)]  # fmt: skip
+    services = ("intake", "language", "placement")
+    envelopes = [e for service in services for e in await platform.stored(service, case_id)]
 
     by_command = [e for e in envelopes if e.get("causation_id") is None]
-    assert {e["type"] for e in by_command} >= {"intake.person_registered", "language.placement_test_taken"}  # fmt: skip
+    commanded = {e["type"] for e in by_command}
+    assert commanded >= {"intake.person_registered", "language.placement_test_taken"}
     for envelope in by_command:
         actor = envelope["actor"]
         assert actor["role"] == "case_worker"
@@ -329,7 +331,8 @@ async def test_a_case_the_service_never_heard_of_is_404(
 def _token(issuer: LocalIssuer, **changes: Any) -> str:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "s", "iat": now, "exp": now + 60,
-              "agency": "AA-MG", "role": "case_worker", "preferred_username": "u", **changes}  # fmt: skip
+              "agency": "AA-MG", "role": "case_worker", "preferred_username": "u",
+              **changes}  # fmt: skip
     return jwt.encode(claims, issuer.key, algorithm="RS256", headers={"kid": issuer.kid})
 
 
@@ -357,7 +360,8 @@ async def test_a_token_that_does_not_prove_who_acts_is_401(
     headers = {} if authorization is None else {"Authorization": authorization()}
     before = await platform.stored_count("intake")
 
-    answer = await platform.clients["intake"].post("/cases", json=EXAMPLE_REGISTRATION, headers=headers)  # fmt: skip
+    intake = platform.clients["intake"]
+    answer = await intake.post("/cases", json=EXAMPLE_REGISTRATION, headers=headers)
 
     assert answer.status_code == 401, what
     assert answer.headers["www-authenticate"].startswith("Bearer")

@@ -213,7 +213,8 @@ def test_a_422_is_shown_next_to_the_field_and_the_input_kept(
     assert error.groups() == ("nationality", "Drei Großbuchstaben (ISO-Code), z. B. SYR")
     assert 'value="syrisch"' in answer.text
     (sent,) = world.sent
-    assert sent.headers["X-Agency"] == "AA-MG"
+    assert sent.headers["Authorization"].startswith("Bearer ")  # the user's own token
+    assert "X-Agency" not in sent.headers
     assert sent.headers["Idempotency-Key"] == "key-of-this-registration"
     assert json.loads(sent.content)["languages"] == ["ar"]
     assert sent.headers["traceparent"].startswith("00-")  # the click and the command: one trace
