@@ -220,6 +220,8 @@ class StackInfo:
         out = {"IP_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "IP_ADMIN_DSN": self.admin_dsn}
         if self.zipkin_url is not None:
             out["IP_ZIPKIN_ENDPOINT"] = f"{self.zipkin_url}/api/v2/spans"
+        if self.identity is not None:
+            out |= self.identity.oidc_env()
         for name, dsn in sorted(self.database_dsns.items()):
             out[f"IP_DB_{name.upper()}"] = dsn
         return out
@@ -1543,9 +1545,11 @@ def add_stack_options(
     kafka_port: int,
     controller_port: int,
     pg_port: int,
+    keycloak_port: int | None = None,
 ) -> None:
-    """--state-dir, --kafka-port, --controller-port and --pg-port, with a tool's own defaults:
-    every command that starts a stack of its own (devstack, chaos, bench) places it so."""
+    """--state-dir, --kafka-port, --controller-port and --pg-port (and --keycloak-port where
+    the tool runs the platform, which needs the provider), with a tool's own defaults: every
+    command that starts a stack of its own (devstack, chaos, bench) places it so."""
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -1558,10 +1562,19 @@ def add_stack_options(
         ("--pg-port", pg_port, "PostgreSQL port"),
     ):
         parser.add_argument(flag, type=int, default=port, help=f"{what} (default: {port})")
+    if keycloak_port is not None:
+        parser.add_argument(
+            "--keycloak-port",
+            type=int,
+            default=keycloak_port,
+            help=f"Keycloak, the OpenID Connect provider; its health on the next port"
+            f" (default: {keycloak_port})",
+        )
 
 
 def stack_of(options: argparse.Namespace, **more: Any) -> StackConfig:
     """The stack ``add_stack_options``' options place (``more``: its other settings)."""
+    more.setdefault("keycloak_port", getattr(options, "keycloak_port", None))
     return StackConfig(
         state_dir=options.state_dir,
         kafka_port=options.kafka_port,

@@ -106,6 +106,11 @@ class JwksVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal of a genuine, current token; ``TokenError`` saying why not."""
+        return self.principal_of(await self.verified_claims(token))
+
+    async def verified_claims(self, token: str) -> Mapping[str, Any]:
+        """Every claim of a genuine, current token of the issuer for the audience (also of a
+        process's client-credentials token, which names no agency); ``TokenError`` if not."""
         if len(token) > MAX_TOKEN_CHARS:
             raise TokenError("the token is too long")
         try:
@@ -129,9 +134,11 @@ class JwksVerifier:
             raise TokenError("the token has expired") from error
         except jwt.PyJWTError as error:
             raise TokenError(f"the token is not valid: {error}") from error
-        return self._principal(payload)
+        return payload
 
-    def _principal(self, payload: Mapping[str, Any]) -> Principal:
+    def principal_of(self, payload: Mapping[str, Any]) -> Principal:
+        """Who acts, from verified claims; ``TokenError`` if they do not name agency and role."""
+
         def text(name: str, *, required: bool = True) -> str | None:
             value = payload.get(name)
             if value is None and not required:

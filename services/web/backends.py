@@ -49,6 +49,11 @@ class Backends:
         self._settings = settings
         self._http = http
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The web's one client (also for the provider's discovery document)."""
+        return self._http
+
     def _view_url(self, session: Session) -> str:
         view = session.view
         url = self._settings.web_view_urls.get(view) if view is not None else None
@@ -101,6 +106,7 @@ class Backends:
         url = self._settings.service_url(form.service) + form.url_path(case_id)
         headers = {
             **trace_headers(),
+            "Authorization": f"Bearer {session.token}",
             "X-Agency": agency.value,
             "Idempotency-Key": idempotency_key,
         }

@@ -14,7 +14,6 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
@@ -35,6 +34,7 @@ from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
 from tests.conftest import free_port, read_topic
 from tests.e2e.harness import serving
+from tests.identity import verifying, view_reader
 
 SERVICES = ("intake", "language", "recognition", "placement")
 
@@ -145,9 +145,6 @@ async def fresh_database(admin_dsn: str) -> str:
     return admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
-KEY_TOKEN = "platform-views-token"  # throwaway secret of a loopback test
-
-
 def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
     def kafka(service: str) -> dict[str, Any]:
         return stack.kafka_settings(service_principal(service))
@@ -156,7 +153,7 @@ def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
         "intake": intake_app(
             IntakeSettings(
                 intake_database_url=dsns["intake"],
-                intake_key_readers={"views": KEY_TOKEN},
+                **verifying(stack),
                 **kafka("intake"),
             )
         ),
@@ -237,9 +234,7 @@ async def caught_up(kafka: KafkaAccess, dsns: Iterable[str]) -> None:
 
 
 @asynccontextmanager
-async def serving_view(
-    platform: Platform, view: ViewId, token_secret: str
-) -> AsyncIterator[tuple[str, str]]:
+async def serving_view(platform: Platform, view: ViewId) -> AsyncIterator[tuple[str, str]]:
     """One agency view on a fresh database, reading the platform's topics and keys:
     its database DSN and its URL, until the block ends."""
     dsn = await fresh_database(platform.stack.admin_dsn)
@@ -249,8 +244,8 @@ async def serving_view(
         agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
         **platform.stack.kafka_settings(view_principal(view)),
         intake_url=platform.urls["intake"],
-        key_reader_token=KEY_TOKEN,
-        token_secret=SecretStr(token_secret),
+        **verifying(platform.stack),
+        **view_reader(platform.stack),
     )
     async with serving(agency_app(settings), free_port()) as url:
         yield dsn, url

@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from deploy.local.demo import EXAMPLE_REGISTRATION
+from deploy.local.devstack import StackInfo
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
+from tests.identity import bearer, client_bearer, verifying
 
 pytestmark = pytest.mark.postgres
 
@@ -23,10 +25,10 @@ PERSON = EXAMPLE_REGISTRATION
 
 
 @pytest.fixture
-async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     settings = IntakeSettings(
         intake_database_url=fresh_dsn,
-        intake_key_readers={"proj_aa_mg": "reader-secret"},
+        **verifying(stack),
         reactions=False,  # HTTP only: no broker needed
     )
     app = create_app(settings)
@@ -155,16 +157,20 @@ async def test_idempotency_key_replays_the_registration(
     assert (await stored(fresh_dsn))[:2] == (1, 1)
 
 
-async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient) -> None:
-    """No token: 401; a wrong token: 403; the configured reader gets the key."""
+async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient, stack: StackInfo) -> None:
+    """No token or a guessed one: 401; a case worker's genuine token: 403 (its client is not
+    a key reader); the views' client's own token (client credentials) gets the key."""
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
     path = f"/internal/person-keys/{case_id}"
 
     anonymous = await api.get(path)
-    stranger = await api.get(path, headers={"Authorization": "Bearer guess"})
-    reader = await api.get(path, headers={"Authorization": "Bearer reader-secret"})
+    guessed = await api.get(path, headers={"Authorization": "Bearer guess"})
+    person = await api.get(path, headers=bearer(stack, "anna.aa"))
+    reader = await api.get(path, headers=client_bearer(stack, "ip-view-reader"))
 
-    assert (anonymous.status_code, stranger.status_code, reader.status_code) == (401, 403, 200)
+    codes = (anonymous.status_code, guessed.status_code, person.status_code, reader.status_code)
+    assert codes == (401, 401, 403, 200)
+    assert "ip-cli" in person.json()["detail"]
     assert reader.json()["case_id"] == case_id
 
 
@@ -264,11 +270,11 @@ async def test_a_nul_character_is_422_naming_the_field(
 
 
 async def test_key_rotation_keeps_old_events_sealed_with_their_key(
-    api: httpx.AsyncClient, fresh_dsn: str
+    api: httpx.AsyncClient, fresh_dsn: str, stack: StackInfo
 ) -> None:
     """After a rotation the next event names the new key, the registration keeps the old
     one; a reader fetches each by its id; erasure deletes both; nothing was re-encrypted."""
-    reader = {"Authorization": "Bearer reader-secret"}
+    reader = client_bearer(stack, "ip-view-reader")
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
     first = (await api.get(f"/internal/person-keys/{case_id}", headers=reader)).json()["key_id"]
     before = await _stored_bodies(fresh_dsn)
