@@ -58,6 +58,10 @@ class Tokens:
         self._cache[key] = (token, time.monotonic() + float(str(body["expires_in"])))
         return token
 
+    def forget(self) -> None:
+        """Drop every cached token (after the provider withdrew the key they were signed with)."""
+        self._cache.clear()
+
     def bearer(self, username: str, purpose: str | None = "counselling") -> dict[str, str]:
         """The Authorization header of the user's access token."""
         return {"Authorization": f"Bearer {self(username, purpose)}"}

@@ -56,6 +56,9 @@ class OidcSettings(BaseSettings):
     oidc_jwks_refetch_s: float = Field(
         default=10.0, ge=0.0, description="at most one JWKS fetch per this many seconds"
     )
+    oidc_jwks_max_age_s: float = Field(
+        default=300.0, gt=0.0, description="a JWKS older than this is fetched again"
+    )
 
     @property
     def claim_names(self) -> ClaimNames:
@@ -117,6 +120,7 @@ def verifier(settings: OidcSettings, http: httpx.AsyncClient) -> JwksVerifier:
         fetch_jwks=jwks_fetcher(http, settings.oidc_issuer, settings.oidc_jwks_url),
         claims=settings.claim_names,
         refetch_after=settings.oidc_jwks_refetch_s,
+        max_age=settings.oidc_jwks_max_age_s,
     )
 
 
