@@ -331,7 +331,7 @@ async def measure(ctx: Context, *, profile: bool = False) -> PlatformRun:
         principals=platform_principals(),  # as make run: one principal per process
     )
     # The launcher of ``make run`` (its private helpers: there is no public one yet).
-    processes = run._platform(cfg, info, run._reader_token(cfg), run._secret(cfg, "token-secret"))
+    processes = run._platform(cfg, info)
     for process in processes:
         process.env["IP_TRACE_EXPORTER"] = "none"  # as the services' default; no Zipkin here
     children = {}

@@ -8,8 +8,8 @@ with read access to the provider's user list name the case worker. With the key 
 reference names, for accountability (``python -m services.chassis.actors reference``); the
 agency is part of the input, so one person's references at two agencies cannot be linked.
 
-The provider's keys are fetched from ``IP_OIDC_JWKS_URL`` (Keycloak's
-``/realms/<realm>/protocol/openid-connect/certs``).
+The provider is the one ``IP_OIDC_*`` names (``services.chassis.oidc``); without an issuer a
+command API answers every command 503 (it cannot tell who acts).
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
 from contracts.envelope import Actor
-from services.chassis.identity import JwksFetch, JwksVerifier, Principal
+from services.chassis.identity import Principal
+from services.chassis.oidc import OidcSettings, verifier
 from services.chassis.settings import ProcessSettings
 
 REFERENCE_HEX_CHARS = 32  # 128 bits: no collision among any agency's staff
@@ -46,7 +47,7 @@ def actor_reference(key: bytes, agency: str, subject: str) -> str:
 class CommandIdentity:
     """How a service's command API learns who acts: its verifier and the reference key."""
 
-    verifier: TokenVerifier
+    verifier: TokenVerifier | None  # None: no provider configured
     reference_key: bytes
 
     def actor(self, principal: Principal) -> Actor:
@@ -54,27 +55,15 @@ class CommandIdentity:
         return Actor(role=principal.role, reference=reference)
 
 
-def jwks_over_http(url: str, timeout: float = 5.0) -> JwksFetch:
-    """Fetch the provider's JWKS from ``url`` (a new connection per fetch: fetches are rare)."""
-
-    async def fetch() -> Mapping[str, Any]:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(url)
-            response.raise_for_status()
-            keys: Mapping[str, Any] = response.json()
-            return keys
-
-    return fetch
-
-
-def command_identity(settings: ProcessSettings) -> CommandIdentity:
-    """The identity of a deployment: the provider named in the settings."""
-    verifier = JwksVerifier(
-        issuer=settings.oidc_issuer,
-        audience=settings.oidc_audience,
-        fetch_jwks=jwks_over_http(settings.jwks_url),
-    )
-    return CommandIdentity(verifier, settings.actor_reference_key.get_secret_value().encode())
+def command_identity(
+    settings: ProcessSettings, verifying: TokenVerifier | None = None
+) -> CommandIdentity:
+    """The identity of a deployment: ``verifying`` (a verifier the app shares), else one of
+    the provider the settings name (``IP_OIDC_*``), fetching its keys over a client that
+    lives as long as the process; none without an issuer."""
+    if verifying is None and isinstance(settings, OidcSettings) and settings.oidc_issuer:
+        verifying = verifier(settings, httpx.AsyncClient(timeout=10.0))
+    return CommandIdentity(verifying, settings.actor_reference_key.get_secret_value().encode())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

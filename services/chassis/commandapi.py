@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import httpx
 import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -71,6 +72,10 @@ async def acting_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The verified principal of the request; 401 (``WWW-Authenticate: Bearer``) otherwise."""
+    if identity.verifier is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "no identity provider configured (IP_OIDC_ISSUER)"
+        )
     if credentials is None or credentials.scheme.lower() != "bearer":
         reason = "a bearer token is required"
     else:
@@ -78,6 +83,11 @@ async def acting_principal(
             return await identity.verifier.verify(credentials.credentials)
         except TokenError as error:
             reason = str(error)
+        except httpx.HTTPError as error:  # the provider is away: no token can be checked
+            log.warning("command.provider_unreachable", error=str(error))
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the identity provider cannot be reached"
+            ) from error
     route = request.scope.get("route")
     name = getattr(route, "name", request.url.path)
     COMMANDS.labels(name, "unauthenticated").inc()

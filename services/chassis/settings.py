@@ -40,26 +40,11 @@ class ProcessSettings(BaseSettings):
     reactions: bool = Field(
         default=True, description="consume other services' topics (off: an HTTP-only process)"
     )
-    oidc_issuer: str = Field(
-        default="http://127.0.0.1:8180/realms/integration-points",
-        description="the OpenID Connect provider whose access tokens are accepted (iss)",
-    )
-    oidc_audience: str = Field(
-        default="integration-points", description="the audience the tokens must name (aud)"
-    )
-    oidc_jwks_url: str | None = Field(
-        default=None, description="the provider's keys; None: Keycloak's path under the issuer"
-    )
     actor_reference_key: SecretStr = Field(
         default=SecretStr("development-only-actor-reference-key"),
         description="HMAC key of the pseudonymous actor references events record; a "
         "deployment sets its own and keeps it (a new key gives everyone new references)",
     )
-
-    @property
-    def jwks_url(self) -> str:
-        """Where the provider publishes its signing keys."""
-        return self.oidc_jwks_url or f"{self.oidc_issuer.rstrip('/')}/protocol/openid-connect/certs"
 
     @property
     def kafka(self) -> KafkaAccess:

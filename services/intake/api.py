@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from typing import Annotated
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from services.chassis.auth import bearer_token
 from services.chassis.commandapi import (
     FORBIDDEN,
     UNAUTHENTICATED,
@@ -21,6 +19,8 @@ from services.chassis.commandapi import (
     add_command,
     executor,
 )
+from services.chassis.identity import JwksVerifier
+from services.chassis.oidc import require_client
 from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
@@ -122,17 +122,31 @@ async def key_rotation(
     return RotatedKey(case_id=case_id, key_id=key.key_id)
 
 
+def _identity(request: Request) -> JwksVerifier:
+    verifying: JwksVerifier | None = request.app.state.identity
+    if verifying is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "no identity provider configured (IP_OIDC_ISSUER)"
+        )
+    return verifying
+
+
+def _key_clients(request: Request) -> frozenset[str]:
+    clients: frozenset[str] = request.app.state.intake.key_clients
+    return clients
+
+
 @router.get("/internal/person-keys/{case_id}", response_model=PersonKeyOut)
 async def person_key(
     case_id: UUID,
     wired: Annotated[IntakePorts, Depends(ports)],
-    authorization: Annotated[str | None, Header()] = None,
+    reader: Annotated[str, Depends(require_client(_identity, _key_clients))],
     key_id: Annotated[
         str | None, Query(max_length=64, description="a retired key by its id; none: the current")
     ] = None,
 ) -> PersonKeyOut:
-    """A person's data key, for a reader named in intake's settings (bearer token)."""
-    reader = _authenticated_reader(wired.key_readers, authorization)
+    """A person's data key, for a client of the provider named in intake's settings (its
+    client-credentials access token); the access is logged under the client's id."""
     key = await wired.keys.lookup_for_reader(reader, case_id, key_id)
     log.info(
         "person_key.requested",
@@ -146,11 +160,3 @@ async def person_key(
     return PersonKeyOut(
         case_id=case_id, key_id=key.key_id, secret=base64.b64encode(key.secret).decode()
     )
-
-
-def _authenticated_reader(readers: dict[str, str], authorization: str | None) -> str:
-    token = bearer_token(authorization)
-    for reader, expected in readers.items():
-        if secrets.compare_digest(token, expected):
-            return reader
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may not read person keys")

@@ -51,7 +51,7 @@ class IntakePorts:
     store: EventStore[IntakeEvent]
     keys: KeyStore
     milestones: MilestoneStore
-    key_readers: dict[str, str]
+    key_clients: frozenset[str]  # the provider's clients that may fetch person keys
 
 
 async def handle(

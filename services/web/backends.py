@@ -50,6 +50,11 @@ class Backends:
         self._settings = settings
         self._http = http
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The web's one client (also for the provider's discovery document)."""
+        return self._http
+
     def _view_url(self, session: Session) -> str:
         view = session.view
         url = self._settings.web_view_urls.get(view) if view is not None else None

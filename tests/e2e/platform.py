@@ -14,7 +14,6 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from deploy.local.devstack import StackInfo
@@ -35,7 +34,8 @@ from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
 from tests.conftest import free_port, read_topic
 from tests.e2e.harness import serving
-from tests.tokens import ISSUER_FOR_TESTS, role_of
+from tests.identity import verifying, view_reader
+from tests.tokens import role_of, signed
 
 SERVICES = ("intake", "language", "recognition", "placement")
 
@@ -66,11 +66,11 @@ class Platform:
         """POST a command signed by a person of ``agency`` in ``role`` (its case worker by
         default). A service that has not yet heard of the case from intake's topic answers
         404 ``case.unknown`` (eventual consistency): sent again until it knows the case."""
-        signed = {**ISSUER_FOR_TESTS.headers(agency, role or role_of(agency)), **(headers or {})}
+        signer = {**signed(self.stack, agency, role or role_of(agency)), **(headers or {})}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60.0
         while True:
-            response = await self.clients[service].post(path, json=body, headers=signed)
+            response = await self.clients[service].post(path, json=body, headers=signer)
             unknown = response.status_code == 404 and response.json().get("rule") == "case.unknown"
             if not unknown or loop.time() > deadline:
                 return response
@@ -179,37 +179,28 @@ async def fresh_database(admin_dsn: str) -> str:
     return admin_dsn.rsplit("/", 1)[0] + "/" + name
 
 
-KEY_TOKEN = "platform-views-token"  # throwaway secret of a loopback test
-
-
 def _apps(stack: StackInfo, dsns: dict[str, str]) -> dict[str, FastAPI]:
     def kafka(service: str) -> dict[str, Any]:
         return stack.kafka_settings(service_principal(service))
 
-    identity = ISSUER_FOR_TESTS.identity()
+    def verified(service: str) -> dict[str, Any]:
+        # Every command API verifies the test stack's Keycloak's tokens.
+        return {**kafka(service), **verifying(stack)}
 
     return {
         "intake": intake_app(
-            IntakeSettings(
-                intake_database_url=dsns["intake"],
-                intake_key_readers={"views": KEY_TOKEN},
-                **kafka("intake"),
-            ),
-            identity,
+            IntakeSettings(intake_database_url=dsns["intake"], **verified("intake"))
         ),
         "language": language_app(
-            LanguageSettings(language_database_url=dsns["language"], **kafka("language")),
-            identity,
+            LanguageSettings(language_database_url=dsns["language"], **verified("language"))
         ),
         "recognition": recognition_app(
             RecognitionSettings(
-                recognition_database_url=dsns["recognition"], **kafka("recognition")
-            ),
-            identity,
+                recognition_database_url=dsns["recognition"], **verified("recognition")
+            )
         ),
         "placement": placement_app(
-            PlacementSettings(placement_database_url=dsns["placement"], **kafka("placement")),
-            identity,
+            PlacementSettings(placement_database_url=dsns["placement"], **verified("placement"))
         ),
     }
 
@@ -277,9 +268,7 @@ async def caught_up(kafka: KafkaAccess, dsns: Iterable[str]) -> None:
 
 
 @asynccontextmanager
-async def serving_view(
-    platform: Platform, view: ViewId, token_secret: str
-) -> AsyncIterator[tuple[str, str]]:
+async def serving_view(platform: Platform, view: ViewId) -> AsyncIterator[tuple[str, str]]:
     """One agency view on a fresh database, reading the platform's topics and keys:
     its database DSN and its URL, until the block ends."""
     dsn = await fresh_database(platform.stack.admin_dsn)
@@ -289,8 +278,8 @@ async def serving_view(
         agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
         **platform.stack.kafka_settings(view_principal(view)),
         intake_url=platform.urls["intake"],
-        key_reader_token=KEY_TOKEN,
-        token_secret=SecretStr(token_secret),
+        **verifying(platform.stack),
+        **view_reader(platform.stack),
     )
     async with serving(agency_app(settings), free_port()) as url:
         yield dsn, url

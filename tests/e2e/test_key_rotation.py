@@ -15,7 +15,6 @@ from deploy.local.devstack import StackInfo
 from services.projections.purpose import ViewId
 from tests.conftest import fetch
 from tests.e2e.platform import Platform, running_platform, serving_view, until
-from tests.e2e.test_erasure import VIEW_TOKEN_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -27,7 +26,7 @@ async def world(stack: StackInfo) -> AsyncIterator[tuple[Platform, str]]:
     """The four services and the Agentur MG's agency view."""
     async with (
         running_platform(stack) as platform,
-        serving_view(platform, ViewId.AA_MG, VIEW_TOKEN_SECRET) as (dsn, _),
+        serving_view(platform, ViewId.AA_MG) as (dsn, _),
     ):
         yield platform, dsn
 

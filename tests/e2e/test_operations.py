@@ -19,12 +19,11 @@ import pytest
 
 from deploy.local.devstack import StackInfo
 from tests.conftest import free_port
-from tests.e2e.harness import bearer, platform_child, registration, wait_for
+from tests.e2e.harness import platform_child, registration, wait_for
+from tests.identity import bearer, view_reader_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-TOKEN = "operations-test-token"  # throwaway secret of a loopback test
-SECRET = "operations-test-signing-secret-0123456789"  # throwaway, loopback test
 PERSON = {
     "given_name": "Shirin",
     "family_name": "Rahimzadeh",
@@ -45,18 +44,17 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[dict[str, Any]]:
         **stack.env(),
         "IP_TRACE_EXPORTER": "zipkin",
         "IP_INTAKE_PORT": str(ports["intake"]),
-        "IP_INTAKE_KEY_READERS": json.dumps({"aa_mg": TOKEN}),
         "IP_LANGUAGE_PORT": str(ports["language"]),
         "IP_PLACEMENT_PORT": str(ports["placement"]),
         "IP_AGENCY_VIEW": "aa_mg",
         "IP_DB_VIEW": stack.database_dsns["proj_aa_mg"],
         "IP_AGENCY_PORT": str(ports["view"]),
         "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
-        "IP_KEY_READER_TOKEN": TOKEN,
-        "IP_TOKEN_SECRET": SECRET,
+        **view_reader_env(stack),
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
         "IP_RELAY_NAME": "intake.relay",
     }
+    reader = bearer(stack, "anna.aa")  # the Agentur's demo case worker
     children = [
         platform_child(stack, module, common, tmp_path)
         for module in (
@@ -69,7 +67,7 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[dict[str, Any]]:
     ]
     for child in children:
         child.start()
-    yield {"ports": ports, "children": children, "logs": tmp_path}
+    yield {"ports": ports, "children": children, "logs": tmp_path, "reader": reader}
     for child in children:
         child.stop()
 
@@ -211,10 +209,9 @@ async def test_logs_carry_ids_but_no_personal_data(processes: dict[str, Any]) ->
         case = (await client.post(f"http://127.0.0.1:{ports['intake']}/cases", json=PERSON)).json()[
             "case_id"
         ]
-        reader = bearer(SECRET, "AA-MG", "case_worker")
         for _ in range(300):
             seen = await client.get(
-                f"http://127.0.0.1:{ports['view']}/cases/{case}", headers=reader
+                f"http://127.0.0.1:{ports['view']}/cases/{case}", headers=processes["reader"]
             )
             if seen.status_code == 200:
                 break

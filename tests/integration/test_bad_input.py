@@ -31,6 +31,7 @@ from contracts.common import TOWNS_BY_SITE, Site
 from contracts.envelope import Agency
 from contracts.intake import ResidenceStatus
 from deploy.local.demo import EXAMPLE_REGISTRATION
+from deploy.local.devstack import StackInfo
 from services.chassis.eventstore import CommandContext
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -42,7 +43,8 @@ from services.placement.handlers import handle as placement_handle
 from services.placement.settings import PlacementSettings
 from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
-from tests.tokens import ISSUER_FOR_TESTS, command_client, know_case
+from tests.identity import verifying
+from tests.tokens import command_client, know_case, signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -115,7 +117,7 @@ class Api:
     """One service under test: how to build its app, what it stores, one case that exists."""
 
     name: str
-    create: Callable[[str], FastAPI]
+    create: Callable[[str, dict[str, Any]], FastAPI]  # the database, the provider's settings
     tables: tuple[str, ...]
     known_case: Callable[[FastAPI, httpx.AsyncClient, str], Awaitable[UUID]]
     agency: str = "AA-MG"  # whose case worker sends the requests
@@ -125,17 +127,16 @@ COMMAND_TABLES = ("events", "outbox", "handled_commands")
 APIS = [
     Api(
         "intake",
-        lambda dsn: intake_app(
-            IntakeSettings(intake_database_url=dsn, reactions=False), ISSUER_FOR_TESTS.identity()
+        lambda dsn, oidc: intake_app(
+            IntakeSettings(intake_database_url=dsn, reactions=False, **oidc)
         ),
         (*COMMAND_TABLES, "person_keys"),
         _intake_case,
     ),
     Api(
         "language",
-        lambda dsn: language_app(
-            LanguageSettings(language_database_url=dsn, reactions=False),
-            ISSUER_FOR_TESTS.identity(),
+        lambda dsn, oidc: language_app(
+            LanguageSettings(language_database_url=dsn, reactions=False, **oidc),
         ),
         COMMAND_TABLES,
         _language_case,
@@ -143,18 +144,16 @@ APIS = [
     ),
     Api(
         "recognition",
-        lambda dsn: recognition_app(
-            RecognitionSettings(recognition_database_url=dsn, reactions=False),
-            ISSUER_FOR_TESTS.identity(),
+        lambda dsn, oidc: recognition_app(
+            RecognitionSettings(recognition_database_url=dsn, reactions=False, **oidc),
         ),
         COMMAND_TABLES,
         _recognition_case,
     ),
     Api(
         "placement",
-        lambda dsn: placement_app(
-            PlacementSettings(placement_database_url=dsn, reactions=False),
-            ISSUER_FOR_TESTS.identity(),
+        lambda dsn, oidc: placement_app(
+            PlacementSettings(placement_database_url=dsn, reactions=False, **oidc),
         ),
         COMMAND_TABLES,
         _placement_case,
@@ -220,7 +219,13 @@ async def stored(conn: asyncpg.Connection, tables: tuple[str, ...]) -> tuple[int
 
 
 async def exchange(
-    case: Case[Any], api: httpx.AsyncClient, conn: asyncpg.Connection, spec: Api, tally: Tally
+    case: Case[Any],
+    api: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    spec: Api,
+    tally: Tally,
+    *,
+    stack: StackInfo,
 ) -> None:
     """Send one generated case; record a 5xx, or a 4xx that changed what is stored."""
     try:
@@ -232,7 +237,7 @@ async def exchange(
         return
     if "authorization" not in request.headers:
         # Signed in unless the case brings its own (a generated, and so invalid, one).
-        request.headers["Authorization"] = f"Bearer {ISSUER_FOR_TESTS.token(spec.agency)}"
+        request.headers["Authorization"] = signed(stack, spec.agency)["Authorization"]
     tally.cases += 1
     before = await stored(conn, spec.tables)
     try:
@@ -300,16 +305,18 @@ def fuzz(
 
 @pytest.mark.parametrize("spec", APIS, ids=[spec.name for spec in APIS])
 async def test_generated_requests_get_no_5xx_and_a_4xx_stores_nothing(
-    spec: Api, fresh_dsn: str
+    spec: Api,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """1,000+ schemathesis cases per API: never a 5xx; a 4xx leaves events, outbox, command keys
     (and intake's person keys) untouched."""
-    app = spec.create(fresh_dsn)
+    app = spec.create(fresh_dsn, verifying(stack))
     tally = Tally()
     started = time.monotonic()
     async with (
         app.router.lifespan_context(app),
-        command_client(app, BASE_URL, agency=spec.agency) as api,
+        command_client(app, stack, BASE_URL, agency=spec.agency) as api,
     ):
         known_case = await spec.known_case(app, api, fresh_dsn)
         schema = schemathesis.openapi.from_dict(app.openapi(), config=UNSANITIZED)
@@ -323,7 +330,7 @@ async def test_generated_requests_get_no_5xx_and_a_4xx_stores_nothing(
             await asyncio.to_thread(
                 fuzz,
                 schema,
-                lambda case: on_loop(exchange(case, api, conn, spec, tally)),
+                lambda case: on_loop(exchange(case, api, conn, spec, tally, stack=stack)),
                 known_case,
             )
         finally:

@@ -95,7 +95,7 @@ async def test_sixteen_writers_on_one_case_lose_no_command(fresh_pool: asyncpg.P
         store=store,
         keys=PostgresKeyStore(fresh_pool),
         milestones=PostgresMilestones(fresh_pool),
-        key_readers={},
+        key_clients=frozenset(),
     )
     case_id = uuid4()
     opening: list[tuple[str, IntakeCommand]] = [

@@ -27,8 +27,9 @@ from services.placement.app import create_app
 from services.placement.commands import NoteResidenceFacts, ResidenceDocument
 from services.placement.handlers import handle
 from services.placement.settings import PlacementSettings
+from tests.identity import verifying
 from tests.integration.stores import stored
-from tests.tokens import ISSUER_FOR_TESTS, command_client, role_of
+from tests.tokens import command_client, role_of, signed
 
 pytestmark = pytest.mark.postgres
 
@@ -44,17 +45,21 @@ HELPER_JOB_PERMISSION = {
 
 
 @pytest.fixture
-async def app(fresh_dsn: str) -> AsyncIterator[FastAPI]:
-    settings = PlacementSettings(placement_database_url=fresh_dsn, reactions=False)
-    app = create_app(settings, ISSUER_FOR_TESTS.identity())
+async def app(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[FastAPI]:
+    settings = PlacementSettings(
+        placement_database_url=fresh_dsn, reactions=False, **verifying(stack)
+    )
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture
-async def api(app: FastAPI, fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api(app: FastAPI, fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     # The Agentur's case in Neuss: the Rhein-Kreis's ABH decides on work permission.
-    client = command_client(app, "http://placement", known_cases_dsn=fresh_dsn, known_site="NE")
+    client = command_client(
+        app, stack, "http://placement", known_cases_dsn=fresh_dsn, known_site="NE"
+    )
     async with client:
         yield client
 
@@ -88,7 +93,10 @@ async def bodies(dsn: str, case_id: str) -> list[dict[str, Any]]:
 
 
 async def test_permission_path_to_a_placement(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """Request, BA consent, permission, placement: 201 each, decisions under August 2016 rules."""
     case_id = await told_by_intake(app)
@@ -110,7 +118,7 @@ async def test_permission_path_to_a_placement(
         response = await api.post(
             f"/cases/{case_id}/{path}",
             json=body,
-            headers=ISSUER_FOR_TESTS.headers(agency.value, role_of(agency.value)),
+            headers=signed(stack, agency.value, role_of(agency.value)),
         )
         assert response.status_code == 201, response.json()
         versions.append(response.json()["version"])
@@ -167,10 +175,13 @@ async def test_bad_request_is_422_with_field_and_reason(
 
 
 async def test_request_in_the_waiting_period_is_409_naming_the_rule(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """A job starting in the third month of the stay is refused by its rule; nothing stored."""
-    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))  # Neuss's ABH
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app, stay_since=date(2016, 6, 20))
 
     response = await api.post(
@@ -184,10 +195,13 @@ async def test_request_in_the_waiting_period_is_409_naming_the_rule(
 
 
 async def test_permission_before_ba_consent_is_409(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """Granting a helper job's permission before the BA consented is refused."""
-    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))  # Neuss's ABH
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app)
     await api.post(f"/cases/{case_id}/work-permission-requests", json=HELPER_JOB_PERMISSION)
 
@@ -202,9 +216,11 @@ async def test_permission_before_ba_consent_is_409(
     assert await stored(fresh_dsn) == (2, 2)
 
 
-async def test_unknown_case_is_404_and_stores_nothing(app: FastAPI, fresh_dsn: str) -> None:
+async def test_unknown_case_is_404_and_stores_nothing(
+    app: FastAPI, fresh_dsn: str, stack: StackInfo
+) -> None:
     """A case placement never heard of from intake cannot receive commands: 404."""
-    async with command_client(app, "http://placement") as api:  # no stand-in registration
+    async with command_client(app, stack, "http://placement") as api:  # no stand-in registration
         response = await api.post(
             f"/cases/{uuid4()}/openings",
             json={"opening_id": str(uuid4()), "employer": "Autohaus Neuss", "kldb": "25212",
@@ -217,11 +233,14 @@ async def test_unknown_case_is_404_and_stores_nothing(app: FastAPI, fresh_dsn: s
 
 
 async def test_an_idempotency_key_reused_with_another_body_is_422(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """A key sent again with another body is refused naming the key; nothing is stored, and
     the first request still replays as before."""
-    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))
     case_id = await told_by_intake(app)
     path = f"/cases/{case_id}/work-permission-requests"
     headers = {"Idempotency-Key": "request-elektro-schmitz-0002"}
@@ -240,10 +259,13 @@ async def test_an_idempotency_key_reused_with_another_body_is_422(
 
 
 async def test_idempotency_key_replays_the_request(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """The same Idempotency-Key requests once and answers with the same version."""
-    api.headers.update(ISSUER_FOR_TESTS.headers("RKN", "abh_case_worker"))  # Neuss's ABH
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app)
     path = f"/cases/{case_id}/work-permission-requests"
     headers = {"Idempotency-Key": "request-elektro-schmitz-0001"}
@@ -268,9 +290,11 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
 ) -> None:
     """Intake's status for an unseen case, on the broker: facts noted, then a request is 201."""
     settings = PlacementSettings(
-        placement_database_url=fresh_dsn, **stack.kafka_settings(service_principal("placement"))
+        placement_database_url=fresh_dsn,
+        **verifying(stack),
+        **stack.kafka_settings(service_principal("placement")),
     )
-    app = create_app(settings, ISSUER_FOR_TESTS.identity())
+    app = create_app(settings)
     case_id = str(uuid4())
     status = {
         "event_id": str(uuid4()), "case_id": case_id, "stream_version": 3,
@@ -284,7 +308,7 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
     async with (
         app.router.lifespan_context(app),
         command_client(
-            app, "http://p", agency="RKN", known_cases_dsn=fresh_dsn, known_site="NE"
+            app, stack, "http://p", agency="RKN", known_cases_dsn=fresh_dsn, known_site="NE"
         ) as api,
     ):
         producer = create_producer(stack.kafka_as(relay_principal("intake")))  # as intake's relay

@@ -11,10 +11,12 @@ import httpx
 import pytest
 
 from contracts.recognition import recognition_codec
+from deploy.local.devstack import StackInfo
 from services.recognition.app import create_app
 from services.recognition.settings import RecognitionSettings
+from tests.identity import verifying
 from tests.integration.stores import stored
-from tests.tokens import ISSUER_FOR_TESTS, command_client
+from tests.tokens import command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -61,12 +63,11 @@ ELECTRICIAN: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.fixture
-async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
-        RecognitionSettings(recognition_database_url=fresh_dsn, reactions=False),
-        ISSUER_FOR_TESTS.identity(),
+        RecognitionSettings(recognition_database_url=fresh_dsn, reactions=False, **verifying(stack))
     )
-    client = command_client(app, "http://recognition", known_cases_dsn=fresh_dsn)
+    client = command_client(app, stack, "http://recognition", known_cases_dsn=fresh_dsn)
     async with app.router.lifespan_context(app), client:
         yield client
 
