@@ -4,7 +4,6 @@ Keycloak demo users (``tests.identity``), picked by agency and role."""
 from __future__ import annotations
 
 import re
-from typing import Final
 from uuid import UUID
 
 import asyncpg
@@ -12,35 +11,9 @@ import httpx
 import jwt
 from fastapi import FastAPI
 
+from deploy.local.demo_users import USERS, role_of
 from deploy.local.devstack import StackInfo
 from tests.identity import tokens_of
-
-# One demo user of every agency and role of the realm (deploy/local/keycloak/README.md).
-USERS: Final[dict[tuple[str, str], str]] = {
-    ("AA-MG", "case_worker"): "anna.aa",
-    ("AA-MG", "data_protection"): "dora.aa",
-    ("AA-MG", "steering"): "stella.aa",
-    ("JC-MG", "case_worker"): "jonas.jcmg",
-    ("JC-MG", "data_protection"): "dirk.jcmg",
-    ("JC-MG", "steering"): "sven.jcmg",
-    ("JC-RKN", "case_worker"): "ralf.jcrkn",
-    ("JC-RKN", "data_protection"): "dana.jcrkn",
-    ("JC-RKN", "steering"): "sina.jcrkn",
-    ("STADT-MG", "abh_case_worker"): "abel.mg",
-    ("STADT-MG", "sozialamt_case_worker"): "sofia.mg",
-    ("STADT-MG", "data_protection"): "daniel.mg",
-    ("STADT-MG", "steering"): "stefan.mg",
-    ("RKN", "abh_case_worker"): "arne.rkn",
-    ("RKN", "sozialamt_case_worker"): "sara.rkn",
-    ("RKN", "data_protection"): "doris.rkn",
-    ("RKN", "steering"): "silke.rkn",
-    ("iq_counselling", "case_worker"): "ina.iq",
-}
-
-
-def role_of(agency: str) -> str:
-    """The case-working role of an agency's staff: the ABH's at the municipalities."""
-    return "abh_case_worker" if agency in {"STADT-MG", "RKN"} else "case_worker"
 
 
 def signed(stack: StackInfo, agency: str = "AA-MG", role: str | None = None) -> dict[str, str]:

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import httpx
+
 from contracts.topics import ALL_TOPICS
 from deploy.local import demo, devstack
+from deploy.local.demo_users import DemoSigner
 from deploy.local.identity_provider import CLI_CLIENT, DEMO_PASSWORD, Provider
 from deploy.local.principals import (
     PARTNER_FEED,
@@ -183,13 +186,15 @@ def _web(cfg: RunConfig, info: devstack.StackInfo) -> Process:
     )
 
 
-def _seed_demo_data(cfg: RunConfig) -> None:
-    """The demo persons, through the services' APIs; a second run replays and adds nothing."""
+def _seed_demo_data(cfg: RunConfig, identity: Provider) -> None:
+    """The demo persons, through the services' APIs, signed by the realm's demo users; a
+    second run replays and adds nothing."""
     urls = {s: f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES}
     print("  seeding demo data ...", flush=True)
     try:
-        seeded = demo.seed(urls, date.today())  # noqa: DTZ011  # the local day is the demo's today
-    except (demo.DemoDataError, OSError) as error:
+        signer = DemoSigner(identity.token_url)
+        seeded = demo.seed(urls, date.today(), signer=signer)  # noqa: DTZ011  # the local day is the demo's today
+    except (demo.DemoDataError, OSError, httpx.HTTPError) as error:
         print(f"  demo data refused (the platform runs on): {error}", flush=True)
         return
     print(f"  {demo.describe(seeded)}", flush=True)
@@ -301,7 +306,7 @@ def run(cfg: RunConfig) -> int:
         for process in processes:
             children[process.name] = _start(cfg, process)
             _wait_healthy(process, children[process.name])
-        _seed_demo_data(cfg)
+        _seed_demo_data(cfg, _identity(info))
         _announce(cfg, info)
         while not stopping:
             for name, child in children.items():

@@ -86,8 +86,16 @@ class Platform:
         role: str | None = None,
         expect: int = 201,
     ) -> dict[str, Any]:
-        """POST a command; fail the scenario with the answer when the status is not ``expect``."""
+        """POST a command; fail the scenario with the answer when the status is not ``expect``.
+
+        A 403 where a 201 is expected is sent again for a few seconds: right after a
+        hand-over the other services may not yet have read who is responsible now."""
+        loop = asyncio.get_running_loop()
+        settled = loop.time() + 15.0
         response = await self.send(service, path, body, agency=agency, role=role)
+        while response.status_code == 403 and expect == 201 and loop.time() < settled:
+            await asyncio.sleep(0.3)
+            response = await self.send(service, path, body, agency=agency, role=role)
         if response.status_code != expect:
             raise CommandRefusedError(f"{service} {path}: {response.status_code} {response.text}")
         answer: dict[str, Any] = response.json()

@@ -270,9 +270,11 @@ def fuzz(
     schema: schemathesis.BaseSchema,
     send: Callable[[Case[Any]], None],
     known_case: UUID,
+    authorization: Callable[[], str],
 ) -> None:
     """Generate positive and negative cases for every operation (run off the event loop:
-    Hypothesis drives a synchronous test body)."""
+    Hypothesis drives a synchronous test body). A steered case carries a genuine token (the
+    others what schemathesis makes of the bearer scheme, which must be a 401)."""
     operations = []
     for result in schema.get_all_operations():
         if isinstance(result, Err):
@@ -298,6 +300,7 @@ def fuzz(
             def run(case: Case[Any], steer: bool) -> None:
                 if steer:
                     steer_towards_valid(case, known_case)
+                    case.headers = {**(case.headers or {}), "Authorization": authorization()}
                 send(case)
 
             run()
@@ -332,6 +335,7 @@ async def test_generated_requests_get_no_5xx_and_a_4xx_stores_nothing(
                 schema,
                 lambda case: on_loop(exchange(case, api, conn, spec, tally, stack=stack)),
                 known_case,
+                lambda: signed(stack, spec.agency)["Authorization"],
             )
         finally:
             await conn.close()

@@ -21,6 +21,7 @@ from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
 from deploy.local import devstack, run
 from deploy.local.chaos import fold
 from deploy.local.chaos.scenarios import SCENARIOS, Desk, Tally
+from deploy.local.demo_users import DemoSigner
 from deploy.local.principals import platform_principals
 from services.asyncapi import SERVICES as SERVICE_SPECS
 from services.chassis import deadletters, generations
@@ -329,7 +330,7 @@ class CrashRun:
             name: await asyncpg.create_pool(dsn, min_size=1, max_size=4)
             for name, dsn in self.services.items()
         }
-        desk = Desk(urls, stores, self.tally)
+        desk = Desk(urls, stores, self.tally, DemoSigner(run._identity(self.info).token_url))
         load_started = time.monotonic()
         side = [asyncio.create_task(self._report()), asyncio.create_task(self._crash())]
         try:
