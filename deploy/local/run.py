@@ -365,15 +365,15 @@ Ready.
                             python examples/partner_consumer.py \\
                               {cfg.state}/partners/iq_counselling.json
 
-Try it:
-  CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\
-    -H 'Content-Type: application/json' \\
-    -d '{person}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["case_id"])')
-  curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases/$CASE/first-contact \\
-    -H 'Content-Type: application/json' \\
-    -d '{{"contacted_on": "2016-02-09", "interpreter_language": "ar"}}'
+Try it (every command carries the signed-in person's token: docs/authorization.md):
   TOKEN=$(IP_TOKEN_PASSWORD={DEMO_PASSWORD} python -m services.chassis.token \\
     --issuer {identity.issuer} --user anna.aa --purpose counselling)
+  CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \\
+    -d '{person}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["case_id"])')
+  curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases/$CASE/first-contact \\
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \\
+    -d '{{"contacted_on": "2016-02-09", "interpreter_language": "ar"}}'
   sleep 1; curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{cfg.view_port}/cases/$CASE
 """,
         flush=True,

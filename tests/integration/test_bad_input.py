@@ -273,8 +273,8 @@ def fuzz(
     authorization: Callable[[], str],
 ) -> None:
     """Generate positive and negative cases for every operation (run off the event loop:
-    Hypothesis drives a synchronous test body). A steered case carries a genuine token (the
-    others what schemathesis makes of the bearer scheme, which must be a 401)."""
+    Hypothesis drives a synchronous test body). A positive case carries a genuine token (the
+    negative ones what schemathesis makes of the bearer scheme, which must be a 401)."""
     operations = []
     for result in schema.get_all_operations():
         if isinstance(result, Err):
@@ -286,7 +286,8 @@ def fuzz(
         # An operation without input (GET /health) has nothing to get wrong.
         modes = list(GenerationMode) if operation in with_input else [GenerationMode.POSITIVE]
         for mode in modes:
-            steering = st.booleans() if mode is GenerationMode.POSITIVE else st.just(False)
+            positive = mode is GenerationMode.POSITIVE
+            steering = st.booleans() if positive else st.just(False)
 
             @settings(
                 max_examples=per_mode,
@@ -300,6 +301,7 @@ def fuzz(
             def run(case: Case[Any], steer: bool) -> None:
                 if steer:
                     steer_towards_valid(case, known_case)
+                if positive:
                     case.headers = {**(case.headers or {}), "Authorization": authorization()}
                 send(case)
 
