@@ -8,6 +8,7 @@ only it does (who the person is, what it waits for, what it asserts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -28,7 +29,7 @@ async def in_turn(
     desk: CommandDesk,
     service: str,
     base: str,
-    steps: list[tuple[str, dict[str, Any]]] | list[tuple[str, dict[str, Any], str]],
+    steps: Sequence[tuple[Any, ...]],  # (path, body) or (path, body, agency)
     **common: str,
 ) -> None:
     """One command after the other on the case at ``base``, each with ``common`` fields, by

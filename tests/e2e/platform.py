@@ -16,6 +16,7 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.topics import CODECS, DOMAIN_TOPICS
+from deploy.local.demo_users import role_of
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal, view_principal
 from services.chassis.kafka import KafkaAccess
@@ -35,7 +36,7 @@ from services.recognition.settings import RecognitionSettings
 from tests.conftest import free_port, read_topic
 from tests.e2e.harness import serving
 from tests.identity import verifying, view_reader
-from tests.tokens import role_of, signed
+from tests.tokens import signed
 
 SERVICES = ("intake", "language", "recognition", "placement")
 

@@ -114,7 +114,8 @@ async def test_a_hand_over_is_one_trace_across_four_processes(
     intake = f"http://127.0.0.1:{ports['intake']}"
     for name in ("intake", "language", "placement", "view"):
         await wait_for(f"http://127.0.0.1:{ports[name]}/health")
-    async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
+    signed = bearer(stack, "anna.aa", purpose=None)  # the Agentur's case worker
+    async with httpx.AsyncClient(base_url=intake, timeout=10, headers=signed) as client:
         case = (await client.post("/cases", json=PERSON)).json()["case_id"]
         for path, body in (
             ("identifiers", {"kind": "bamf_file_number", "value": "7012345-423"}),
@@ -142,7 +143,7 @@ async def test_a_hand_over_is_one_trace_across_four_processes(
             f"/cases/{case}/hand-overs/acceptance",
             json={"handover_id": handover, "accepted_on": "2016-07-15"},
             headers={
-                "X-Agency": "JC-MG",
+                **bearer(stack, "jonas.jcmg", purpose=None),  # the receiving Jobcenter
                 "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
             },
         )
@@ -199,16 +200,21 @@ async def _pending_handover(stack: StackInfo, case: str) -> str:
     return handover
 
 
-async def test_logs_carry_ids_but_no_personal_data(processes: dict[str, Any]) -> None:
+async def test_logs_carry_ids_but_no_personal_data(
+    stack: StackInfo, processes: dict[str, Any]
+) -> None:
     """After a registration flows through every process, the logs name the case and event
     ids, and nowhere the person's name or birth date."""
     ports = processes["ports"]
     await wait_for(f"http://127.0.0.1:{ports['intake']}/health")
     await wait_for(f"http://127.0.0.1:{ports['view']}/health")
     async with httpx.AsyncClient(timeout=10) as client:
-        case = (await client.post(f"http://127.0.0.1:{ports['intake']}/cases", json=PERSON)).json()[
-            "case_id"
-        ]
+        registered = await client.post(
+            f"http://127.0.0.1:{ports['intake']}/cases",
+            json=PERSON,
+            headers=bearer(stack, "anna.aa", purpose=None),
+        )
+        case = registered.json()["case_id"]
         for _ in range(300):
             seen = await client.get(
                 f"http://127.0.0.1:{ports['view']}/cases/{case}", headers=processes["reader"]

@@ -16,11 +16,12 @@ import jwt
 import pytest
 
 from deploy.local.demo import EXAMPLE_REGISTRATION
+from deploy.local.demo_users import USERS
 from deploy.local.devstack import StackInfo
 from services import authorization as tables
 from tests.e2e.platform import Platform, running_platform
 from tests.identity import forged_token
-from tests.tokens import USERS, signed
+from tests.tokens import signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -270,7 +271,7 @@ async def test_only_the_allowed_agencies_and_roles_write(platform: Platform) -> 
             elif (answer.status_code, got.get("rule")) != (403, PARTNER_RULE.get(agency, rule)):
                 wrong.append(f"{service} {path} {agency}/{role}: {answer.status_code} {got}")
     registrations = {
-        (agency, role): (await platform.send("intake", "/cases", EXAMPLE_REGISTRATION,
+        (agency, role): (await platform.send("intake", "/cases", dict(EXAMPLE_REGISTRATION),
                                              agency=agency, role=role)).status_code
         for agency, role in PRINCIPALS
     }  # fmt: skip
@@ -338,7 +339,7 @@ def _genuine(platform: Platform) -> str:
 def _unsigned(platform: Platform) -> str:
     """The genuine token's claims without a signature (``alg: none``)."""
     claims = jwt.decode(_genuine(platform), options={"verify_signature": False})
-    return jwt.encode(claims, None, algorithm="none")
+    return jwt.encode(claims, "", algorithm="none")
 
 
 # The provider's own tokens, expired or of another issuer, are refused by the verifier's own

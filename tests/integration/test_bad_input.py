@@ -297,12 +297,18 @@ def fuzz(
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )
-            @given(case=operation.as_strategy(generation_mode=mode), steer=steering)
-            def run(case: Case[Any], steer: bool) -> None:
+            @given(
+                case=operation.as_strategy(generation_mode=mode),
+                steer=steering,
+                signed_in=st.just(positive),
+            )
+            def run(case: Case[Any], steer: bool, signed_in: bool) -> None:
                 if steer:
                     steer_towards_valid(case, known_case)
-                if positive:
-                    case.headers = {**(case.headers or {}), "Authorization": authorization()}
+                if signed_in:
+                    headers = dict(case.headers or {})
+                    headers["Authorization"] = authorization()
+                    case.headers = headers  # type: ignore[assignment]  # schemathesis takes a dict
                 send(case)
 
             run()

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from contracts.envelope import Agency
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import ResidenceStatus
+from deploy.local.demo_users import role_of
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal
 from services.chassis.eventstore import CommandContext
@@ -29,7 +30,7 @@ from services.placement.handlers import handle
 from services.placement.settings import PlacementSettings
 from tests.identity import verifying
 from tests.integration.stores import stored
-from tests.tokens import command_client, role_of, signed
+from tests.tokens import command_client, signed
 
 pytestmark = pytest.mark.postgres
 
