@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from deploy.local.devstack import StackInfo
-from deploy.local.identity_provider import CLI_CLIENT, DEMO_PASSWORD, Provider
+from deploy.local.identity_provider import ADMIN_USER, CLI_CLIENT, DEMO_PASSWORD, Provider
 
 MARGIN_S = 60.0  # a cached token is used while it has at least this long to live
 
@@ -120,3 +120,20 @@ def client_bearer(stack: StackInfo, client_id: str) -> dict[str, str]:
     )
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def admin_token(provider: Provider) -> str:
+    """A genuine token of the provider's master realm for its administrator (the admin REST
+    API; to a view of the platform's realm it is a token of another issuer)."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.post(
+            f"{provider.base_url}/realms/master/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": ADMIN_USER,
+                "password": provider.admin_password,
+            },
+        )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])

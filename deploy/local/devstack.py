@@ -944,6 +944,54 @@ def fetch_kafka(cfg: StackConfig) -> Path:
     return libs
 
 
+def stop_by_pidfile(component: str, pidfile: Path, state_dir: Path, timeout: float) -> bool:
+    """Stop the process ``pidfile`` names if it is this state dir's (SIGTERM, SIGKILL after
+    ``timeout`` s); True if one was running. The PID file goes either way."""
+    pid = _read_pid(pidfile)
+    pidfile.unlink(missing_ok=True)
+    if pid is None or not _is_ours(pid, str(state_dir)):
+        return False
+    _signal(pid, signal.SIGTERM)
+    if not _wait_gone(pid, timeout):
+        _signal(pid, signal.SIGKILL)
+        _wait_gone(pid, 5)
+    _say(component, f"stopped (pid {pid})")
+    return True
+
+
+def maven_artifact(component: str, artifact: str, target: Path, cache_dir: Path) -> Path:
+    """Copy one artifact (``group:id:version:type[:classifier]``) from Maven Central to
+    ``target`` in the cache, once (``mvn dependency:copy``; a lock keeps two stacks from
+    fetching it at the same time)."""
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(cache_dir / f".{component}.lock"):
+        if target.is_file():
+            return target
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise DevStackError(f"{component}: Maven (`mvn`) is needed to fetch {artifact}")
+        _say(component, f"fetching {artifact} from Maven Central ...")
+        proc = subprocess.run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "dependency:copy",
+                f"-Dartifact={artifact}",
+                f"-DoutputDirectory={target.parent}",
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not target.is_file():
+            raise DevStackError(f"{component}: fetching {artifact} failed:\n{proc.stdout[-3000:]}")
+    return target
+
+
 def _kafka_dir(cfg: StackConfig) -> Path:
     return cfg.state_dir / "kafka"
 

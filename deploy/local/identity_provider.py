@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -40,7 +39,6 @@ from deploy.local.devstack import (
     HOST,
     DevStackError,
     StackConfig,
-    _file_lock,
     _is_ours,
     _load_secrets,
     _read_pid,
@@ -48,9 +46,9 @@ from deploy.local.devstack import (
     _save_secrets,
     _say,
     _secrets_path,
-    _signal,
     _tail,
-    _wait_gone,
+    maven_artifact,
+    stop_by_pidfile,
 )
 from services.chassis.kafka_admin import new_password
 
@@ -159,36 +157,7 @@ def zip_path(cache_dir: Path) -> Path:
 
 def fetch(cache_dir: Path) -> Path:
     """Copy Keycloak's distribution zip from Maven Central into the cache (once)."""
-    archive = zip_path(cache_dir)
-    if archive.is_file():
-        return archive
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(cache_dir / ".keycloak.lock"):
-        if archive.is_file():
-            return archive
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise DevStackError("keycloak: Maven (`mvn`) is needed to fetch the Keycloak zip")
-        _say("keycloak", f"fetching Keycloak {KEYCLOAK_VERSION} from Maven Central ...")
-        proc = subprocess.run(
-            [
-                mvn,
-                "-q",
-                "-B",
-                "dependency:copy",
-                f"-Dartifact={KEYCLOAK_ARTIFACT}",
-                f"-DoutputDirectory={archive.parent}",
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not archive.is_file():
-            raise DevStackError(
-                f"keycloak: fetching {KEYCLOAK_ARTIFACT} failed:\n{proc.stdout[-3000:]}"
-            )
-    return archive
+    return maven_artifact("keycloak", KEYCLOAK_ARTIFACT, zip_path(cache_dir), cache_dir)
 
 
 def _home(state_dir: Path) -> Path:
@@ -316,13 +285,4 @@ def up(cfg: StackConfig, port: int, management_port: int) -> bool:
 
 def down(state_dir: Path) -> bool:
     """Stop the Keycloak this state dir started; True if one was running."""
-    pid = running_pid(state_dir)
-    _pidfile(state_dir).unlink(missing_ok=True)
-    if pid is None:
-        return False
-    _signal(pid, signal.SIGTERM)
-    if not _wait_gone(pid, STOP_TIMEOUT_S):
-        _signal(pid, signal.SIGKILL)
-        _wait_gone(pid, 5)
-    _say("keycloak", f"stopped (pid {pid})")
-    return True
+    return stop_by_pidfile("keycloak", _pidfile(state_dir), state_dir, STOP_TIMEOUT_S)

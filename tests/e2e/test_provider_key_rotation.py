@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from deploy.local.devstack import StackInfo
-from deploy.local.identity_provider import ADMIN_USER, REALM, Provider
+from deploy.local.identity_provider import REALM, Provider
 from deploy.local.principals import view_principal
 from services.projections.agency_app import create_app
 from services.projections.agency_settings import AgencyViewSettings
@@ -22,7 +22,7 @@ from services.projections.purpose import ViewId
 from tests.conftest import free_port
 from tests.e2e.harness import serving
 from tests.e2e.platform import fresh_database
-from tests.identity import Tokens, password_grant, verifying
+from tests.identity import Tokens, admin_token, password_grant, verifying
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -66,18 +66,7 @@ async def view(stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
 async def admin(identity: Provider, token_for: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     """The provider's admin REST API, as the master realm's administrator. Afterwards the
     session's cached tokens are dropped: they were signed with a key that is gone."""
-    async with httpx.AsyncClient(timeout=30) as http:
-        answer = await http.post(
-            f"{identity.base_url}/realms/master/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "admin-cli",
-                "username": ADMIN_USER,
-                "password": identity.admin_password,
-            },
-        )
-    answer.raise_for_status()
-    headers = bearer(answer.json()["access_token"])
+    headers = bearer(await admin_token(identity))
     async with httpx.AsyncClient(
         base_url=f"{identity.base_url}/admin/realms/{REALM}", headers=headers, timeout=30
     ) as client:

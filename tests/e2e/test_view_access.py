@@ -7,8 +7,10 @@ person's access report gathers the reads and the disclosures of every view datab
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
+import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 
 from deploy.local.devstack import StackInfo
@@ -26,7 +29,7 @@ from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from tests.e2e.agency_views import handed_over_case, serve_views
 from tests.e2e.platform import Platform, running_platform, until
-from tests.identity import Tokens, forged_token
+from tests.identity import Tokens, admin_token, forged_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -104,16 +107,49 @@ def test_a_view_without_a_provider_does_not_start() -> None:
         )
 
 
-async def test_no_token_is_401(views: Views) -> None:
-    """Without a bearer token, or with one signed by another key under the provider's key
-    id, every read is 401 with WWW-Authenticate."""
+def unsigned(genuine: str) -> str:
+    """``genuine``'s header and claims with ``alg: none`` and no signature."""
+    header = {**jwt.get_unverified_header(genuine), "alg": "none"}
+    claims = jwt.decode(genuine, options={"verify_signature": False})
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part(header)}.{part(claims)}."
+
+
+def hs256(genuine: str) -> str:
+    """``genuine``'s claims HMAC-signed under its key id with a secret a forger chose."""
+    claims = jwt.decode(genuine, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(genuine)["kid"]
+    return jwt.encode(claims, "a-secret-the-forger-chose-32-bytes", headers={"kid": kid})
+
+
+async def test_no_token_or_a_false_one_is_401(views: Views) -> None:
+    """On a real view with the provider's keys: no token; the provider's claims with a
+    forged signature, alg none, HS256, another issuer, another audience or an expiry in the
+    past (re-signed, so refused as forged); the master realm's genuine token (another
+    issuer): every read is 401 with WWW-Authenticate and a reason. The genuine token: 200."""
     genuine = views.tokens("jonas.jcmg")
-    forged = forged_token(genuine)
+    false_tokens = {
+        "forged signature": forged_token(genuine),
+        "alg none": unsigned(genuine),
+        "HS256": hs256(genuine),
+        "another issuer": forged_token(genuine, iss="https://evil.example.org"),
+        "another audience": forged_token(genuine, aud="another-api"),
+        "expired": forged_token(genuine, exp=1),
+        "master realm": await admin_token(views.tokens.provider),
+    }
     for path in ("/cases", f"/cases/{views.case_id}", f"/disclosures?case_id={views.case_id}"):
-        for headers in ({}, bearer(forged)):
-            response = await get(views, ViewId.JC_MG, path, headers)
-            assert response.status_code == 401, (path, response.text)
-            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        response = await get(views, ViewId.JC_MG, path, {})
+        assert response.status_code == 401, (path, response.text)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        for case, token in false_tokens.items():
+            response = await get(views, ViewId.JC_MG, path, bearer(token))
+            assert response.status_code == 401, (case, path, response.text)
+            assert 'error="invalid_token"' in response.headers["WWW-Authenticate"], case
+            assert response.json()["detail"], case
+    assert (await get(views, ViewId.JC_MG, "/cases", bearer(genuine))).status_code == 200
 
 
 async def test_other_jobcenters_token_is_refused_and_logged(views: Views) -> None:

@@ -8,7 +8,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jwt
@@ -68,7 +68,7 @@ def hs256() -> str:
     return jwt.encode(claims(), "a-shared-secret-of-32-bytes-long!", algorithm="HS256")
 
 
-REFUSED = {
+REFUSED: dict[str, tuple[Callable[[], str], str]] = {
     "expired": (lambda: signed(exp=int(time.time()) - 120), "the token has expired"),
     "another issuer": (lambda: signed(iss="https://evil.example.org"), "Invalid issuer"),
     "forged signature": (lambda: signed(OTHER_KEY), "Signature verification failed"),

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from services.projections.purpose import ViewId
 from services.web.app import create_app
-from services.web.session import COOKIE
+from services.web.session import COOKIE, REFRESH_COOKIE
 from services.web.settings import WebSettings
 
 VIEW = "http://view.test"
@@ -54,25 +54,32 @@ class FakeWorld:
     role: str = "case_worker"  # whom the fake provider signs in
     challenges: dict[str, str] = field(default_factory=dict)  # code -> PKCE challenge
 
-    def provider(self, request: httpx.Request) -> httpx.Response | None:
+    def provider(self, request: httpx.Request) -> httpx.Response | None:  # noqa: PLR0911  # a router
         """The fake provider: discovery, keys, and the code exchange (checking PKCE)."""
         url = str(request.url)
         if url == f"{ISSUER}/.well-known/openid-configuration":
             endpoints = {
                 "authorization_endpoint": f"{ISSUER}/auth",
                 "token_endpoint": f"{ISSUER}/token",
+                "end_session_endpoint": f"{ISSUER}/logout",
             }
             return httpx.Response(200, json={**endpoints, "jwks_uri": f"{ISSUER}/certs"})
         if url == f"{ISSUER}/certs":
             return httpx.Response(200, json={"keys": [JWK]})
         if url == f"{ISSUER}/token":
             form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+            if form.get("grant_type") == "refresh_token":
+                if form.get("refresh_token") != "refresh-1":
+                    return httpx.Response(400, json={"error": "invalid_grant"})
+                token = provider_token("AA-MG", self.role, "counselling")
+                return httpx.Response(200, json={"access_token": token, "token_type": "Bearer"})
             verifier = form.get("code_verifier", "").encode()
             digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
             if self.challenges.get(form.get("code", "")) != digest.decode():
                 return httpx.Response(400, json={"error": "invalid_grant"})
             token = provider_token("AA-MG", self.role, "counselling")
-            return httpx.Response(200, json={"access_token": token, "token_type": "Bearer"})
+            tokens = {"access_token": token, "token_type": "Bearer", "id_token": "id-1"}
+            return httpx.Response(200, json={**tokens, "refresh_token": "refresh-1"})
         return None
 
     def handle(self, request: httpx.Request) -> httpx.Response:  # noqa: PLR0911  # a router
@@ -214,6 +221,48 @@ def test_a_return_with_another_state_is_refused(client: TestClient, world: FakeW
     answer = client.get("/anmelden/rueckkehr", params={"state": "not-ours", "code": "code-1"})
 
     assert answer.status_code == 400
+    assert COOKIE not in client.cookies
+
+
+def test_an_expired_session_is_renewed_with_the_refresh_token(
+    client: TestClient, world: FakeWorld
+) -> None:
+    """An expired access token with a refresh token: the page goes through the renewal,
+    which gets a new access token from the provider, and back to the page."""
+    sign_in(client, world)
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "ip-platform", "sub": "s-1", "iat": now - 900}
+    claims |= {"exp": now - 600, "agency": "AA-MG", "role": "case_worker"}
+    claims["preferred_username"] = "anna.aa"
+    expired = jwt.encode(claims, PROVIDER_KEY, algorithm="RS256", headers={"kid": "k1"})
+    client.cookies.clear()
+    client.cookies.set(COOKIE, expired)
+    client.cookies.set(REFRESH_COOKIE, "refresh-1")  # what the sign-in kept
+
+    page = client.get("/faelle")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/anmelden/erneuern?ziel=%2Ffaelle"
+    renewed = client.get("/anmelden/erneuern", params={"ziel": "/faelle"})
+    assert renewed.status_code == 303
+    assert renewed.headers["location"] == "/faelle"
+    assert f"{COOKIE}=" in renewed.headers["set-cookie"]
+    assert client.get("/faelle").status_code == 200
+
+
+def test_sign_out_ends_the_session_here_and_at_the_provider(
+    client: TestClient, world: FakeWorld
+) -> None:
+    """Abmelden deletes the cookies and sends the browser to the provider's end-session
+    endpoint with the ID token, back to the sign-in page."""
+    sign_in(client, world)
+
+    answer = client.post("/abmelden")
+
+    assert answer.status_code == 303
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert answer.headers["location"].startswith(f"{ISSUER}/logout?")
+    assert query["id_token_hint"] == ["id-1"]
+    assert query["post_logout_redirect_uri"] == ["http://127.0.0.1:8200/anmelden"]
     assert COOKIE not in client.cookies
 
 
