@@ -256,11 +256,13 @@ async def perjuf_then_eq_then_apprenticeship(desk: CommandDesk, base: str) -> No
             {"request_id": request, "employer": "Autohaus Kaarst GmbH",
              "job_description": "Kfz-Mechatroniker", "job_type": job_type, "start_date": start,
              "requested_on": "2016-09-01" if start < "2017" else "2017-06-01"},
+            agency="RKN",  # the Ausländerbehörde of Neuss
         )  # fmt: skip
         await desk.command(
             "placement", f"{base}/permission-decisions",
             {"request_id": request, "granted": True, "valid_until": "2020-07-31",
              "decided_on": "2016-09-20" if start < "2017" else "2017-06-20"},
+            agency="RKN",
         )  # fmt: skip
         await desk.command(
             "placement", f"{base}/placements",

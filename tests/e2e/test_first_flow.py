@@ -84,7 +84,10 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
         try:
             async with (
                 serving(view_app, free_port()) as view_url,
-                httpx.AsyncClient(base_url=intake_url) as intake,
+                # Commands as the Agentur's case worker (a token without a purpose).
+                httpx.AsyncClient(
+                    base_url=intake_url, headers=bearer(stack, "anna.aa", purpose=None)
+                ) as intake,
                 httpx.AsyncClient(base_url=view_url, headers=bearer(stack, "anna.aa")) as view,
             ):
                 yield System(intake, view, bearer(stack, "jonas.jcmg"))

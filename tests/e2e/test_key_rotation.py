@@ -15,6 +15,7 @@ from deploy.local.devstack import StackInfo
 from services.projections.purpose import ViewId
 from tests.conftest import fetch
 from tests.e2e.platform import Platform, running_platform, serving_view, until
+from tests.tokens import signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -58,7 +59,9 @@ async def test_view_opens_events_of_both_keys_and_none_after_erasure(
             },
         )
     )["case_id"]
-    rotated = await platform.clients["intake"].post(f"/cases/{case}/key-rotation")
+    rotated = await platform.clients["intake"].post(
+        f"/cases/{case}/key-rotation", headers=signed(platform.stack)
+    )
     assert rotated.status_code == 201
     await platform.command(
         "intake", f"/cases/{case}/identifiers", {"kind": "bamf_file_number", "value": BAMF}

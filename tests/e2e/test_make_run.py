@@ -97,6 +97,10 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
 
         async with httpx.AsyncClient(timeout=10) as client:
             intake = f"http://127.0.0.1:{ports['intake']}"
+            # The run's Keycloak issues the demo users' tokens, as `make run` prints; the
+            # commands are the Agentur's case worker's.
+            tokens = Tokens(Provider(f"http://127.0.0.1:{stack_ports['keycloak']}", "", {}))
+            signed = tokens.bearer("anna.aa", purpose=None)
             registered = await client.post(
                 f"{intake}/cases",
                 json={
@@ -108,13 +112,14 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
                     "town": "Mönchengladbach",
                     "allocated_on": "2016-02-01",
                 },
+                headers=signed,
             )
             case_id = registered.json()["case_id"]
             await client.post(
-                f"{intake}/cases/{case_id}/first-contact", json={"contacted_on": "2016-02-09"}
+                f"{intake}/cases/{case_id}/first-contact",
+                json={"contacted_on": "2016-02-09"},
+                headers=signed,
             )
-            # The run's Keycloak issues the demo users' tokens, as `make run` prints.
-            tokens = Tokens(Provider(f"http://127.0.0.1:{stack_ports['keycloak']}", "", {}))
             view = f"http://127.0.0.1:{ports['view-aa-mg']}/cases/{case_id}"
             reader = tokens.bearer("anna.aa")
             for _ in range(1200):  # two minutes: twenty processes share a loaded machine

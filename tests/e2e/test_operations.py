@@ -157,7 +157,7 @@ async def test_a_hand_over_is_one_trace_across_four_processes(
     append = _one(spans, "intake", "append")
     publish = _one(spans, "intake.relay", "publish")
     project = _one(spans, "projection.aa_mg", "project")
-    react = _one(spans, "language", "react")
+    react = _one(spans, "language", "react language.hand-over")
     assert {s["localEndpoint"]["serviceName"] for s in spans} >= traced
     assert append["parentId"] in by_id
     assert _descends(append, http, by_id)

@@ -20,7 +20,7 @@ from deploy.local.devstack import StackInfo
 from services.chassis.offsets import topic_bounds
 from tests.conftest import free_port
 from tests.e2e.harness import ChildProcess, platform_child, wait_for
-from tests.identity import view_reader_env
+from tests.identity import bearer, view_reader_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -91,8 +91,9 @@ async def applied(view_db: asyncpg.Connection, case_ids: list[UUID]) -> int:
     return int(total)
 
 
-async def register_all(intake_url: str) -> list[UUID]:
-    async with httpx.AsyncClient(base_url=intake_url, timeout=30) as client:
+async def register_all(intake_url: str, signed: dict[str, str]) -> list[UUID]:
+    """Register the persons, signed by ``signed`` (the Agentur's case worker)."""
+    async with httpx.AsyncClient(base_url=intake_url, timeout=30, headers=signed) as client:
 
         async def one(n: int) -> UUID:
             case_id = (await client.post("/cases", json=person(n))).json()["case_id"]
@@ -134,7 +135,7 @@ async def test_view_is_exact_after_sigkill_and_restart(
     processes.intake.start()
     processes.relay.start()
     await wait_for(f"{intake_url}/health")
-    case_ids = await register_all(intake_url)
+    case_ids = await register_all(intake_url, bearer(stack, "anna.aa", purpose=None))
     intake_db = await asyncpg.connect(stack.database_dsns["intake"])
     try:
         await until(lambda: _no_unsent(intake_db), "the relay did not drain the outbox", within=60)

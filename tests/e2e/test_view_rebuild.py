@@ -72,6 +72,7 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         "rebuilder": stack.kafka_env(view_principal(ViewId.AA_MG)),
         "kafka": stack.kafka,
         "reader": bearer(stack, "anna.aa"),  # the Agentur's demo case worker
+        "writer": bearer(stack, "anna.aa", purpose=None),  # their commands
     }
     for child in children:
         child.stop()
@@ -166,7 +167,11 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
     during the swap all answer 200 with the same data; a new case lands in the new one."""
     ports, env = platform["ports"], platform["env"]
     async with (
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['intake']}", timeout=10) as intake,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports['intake']}",
+            timeout=10,
+            headers=platform["writer"],
+        ) as intake,
         httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{ports['view']}", headers=platform["reader"], timeout=10
         ) as view,
