@@ -119,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
         kafka_port=49092,
         controller_port=49093,
         pg_port=45432,
+        keycloak_port=48080,
     )
     p.add_argument(
         "--port-base",

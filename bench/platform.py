@@ -16,7 +16,7 @@ import socket
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from bench.core import Context, say
 from bench.memory import import_rss
 from contracts.topics import ALL_TOPICS
 from deploy.local import demo, devstack, run
+from deploy.local.demo_users import DemoSigner
 from deploy.local.principals import platform_principals
 from services.projections.purpose import ViewId
 
@@ -198,6 +199,19 @@ class Sent:
     case_id: UUID | None  # None: refused or failed
 
 
+def signed_by_the_agentur(
+    info: devstack.StackInfo,
+) -> Callable[[httpx.Request], Awaitable[None]]:
+    """A request hook signing every registration as the Agentur's demo case worker (the
+    token is kept while fresh; fetching a new one blocks, so off the loop)."""
+    signer = DemoSigner(run._identity(info).token_url)
+
+    async def sign(request: httpx.Request) -> None:
+        request.headers.update(await asyncio.to_thread(signer, "AA-MG"))
+
+    return sign
+
+
 async def _open_loop(
     client: httpx.AsyncClient, rate: int, seconds: float, watcher: Watcher
 ) -> list[Sent]:
@@ -331,7 +345,7 @@ async def measure(ctx: Context, *, profile: bool = False) -> PlatformRun:
         principals=platform_principals(),  # as make run: one principal per process
     )
     # The launcher of ``make run`` (its private helpers: there is no public one yet).
-    processes = run._platform(cfg, info, run._reader_token(cfg), run._secret(cfg, "token-secret"))
+    processes = run._platform(cfg, info)
     for process in processes:
         process.env["IP_TRACE_EXPORTER"] = "none"  # as the services' default; no Zipkin here
     children = {}
@@ -347,7 +361,10 @@ async def measure(ctx: Context, *, profile: bool = False) -> PlatformRun:
         counted = {**platform, **infrastructure(ctx.stack_config)}
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{cfg.intake_port}", timeout=30.0, limits=limits
+            base_url=f"http://127.0.0.1:{cfg.intake_port}",
+            timeout=30.0,
+            limits=limits,
+            event_hooks={"request": [signed_by_the_agentur(info)]},
         ) as client:
             try:
                 for rate in ctx.sizes.rates:
@@ -444,7 +461,10 @@ async def _entitled_views(
         for view in views
     }
     queries = dict.fromkeys(views, VIEW_QUERY)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cfg.intake_port}") as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{cfg.intake_port}",
+        event_hooks={"request": [signed_by_the_agentur(info)]},
+    ) as client:
         response = await client.post("/cases", json=demo.EXAMPLE_REGISTRATION)
         response.raise_for_status()
         probe = UUID(response.json()["case_id"])

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Final, Generic, TypeVar
+from typing import Annotated, Any, Final, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 Payload = TypeVar("Payload", bound=BaseModel)
 
@@ -45,6 +53,23 @@ class TraceContext(BaseModel):
     tracestate: str | None = Field(default=None, max_length=512)
 
 
+class Actor(BaseModel):
+    """Who recorded the event, besides the agency: the signed-in person's role and a
+    pseudonymous reference (a keyed hash of the provider's subject, per agency; never the
+    name). Absent on events a process recorded in reaction to another event (its
+    ``causation_id`` names that event, whose actor is the accountable one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: str = Field(min_length=1, max_length=64, description="the role the person acted in")
+    reference: str = Field(
+        min_length=1,
+        max_length=64,
+        description="pseudonymous, stable per person and agency; only the agency's operator "
+        "can tell whom it names (docs/data-protection.md)",
+    )
+
+
 class Envelope(BaseModel, Generic[Payload]):
     """Metadata common to all events; ``data`` is the topic's discriminated union.
 
@@ -66,7 +91,18 @@ class Envelope(BaseModel, Generic[Payload]):
     )
     causation_id: UUID | None = None
     trace: TraceContext = TraceContext()
+    actor: Actor | None = Field(
+        default=None, description="who acted (schema addition: absent on older events)"
+    )
     data: Payload
+
+    @model_serializer(mode="wrap")
+    def _without_absent_actor(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Additive: an event nobody signed for is written as it was before the field existed.
+        dumped: dict[str, Any] = handler(self)
+        if dumped.get("actor") is None:
+            dumped.pop("actor", None)
+        return dumped
 
     @model_validator(mode="after")
     def _type_matches_payload(self) -> Envelope[Payload]:

@@ -1,5 +1,6 @@
-"""Shared fixtures: the real test stack (Kafka + PostgreSQL on their own loopback ports),
-fresh databases per test, and one in-memory span exporter for the whole session."""
+"""Shared fixtures: the real test stack (Kafka, PostgreSQL and Keycloak on their own loopback
+ports), fresh databases per test, real access tokens of the realm's demo users, and one
+in-memory span exporter for the whole session."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from contracts.topics import ALL_TOPICS
 from deploy.local import devstack
+from deploy.local.identity_provider import Provider
 from deploy.local.principals import platform_principals
 from services.chassis.telemetry import setup_tracing
+from tests.identity import Tokens, provider_of, tokens_of_provider
 
 REPO = Path(__file__).resolve().parents[1]
 STACK_DATABASES = ("intake", "language", "recognition", "placement", "proj_aa_mg")
@@ -32,6 +35,7 @@ TEST_STACK = devstack.StackConfig(
     controller_port=int(os.environ.get("IP_TEST_CONTROLLER_PORT", "29093")),
     pg_port=int(os.environ.get("IP_TEST_PG_PORT", "25432")),
     zipkin_port=int(os.environ.get("IP_TEST_ZIPKIN_PORT", "29411")),
+    keycloak_port=int(os.environ.get("IP_TEST_KEYCLOAK_PORT", "28080")),
 )
 
 SPANS = InMemorySpanExporter()
@@ -50,6 +54,20 @@ def stack() -> Iterator[devstack.StackInfo]:
     yield info
     if info.started:
         devstack.down(TEST_STACK)
+
+
+@pytest.fixture(scope="session")
+def identity(stack: devstack.StackInfo) -> Provider:
+    """The test stack's Keycloak: its issuer, token endpoint and service clients' secrets
+    (``identity.verifier_settings()``, ``identity.client_settings("ip-view-reader")``)."""
+    return provider_of(stack)
+
+
+@pytest.fixture(scope="session")
+def token_for(identity: Provider) -> Tokens:
+    """``token_for("anna.aa", purpose="placement")``: a demo user's access token (cached
+    while fresh); ``token_for.bearer(...)`` its Authorization header."""
+    return tokens_of_provider(identity)
 
 
 @pytest.fixture

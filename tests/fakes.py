@@ -15,7 +15,12 @@ from pydantic import BaseModel
 
 from contracts.codec import TopicCodec
 from contracts.envelope import Envelope
-from services.chassis.eventstore import AppendResult, CommandContext, VersionConflictError
+from services.chassis.eventstore import (
+    AppendResult,
+    CommandContext,
+    IdempotencyKeyReusedError,
+    VersionConflictError,
+)
 
 Payload = TypeVar("Payload", bound=BaseModel)
 
@@ -27,7 +32,7 @@ class MemoryStore(Generic[Payload]):
         self, codec: TopicCodec[Payload], occurred_at: datetime = datetime(2016, 9, 1, tzinfo=UTC)
     ) -> None:
         self.streams: dict[UUID, list[Envelope[Payload]]] = {}
-        self.keys: dict[str, AppendResult] = {}
+        self.keys: dict[str, tuple[AppendResult, str | None]] = {}
         self._codec = codec
         self._locks: dict[UUID, asyncio.Lock] = {}
         self._occurred_at = occurred_at
@@ -40,9 +45,16 @@ class MemoryStore(Generic[Payload]):
     async def load(self, stream_id: UUID) -> list[Envelope[Payload]]:
         return list(self.streams.get(stream_id, []))
 
-    async def handled(self, idempotency_key: str) -> AppendResult | None:
-        earlier = self.keys.get(idempotency_key)
-        return None if earlier is None else replace(earlier, replayed=True)
+    async def handled(self, context: CommandContext) -> AppendResult | None:
+        if (earlier := self.keys.get(context.idempotency_key)) is None:
+            return None
+        result, request_hash = earlier
+        if (
+            None not in (request_hash, context.request_hash)
+            and request_hash != context.request_hash
+        ):
+            raise IdempotencyKeyReusedError(context.idempotency_key)
+        return replace(result, replayed=True)
 
     async def append(
         self,
@@ -51,7 +63,7 @@ class MemoryStore(Generic[Payload]):
         payloads: Sequence[Payload],
         context: CommandContext,
     ) -> AppendResult:
-        if (earlier := await self.handled(context.idempotency_key)) is not None:
+        if (earlier := await self.handled(context)) is not None:
             return earlier
         stream = self.streams.setdefault(stream_id, [])
         if len(stream) != expected_version:
@@ -70,10 +82,11 @@ class MemoryStore(Generic[Payload]):
                         "agency": context.agency,
                         "correlation_id": context.correlation_id,
                         "causation_id": context.causation_id,
+                        "actor": context.actor,
                         "data": payload,
                     }
                 )
             )
         result = AppendResult(stream_id, expected_version + 1, len(stream), False)
-        self.keys[context.idempotency_key] = result
+        self.keys[context.idempotency_key] = (result, context.request_hash)
         return result

@@ -47,6 +47,7 @@ from pydantic_settings import BaseSettings
 
 from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
 from deploy.local import devstack, run
+from deploy.local.identity_provider import SERVICE_CLIENTS, Provider
 from deploy.local.principals import platform_principals
 from services.chassis.kafka_admin import Acl, Pattern
 
@@ -70,15 +71,17 @@ FETCH_TIMEOUT_S = 300.0
 
 RELAY_MODULE = "services.chassis.relay"  # one per database: it holds an advisory lock
 REQUIRED_EVERYWHERE = ("IP_KAFKA_BOOTSTRAP", "IP_TRACE_EXPORTER", "IP_ZIPKIN_ENDPOINT")
-# Switches the local stack turns on for development only (the web's dev token issuer): a
-# Deployment must leave them unset or off, whatever the local process gets.
-DEV_ONLY = frozenset({"IP_WEB_DEV_SIGN_IN"})
 TOPIC_PARTITIONS = 6
 REPLICATION = 3
 MIN_INSYNC = 2
 # Stand-ins handed to ``_platform``: whatever carries them locally is a secret in the cluster.
 SECRET_SENTINEL = "secret-sentinel-of-deploy-k8s-validate"  # noqa: S105  # not a credential
-CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|KEY_READERS|CREDENTIAL)", re.I)
+CREDENTIAL_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|CREDENTIAL)(?!_URL)", re.I)
+# URLs outside the cluster: the agencies' OpenID Connect provider, and where browsers reach the
+# web. They must be HTTPS; no Service of the manifests serves them.
+EXTERNAL_URLS = frozenset(
+    {"IP_OIDC_ISSUER", "IP_OIDC_JWKS_URL", "IP_OIDC_TOKEN_URL", "IP_WEB_PUBLIC_URL"}
+)
 CREDENTIAL_KEY = re.compile(r"(password|passwd|token|secret|apikey|api_key|credentials?)$", re.I)
 VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -421,8 +424,13 @@ def local_processes() -> list[LocalProcess]:
             for name in run.DATABASES
         },
         kafka_users={name: f"{SECRET_SENTINEL}-{name}" for name in platform_principals()},
+        identity=Provider(
+            "http://127.0.0.1:1",
+            SECRET_SENTINEL,
+            {client: f"{SECRET_SENTINEL}-oidc-{client}" for client in SERVICE_CLIENTS},
+        ),
     )
-    processes = run._platform(run.RunConfig(), info, SECRET_SENTINEL, f"{SECRET_SENTINEL}-signing")
+    processes = run._platform(run.RunConfig(), info)
     return [
         LocalProcess(
             p.name,
@@ -623,13 +631,8 @@ def _process_problems(
         readable = settings_env_names(process.module)
     except LookupError as error:
         return [*problems, f"{deployment}: {error}"]
-    local = {name for name in process.env if name in readable and name not in DEV_ONLY}
+    local = {name for name in process.env if name in readable}
     required = local | set(REQUIRED_EVERYWHERE)
-    problems.extend(
-        f"{deployment}: {name} is for the local dev stack only: leave it unset or false"
-        for name in sorted(DEV_ONLY & env.keys())
-        if (env[name].value or "").lower() not in {"false", "0", "no"}
-    )
     for name in sorted(required):
         if name not in env:
             problems.append(f"{deployment}: {what} needs {name}, the Deployment does not set it")
@@ -705,8 +708,8 @@ def _shared_secret_problems(
     platform: Platform, deployments: Mapping[str, Manifest], processes: Sequence[LocalProcess]
 ) -> list[str]:
     """Each credential the local stack hands out comes from one and the same Secret key in
-    every process that gets it (a view's token for intake's key API, which intake knows too),
-    and two different credentials never from the same key (each view is its own reader). A
+    every process that gets it (the views' client secret at the provider), and two different
+    credentials never from the same key (the feed's client is not the views'). A
     JSON object of credentials (intake's key readers) is compared entry by entry, and must
     have the local stack's entries."""
     problems: list[str] = []
@@ -808,7 +811,10 @@ def _value_problem(
             return None
         return f"{var.value!r} is no listener of the Kafka ({', '.join(sorted(bootstraps))})"
     problem = None
-    if local is None:
+    if var.name in EXTERNAL_URLS:
+        if not (var.value or "").startswith("https://"):
+            problem = f"{var.value!r}: outside the cluster, only over HTTPS"
+    elif local is None:
         if (var.value or "").startswith(("http://", "https://")):
             problem = _url_problem(platform, var.value, None)
     elif local.startswith("postgresql://"):

@@ -65,12 +65,15 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import asyncpg
 
 from services.chassis.kafka import KafkaAccess, Mechanism
 from services.chassis.kafka_admin import Acl, KafkaAdmin, new_password
+
+if TYPE_CHECKING:
+    from deploy.local.identity_provider import Provider
 
 __all__ = [
     "DevStackError",
@@ -137,11 +140,15 @@ class StackConfig:
     controller_port: int = 19093
     pg_port: int = 15432
     zipkin_port: int | None = None  # the tracing dashboard, where the stack has one
+    keycloak_port: int | None = None  # the OpenID Connect provider, where the stack has one
+    keycloak_management_port: int | None = None  # its health endpoint; default the port + 1
 
     def __post_init__(self) -> None:
         # Absolute paths: they end up in command lines and are how we recognise our processes.
         object.__setattr__(self, "state_dir", Path(self.state_dir).expanduser().resolve())
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser().resolve())
+        if self.keycloak_port is not None and self.keycloak_management_port is None:
+            object.__setattr__(self, "keycloak_management_port", self.keycloak_port + 1)
         ports = (self.kafka_port, self.controller_port, self.pg_port)
         if len(set(ports)) != len(ports):
             raise DevStackError(f"kafka, controller and postgres ports must differ: {ports}")
@@ -168,6 +175,7 @@ class StackInfo:
     database_dsns: dict[str, str] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
     zipkin_url: str | None = None
+    identity: Provider | None = None  # the OpenID Connect provider, where the stack has one
     kafka_users: dict[str, str] = field(default_factory=dict, repr=False)  # name -> secret
 
     @property
@@ -212,6 +220,8 @@ class StackInfo:
         out = {"IP_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "IP_ADMIN_DSN": self.admin_dsn}
         if self.zipkin_url is not None:
             out["IP_ZIPKIN_ENDPOINT"] = f"{self.zipkin_url}/api/v2/spans"
+        if self.identity is not None:
+            out |= self.identity.oidc_env()
         for name, dsn in sorted(self.database_dsns.items()):
             out[f"IP_DB_{name.upper()}"] = dsn
         return out
@@ -934,6 +944,54 @@ def fetch_kafka(cfg: StackConfig) -> Path:
     return libs
 
 
+def stop_by_pidfile(component: str, pidfile: Path, state_dir: Path, timeout: float) -> bool:
+    """Stop the process ``pidfile`` names if it is this state dir's (SIGTERM, SIGKILL after
+    ``timeout`` s); True if one was running. The PID file goes either way."""
+    pid = _read_pid(pidfile)
+    pidfile.unlink(missing_ok=True)
+    if pid is None or not _is_ours(pid, str(state_dir)):
+        return False
+    _signal(pid, signal.SIGTERM)
+    if not _wait_gone(pid, timeout):
+        _signal(pid, signal.SIGKILL)
+        _wait_gone(pid, 5)
+    _say(component, f"stopped (pid {pid})")
+    return True
+
+
+def maven_artifact(component: str, artifact: str, target: Path, cache_dir: Path) -> Path:
+    """Copy one artifact (``group:id:version:type[:classifier]``) from Maven Central to
+    ``target`` in the cache, once (``mvn dependency:copy``; a lock keeps two stacks from
+    fetching it at the same time)."""
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(cache_dir / f".{component}.lock"):
+        if target.is_file():
+            return target
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise DevStackError(f"{component}: Maven (`mvn`) is needed to fetch {artifact}")
+        _say(component, f"fetching {artifact} from Maven Central ...")
+        proc = subprocess.run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "dependency:copy",
+                f"-Dartifact={artifact}",
+                f"-DoutputDirectory={target.parent}",
+            ],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not target.is_file():
+            raise DevStackError(f"{component}: fetching {artifact} failed:\n{proc.stdout[-3000:]}")
+    return target
+
+
 def _kafka_dir(cfg: StackConfig) -> Path:
     return cfg.state_dir / "kafka"
 
@@ -1360,11 +1418,24 @@ def up(
                 started_here.append(_zipkin_down)
             return started
 
+        def keycloak_step() -> bool:
+            started = _keycloak_up(cfg)
+            if started:
+                started_here.append(_keycloak_down)
+            return started
+
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-zipkin") as side:
+            # Zipkin and Keycloak (the slowest to start) come up beside Kafka and PostgreSQL.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="devstack-side") as side:
                 zipkin_started = side.submit(zipkin_step)
-                pg_started, kafka_started = _both(postgres_step, kafka_step)
+                keycloak_started = side.submit(keycloak_step)
+                try:
+                    pg_started, kafka_started = _both(postgres_step, kafka_step)
+                finally:
+                    keycloak_started.exception()  # wait for both before stopping what started
+                    zipkin_started.exception()
                 tracing_started = zipkin_started.result()
+                identity_started = keycloak_started.result()
         except BaseException:
             for stop in started_here:
                 stop(cfg)
@@ -1383,10 +1454,12 @@ def up(
                     ("kafka", kafka_started),
                     ("postgres", pg_started),
                     ("zipkin", tracing_started),
+                    ("keycloak", identity_started),
                 )
                 if started
             ],
             zipkin_url=f"http://{HOST}:{cfg.zipkin_port}" if cfg.zipkin_port else None,
+            identity=_keycloak_of(cfg),
             kafka_users={
                 name: pw for name, pw in kafka_passwords(cfg).items() if name != KAFKA_BROKER
             },
@@ -1407,8 +1480,15 @@ def down(cfg: StackConfig) -> list[str]:
         return []
     with _file_lock(cfg.state_dir / ".lock"):
         kafka_stopped, pg_stopped = _both(lambda: _kafka_down(cfg), lambda: _pg_down(cfg))
-        tracing_stopped = _zipkin_down(cfg)
-    stopped = (("kafka", kafka_stopped), ("postgres", pg_stopped), ("zipkin", tracing_stopped))
+        tracing_stopped, identity_stopped = _both(
+            lambda: _zipkin_down(cfg), lambda: _keycloak_down(cfg)
+        )
+    stopped = (
+        ("kafka", kafka_stopped),
+        ("postgres", pg_stopped),
+        ("zipkin", tracing_stopped),
+        ("keycloak", identity_stopped),
+    )
     return [name for name, was_running in stopped if was_running]
 
 
@@ -1443,6 +1523,28 @@ def _zipkin_down(cfg: StackConfig) -> bool:
     return zipkin.down(cfg.state_dir)
 
 
+def _keycloak_up(cfg: StackConfig) -> bool:
+    if cfg.keycloak_port is None or cfg.keycloak_management_port is None:
+        return False
+    from deploy.local import identity_provider  # noqa: PLC0415  # builds on this module
+
+    return identity_provider.up(cfg, cfg.keycloak_port, cfg.keycloak_management_port)
+
+
+def _keycloak_down(cfg: StackConfig) -> bool:
+    from deploy.local import identity_provider  # noqa: PLC0415  # builds on this module
+
+    return identity_provider.down(cfg.state_dir)
+
+
+def _keycloak_of(cfg: StackConfig) -> Provider | None:
+    if cfg.keycloak_port is None:
+        return None
+    from deploy.local import identity_provider  # noqa: PLC0415  # builds on this module
+
+    return identity_provider.provider(cfg, cfg.keycloak_port)
+
+
 def running_pids(cfg: StackConfig) -> dict[str, int]:
     """PIDs of this state dir's running broker and postmaster (absent when stopped)."""
     pids: dict[str, int] = {}
@@ -1458,12 +1560,18 @@ def running_pids(cfg: StackConfig) -> dict[str, int]:
 def status(cfg: StackConfig) -> dict[str, str]:
     """``{"kafka": "running pid N on 127.0.0.1:P" | "stopped", "postgres": ...}``."""
     pids = running_pids(cfg)
-    from deploy.local import zipkin  # noqa: PLC0415  # zipkin builds on this module's helpers
+    from deploy.local import (  # noqa: PLC0415  # both build on this module's helpers
+        identity_provider,
+        zipkin,
+    )
 
-    out = {"kafka": "stopped", "postgres": "stopped", "zipkin": "stopped"}
+    out = {"kafka": "stopped", "postgres": "stopped", "zipkin": "stopped", "keycloak": "stopped"}
     zipkin_pid = zipkin.running_pid(cfg.state_dir) if cfg.state_dir.exists() else None
     if zipkin_pid is not None:
         out["zipkin"] = f"running pid {zipkin_pid}"
+    keycloak_pid = identity_provider.running_pid(cfg.state_dir) if cfg.state_dir.exists() else None
+    if keycloak_pid is not None:
+        out["keycloak"] = f"running pid {keycloak_pid}"
     if "kafka" in pids:
         port = _kafka_running_port(cfg) or cfg.kafka_port
         out["kafka"] = f"running pid {pids['kafka']} on {HOST}:{port}"
@@ -1485,9 +1593,11 @@ def add_stack_options(
     kafka_port: int,
     controller_port: int,
     pg_port: int,
+    keycloak_port: int | None = None,
 ) -> None:
-    """--state-dir, --kafka-port, --controller-port and --pg-port, with a tool's own defaults:
-    every command that starts a stack of its own (devstack, chaos, bench) places it so."""
+    """--state-dir, --kafka-port, --controller-port and --pg-port (and --keycloak-port where
+    the tool runs the platform, which needs the provider), with a tool's own defaults: every
+    command that starts a stack of its own (devstack, chaos, bench) places it so."""
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -1500,10 +1610,19 @@ def add_stack_options(
         ("--pg-port", pg_port, "PostgreSQL port"),
     ):
         parser.add_argument(flag, type=int, default=port, help=f"{what} (default: {port})")
+    if keycloak_port is not None:
+        parser.add_argument(
+            "--keycloak-port",
+            type=int,
+            default=keycloak_port,
+            help=f"Keycloak, the OpenID Connect provider; its health on the next port"
+            f" (default: {keycloak_port})",
+        )
 
 
 def stack_of(options: argparse.Namespace, **more: Any) -> StackConfig:
     """The stack ``add_stack_options``' options place (``more``: its other settings)."""
+    more.setdefault("keycloak_port", getattr(options, "keycloak_port", None))
     return StackConfig(
         state_dir=options.state_dir,
         kafka_port=options.kafka_port,
@@ -1533,6 +1652,13 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="also run the Zipkin tracing dashboard on this port (default: none)",
+    )
+    common.add_argument(
+        "--keycloak-port",
+        type=int,
+        default=None,
+        help="also run Keycloak, the OpenID Connect provider, on this port; its health"
+        " endpoint on the next one (default: none)",
     )
 
     parser = argparse.ArgumentParser(
@@ -1586,7 +1712,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        cfg = stack_of(args, cache_dir=args.cache_dir, zipkin_port=args.zipkin_port)
+        cfg = stack_of(
+            args,
+            cache_dir=args.cache_dir,
+            zipkin_port=args.zipkin_port,
+            keycloak_port=args.keycloak_port,
+        )
         if args.command == "up":
             started_at = time.monotonic()
             info = up(cfg, databases=args.database, topics=[TopicSpec(t) for t in args.topic])

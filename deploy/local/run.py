@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -22,8 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from contracts.topics import ALL_TOPICS
 from deploy.local import demo, devstack
+from deploy.local.demo_users import DemoSigner
+from deploy.local.identity_provider import CLI_CLIENT, DEMO_PASSWORD, Provider
 from deploy.local.principals import (
     PARTNER_FEED,
     platform_principals,
@@ -67,7 +70,7 @@ class RunConfig:
 
     stack: devstack.StackConfig = field(
         default_factory=lambda: devstack.StackConfig(
-            state_dir=REPO / ".local" / "dev", zipkin_port=9411
+            state_dir=REPO / ".local" / "dev", zipkin_port=9411, keycloak_port=18080
         )
     )
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -95,20 +98,15 @@ class Process:
     health_url: str | None = None
 
 
-def _platform(
-    cfg: RunConfig, info: devstack.StackInfo, reader_token: str, token_secret: str
-) -> list[Process]:
+def _platform(cfg: RunConfig, info: devstack.StackInfo) -> list[Process]:
+    # Every process verifies the provider's tokens (info.env() has IP_OIDC_ISSUER, ...); the
+    # views and the partner feed fetch person keys with their clients' own tokens.
     common = {**info.env(), "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
-    # One key-reader token per view, derived from the run's secret: each view is its own
-    # principal at intake's key API.
-    tokens = {view.value: f"{reader_token}.{view.value}" for view in VIEWS.values()}
-    tokens["partners"] = f"{reader_token}.partners"  # the partners' feed
+    identity = _identity(info)
     processes: list[Process] = []
     for service in SERVICES:
         port = cfg.ports[service]
         own = {f"IP_{service.upper()}_PORT": str(port)}
-        if service == "intake":
-            own["IP_INTAKE_KEY_READERS"] = json.dumps(tokens)
         own |= info.kafka_env(service_principal(service))
         processes.append(
             Process(
@@ -129,10 +127,7 @@ def _platform(
             "IP_DB_VIEW": info.database_dsns[f"proj_{view.value}"],
             "IP_AGENCY_PORT": str(port),
             "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
-            "IP_KEY_READER_TOKEN": tokens[view.value],
-            # One signing secret for all views: the issuer signs for any agency, each view
-            # checks the agency (and role) in the token.
-            "IP_TOKEN_SECRET": token_secret,
+            **identity.client_env("ip-view-reader"),
             **info.kafka_env(view_principal(view)),
         }
         processes.append(
@@ -146,7 +141,7 @@ def _platform(
     # The network partners' feeds (one per partner that `partners add` registered).
     feed = {
         "IP_INTAKE_URL": f"http://127.0.0.1:{cfg.intake_port}",
-        "IP_KEY_READER_TOKEN": tokens["partners"],
+        **identity.client_env("ip-partners-feed"),
         **info.kafka_env(PARTNER_FEED),
     }
     port = cfg.ports["partners-feed"]
@@ -159,24 +154,31 @@ def _platform(
             f"http://127.0.0.1:{port}/health",
         )
     )
-    processes.append(_web(cfg, info, token_secret))
+    processes.append(_web(cfg, info))
     return processes
 
 
-def _web(cfg: RunConfig, info: devstack.StackInfo, token_secret: str) -> Process:
-    """The case workers' web pages, with the dev sign-in (``make run`` only). It talks HTTP
-    to the services and views only: no broker, no database in its environment."""
-    tracing = {k: v for k, v in info.env().items() if k == "IP_ZIPKIN_ENDPOINT"}
+def _identity(info: devstack.StackInfo) -> Provider:
+    if info.identity is None:
+        raise SystemExit("the run's stack has no identity provider (keycloak_port)")
+    return info.identity
+
+
+def _web(cfg: RunConfig, info: devstack.StackInfo) -> Process:
+    """The case workers' web pages, signing in at the stack's Keycloak. It talks HTTP to the
+    services, the views and the provider only: no broker, no database in its environment."""
+    tracing = {
+        k: v for k, v in info.env().items() if k == "IP_ZIPKIN_ENDPOINT" or k.startswith("IP_OIDC_")
+    }
     common = {**tracing, "IP_LOG_JSON": "true", "IP_TRACE_EXPORTER": "zipkin"}
     urls = {view: f"http://127.0.0.1:{cfg.ports[name]}" for name, view in VIEWS.items()}
     settings = {
         "IP_WEB_PORT": str(cfg.ports["web"]),
-        "IP_WEB_DEV_SIGN_IN": "true",
+        "IP_WEB_PUBLIC_URL": f"http://127.0.0.1:{cfg.ports['web']}",
         "IP_WEB_VIEW_URLS": json.dumps(
             {view.value: url for view, url in urls.items() if view is not ViewId.STEERING}
         ),
         "IP_WEB_STEERING_URL": urls[ViewId.STEERING],
-        "IP_TOKEN_SECRET": token_secret,
         **{f"IP_{s.upper()}_URL": f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES},
     }
     return Process(
@@ -184,31 +186,20 @@ def _web(cfg: RunConfig, info: devstack.StackInfo, token_secret: str) -> Process
     )
 
 
-def _seed_demo_data(cfg: RunConfig) -> None:
-    """The demo persons, through the services' APIs; a second run replays and adds nothing."""
+def _seed_demo_data(cfg: RunConfig, identity: Provider) -> None:
+    """The demo persons, through the services' APIs, signed by the realm's demo users; a
+    second run replays and adds nothing."""
     urls = {s: f"http://127.0.0.1:{cfg.ports[s]}" for s in SERVICES}
     print("  seeding demo data ...", flush=True)
     try:
-        seeded = demo.seed(urls, clock.today())  # Germany's day, as the services judge
-    except (demo.DemoDataError, OSError) as error:
+        signer = DemoSigner(identity.token_url)
+        seeded = demo.seed(
+            urls, clock.today(), signer=signer
+        )  # Germany's day, as the services judge
+    except (demo.DemoDataError, OSError, httpx.HTTPError) as error:
         print(f"  demo data refused (the platform runs on): {error}", flush=True)
         return
     print(f"  {demo.describe(seeded)}", flush=True)
-
-
-def _reader_token(cfg: RunConfig) -> str:
-    """The view's token for intake's key API: generated once per machine, never committed."""
-    return _secret(cfg, "reader-token")
-
-
-def _secret(cfg: RunConfig, name: str) -> str:
-    """A secret of this run's state dir: generated once per machine, never committed."""
-    path = cfg.state / name
-    if not path.exists():
-        cfg.state.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _pid_file(cfg: RunConfig, name: str) -> Path:
@@ -302,7 +293,7 @@ def run(cfg: RunConfig) -> int:
         topics=[devstack.TopicSpec(name) for name in ALL_TOPICS],
         principals=platform_principals(),
     )
-    processes = _platform(cfg, info, _reader_token(cfg), _secret(cfg, "token-secret"))
+    processes = _platform(cfg, info)
     (cfg.state / "ports.json").write_text(json.dumps(cfg.ports, indent=2))  # for `make status`
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -317,7 +308,7 @@ def run(cfg: RunConfig) -> int:
         for process in processes:
             children[process.name] = _start(cfg, process)
             _wait_healthy(process, children[process.name])
-        _seed_demo_data(cfg)
+        _seed_demo_data(cfg, _identity(info))
         _announce(cfg, info)
         while not stopping:
             for name, child in children.items():
@@ -341,6 +332,7 @@ def _announce(cfg: RunConfig, info: devstack.StackInfo) -> None:
 def announcement(cfg: RunConfig, info: devstack.StackInfo, python: str = sys.executable) -> str:
     """What a run prints when it is ready: addresses and commands to paste from anywhere
     (this interpreter by its path: a bare ``python`` is not the venv's outside it)."""
+    identity = _identity(info)
     person = json.dumps(demo.EXAMPLE_REGISTRATION, ensure_ascii=False)
     relay_ports = ", ".join(str(cfg.ports[f"{s}-relay"]) for s in SERVICES)
     agency_ports = ", ".join(f"{view} {cfg.ports[f'view-{view}']}" for view in AGENCY_VIEWS)
@@ -356,15 +348,21 @@ Ready.
   Agentur MG view API       http://127.0.0.1:{cfg.view_port}/docs
   agencies' views (/docs)   {agency_ports}
   steering figures          http://127.0.0.1:{cfg.ports["view-steering"]}/docs
-  web pages (case workers)  http://127.0.0.1:{cfg.ports["web"]}/  (dev sign-in: pick agency,
-                              role and a user name)
+  web pages (case workers)  http://127.0.0.1:{cfg.ports["web"]}/  (sign in at Keycloak as a
+                              demo user, password {DEMO_PASSWORD!r}: anna.aa Agentur MG,
+                              jonas.jcmg Jobcenter MG, ralf.jcrkn Jobcenter RKN, abel.mg ABH MG,
+                              sofia.mg Sozialamt MG, ina.iq IQ, sven.jcmg steering, dirk.jcmg
+                              data protection; all in deploy/local/keycloak/README.md)
+  identity provider         {identity.issuer}
+                              (admin console {identity.base_url}/admin: admin, password in
+                              {cfg.state}/secrets.json)
   tracing dashboard         {info.zipkin_url or "(none)"}
   metrics                   /metrics on every API; relays on ports {relay_ports}
   status                    make status
-  a read token              {python} -m services.chassis.auth issue --secret-file \\
-                              {cfg.state}/token-secret --agency AA-MG --role case_worker \\
-                              --user anna --purpose counselling
-                            (steering: --agency JC-MG --role steering --purpose steering)
+  a read token              {python} -m services.chassis.token --user anna.aa \\
+                              --purpose counselling
+                              (password {DEMO_PASSWORD!r}; the provider's client {CLI_CLIENT})
+                            (steering: --user sven.jcmg --purpose steering)
   network partners          {feed_url}/ (their topics; /keys: their keys)
   add a partner             set -a; . {cfg.state}/stack.env; set +a
                             IP_PARTNERS_CREDENTIALS_DIR={cfg.state}/partners \\
@@ -376,15 +374,15 @@ Ready.
                             (it prints the demo's recognition counsellings its consents allow;
                             more: README, "Network partners")
 
-Try it:
+Try it (every command carries the signed-in person's token: docs/authorization.md):
+  TOKEN=$(IP_TOKEN_PASSWORD={DEMO_PASSWORD} {python} -m services.chassis.token \\
+    --issuer {identity.issuer} --user anna.aa --purpose counselling)
   CASE=$(curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases \\
-    -H 'Content-Type: application/json' \\
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \\
     -d '{person}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["case_id"])')
   curl -s -X POST http://127.0.0.1:{cfg.intake_port}/cases/$CASE/first-contact \\
-    -H 'Content-Type: application/json' \\
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \\
     -d '{{"contacted_on": "2016-02-09", "interpreter_language": "ar"}}'
-  TOKEN=$({python} -m services.chassis.auth issue --secret-file {cfg.state}/token-secret \\
-    --agency AA-MG --role case_worker --user anna --purpose counselling)
   sleep 1; curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{cfg.view_port}/cases/$CASE
 """
 
@@ -411,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("controller-port", defaults.stack.controller_port, "Kafka KRaft controller"),
         ("pg-port", defaults.stack.pg_port, "PostgreSQL"),
         ("zipkin-port", defaults.stack.zipkin_port, "the Zipkin tracing dashboard"),
+        ("keycloak-port", defaults.stack.keycloak_port, "Keycloak (health on the next port)"),
     ):
         parser.add_argument(
             f"--{option}",
@@ -442,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             controller_port=args.controller_port,
             pg_port=args.pg_port,
             zipkin_port=args.zipkin_port,
+            keycloak_port=args.keycloak_port,
         ),
         ports=ports,
     )

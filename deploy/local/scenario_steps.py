@@ -8,6 +8,7 @@ only it does (who the person is, what it waits for, what it asserts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -28,12 +29,15 @@ async def in_turn(
     desk: CommandDesk,
     service: str,
     base: str,
-    steps: list[tuple[str, dict[str, Any]]],
+    steps: Sequence[tuple[Any, ...]],  # (path, body) or (path, body, agency)
     **common: str,
 ) -> None:
-    """One command after the other on the case at ``base``, each with ``common`` fields."""
-    for path, body in steps:
-        await desk.command(service, f"{base}/{path}", {**common, **body})
+    """One command after the other on the case at ``base``, each with ``common`` fields, by
+    the Agentur unless a step names its agency."""
+    for path, body, *agency in steps:
+        await desk.command(
+            service, f"{base}/{path}", {**common, **body}, agency=agency[0] if agency else "AA-MG"
+        )
 
 
 async def gestattung(desk: CommandDesk, base: str, since: str) -> None:
@@ -153,21 +157,23 @@ async def skilled_job(desk: CommandDesk, base: str) -> None:
 
 
 async def helper_job_with_ba_consent(desk: CommandDesk, base: str) -> None:
-    """A helper job: the BA consents, the Ausländerbehörde permits, the job starts."""
+    """A helper job: the Rhein-Kreis's Ausländerbehörde takes the request, the BA (the
+    Agentur) consents, the Ausländerbehörde permits, the Agentur records the job."""
     request = new_id()
     await in_turn(desk, "placement", base, [
         ("work-permission-requests", {"request_id": request,
                                       "employer": "Elektro Hansen GmbH, Grevenbroich",
                                       "job_description": "Helfer Elektroinstallation",
                                       "job_type": "helfer", "start_date": "2016-09-15",
-                                      "requested_on": "2016-09-01"}),
+                                      "requested_on": "2016-09-01"}, "RKN"),
         ("ba-consent-decisions", {"request_id": request, "granted": True,
-                                  "decided_on": "2016-09-05"}),
+                                  "decided_on": "2016-09-05"}, "AA-MG"),
         ("permission-decisions", {"request_id": request, "granted": True,
-                                  "valid_until": "2017-09-04", "decided_on": "2016-09-08"}),
+                                  "valid_until": "2017-09-04", "decided_on": "2016-09-08"}, "RKN"),
         ("placements", {"placement_id": new_id(), "kind": "beschaeftigung",
                         "skill_level": "helfer", "employer": "Elektro Hansen GmbH, Grevenbroich",
-                        "started_on": "2016-09-15", "work_permission_request_id": request}),
+                        "started_on": "2016-09-15", "work_permission_request_id": request},
+         "AA-MG"),
     ])  # fmt: skip
 
 
@@ -250,11 +256,13 @@ async def perjuf_then_eq_then_apprenticeship(desk: CommandDesk, base: str) -> No
             {"request_id": request, "employer": "Autohaus Kaarst GmbH",
              "job_description": "Kfz-Mechatroniker", "job_type": job_type, "start_date": start,
              "requested_on": "2016-09-01" if start < "2017" else "2017-06-01"},
+            agency="RKN",  # the Ausländerbehörde of Neuss
         )  # fmt: skip
         await desk.command(
             "placement", f"{base}/permission-decisions",
             {"request_id": request, "granted": True, "valid_until": "2020-07-31",
              "decided_on": "2016-09-20" if start < "2017" else "2017-06-20"},
+            agency="RKN",
         )  # fmt: skip
         await desk.command(
             "placement", f"{base}/placements",

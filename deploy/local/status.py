@@ -1,7 +1,8 @@
 """``make status``: the health of the local platform at a glance, as a table.
 
-Broker, databases and the tracing dashboard; each process's health; the lag of each view
-(messages on its topics after its stored positions); each service's outbox backlog.
+Broker, databases, the tracing dashboard and the identity provider (its realm's discovery);
+each process's health; the lag of each view (messages on its topics after its stored
+positions); each service's outbox backlog.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ async def gather_rows(state_dir: Path) -> list[Row]:
         _http(name, f"http://127.0.0.1:{port}/{'metrics' if name.endswith('-relay') else 'health'}")
         for name, port in ports.items()
     ]
+    if "IP_OIDC_ISSUER" in env:  # the provider's realm answers its discovery document
+        issuer = env["IP_OIDC_ISSUER"]
+        checks.append(_http("keycloak realm", f"{issuer}/.well-known/openid-configuration"))
     checks += [_outbox(s, env[f"IP_DB_{s.upper()}"]) for s in SERVICES]
     checks += [
         _lag(name, env[f"IP_DB_PROJ_{view.value.upper()}"], kafka)

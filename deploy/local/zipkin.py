@@ -3,8 +3,6 @@ loopback, keeping spans in memory. Started and stopped with the rest of the stac
 
 from __future__ import annotations
 
-import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -13,15 +11,14 @@ from pathlib import Path
 
 from deploy.local.devstack import (
     DevStackError,
-    _file_lock,
     _is_ours,
     _java,
     _read_pid,
     _require_port_free,
     _say,
-    _signal,
     _tail,
-    _wait_gone,
+    maven_artifact,
+    stop_by_pidfile,
 )
 
 ZIPKIN_VERSION = "3.5.1"
@@ -35,36 +32,7 @@ def jar_path(cache_dir: Path) -> Path:
 
 def fetch(cache_dir: Path) -> Path:
     """Copy Zipkin's executable jar from Maven Central into the cache (once)."""
-    jar = jar_path(cache_dir)
-    if jar.is_file():
-        return jar
-    jar.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(cache_dir / ".zipkin.lock"):
-        if jar.is_file():
-            return jar
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise DevStackError("zipkin: Maven (`mvn`) is needed to fetch the Zipkin server jar")
-        _say("zipkin", f"fetching Zipkin {ZIPKIN_VERSION} from Maven Central ...")
-        proc = subprocess.run(
-            [
-                mvn,
-                "-q",
-                "-B",
-                "dependency:copy",
-                f"-Dartifact={ZIPKIN_ARTIFACT}",
-                f"-DoutputDirectory={jar.parent}",
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not jar.is_file():
-            raise DevStackError(
-                f"zipkin: fetching {ZIPKIN_ARTIFACT} failed:\n{proc.stdout[-3000:]}"
-            )
-    return jar
+    return maven_artifact("zipkin", ZIPKIN_ARTIFACT, jar_path(cache_dir), cache_dir)
 
 
 def _pidfile(state_dir: Path) -> Path:
@@ -126,13 +94,4 @@ def up(state_dir: Path, cache_dir: Path, port: int) -> bool:
 
 def down(state_dir: Path) -> bool:
     """Stop the Zipkin this state dir started; True if one was running."""
-    pid = running_pid(state_dir)
-    _pidfile(state_dir).unlink(missing_ok=True)
-    if pid is None:
-        return False
-    _signal(pid, signal.SIGTERM)
-    if not _wait_gone(pid, 20):
-        _signal(pid, signal.SIGKILL)
-        _wait_gone(pid, 5)
-    _say("zipkin", f"stopped (pid {pid})")
-    return True
+    return stop_by_pidfile("zipkin", _pidfile(state_dir), state_dir, 20)

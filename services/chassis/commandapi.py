@@ -1,26 +1,38 @@
 """HTTP command endpoints, the same for every service: a body that is the command, an
-``Idempotency-Key`` header, the acting agency, and ``201 {case_id, version, replayed}``.
+``Idempotency-Key`` header, a bearer token saying who acts, and
+``201 {case_id, version, replayed}``.
+
+Who acts comes from the verified token only (``services.chassis.identity``): 401 without one
+or with one that is not genuine and current; the acting agency and role then meet the
+service's table of who may issue what (403 naming the rule), decided in its pure domain.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations
 built at run time, which must be real types, not strings.)
 """
 
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import httpx
 import structlog
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
+from services.chassis.actors import CommandIdentity
+from services.chassis.authorization import Acting
 from services.chassis.clock import berlin_today
 from services.chassis.eventstore import AppendResult, CommandContext
+from services.chassis.identity import Principal, TokenError
 from services.chassis.ids import uuid7
 from services.chassis.metrics import COMMANDS
-from services.chassis.rules import InvalidTransitionError
+from services.chassis.rules import InvalidTransitionError, NotPermittedError
 from services.chassis.validation import dates_in_future
 
 log = structlog.get_logger("command")
@@ -37,14 +49,72 @@ IdempotencyKey = Annotated[
         description="repeat a command safely: the same key applies it once",
     ),
 ]
-ActingAgency = Annotated[
-    Agency,
-    Header(
-        alias="X-Agency",
-        description="the agency on whose behalf the command is recorded "
-        "(taken from the signed token once the read side's sign-in exists)",
-    ),
-]
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="provider token",
+    description="an access token of the OpenID Connect provider; its agency and role "
+    "claims say on whose behalf and in which role the command is issued",
+)
+UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no bearer token, or one that is not genuine and current"}
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "this agency and role may not issue the command here; names the rule"}
+}
+
+
+def identity_of(request: Request) -> CommandIdentity:
+    """The app's identity, filled by its composition root (``service_http_app``)."""
+    identity: CommandIdentity = request.app.state.command_identity
+    return identity
+
+
+async def acting_principal(
+    request: Request,
+    identity: Annotated[CommandIdentity, Depends(identity_of)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified principal of the request; 401 (``WWW-Authenticate: Bearer``) otherwise."""
+    if identity.verifier is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "no identity provider configured (IP_OIDC_ISSUER)"
+        )
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        reason = "a bearer token is required"
+    else:
+        try:
+            return await identity.verifier.verify(credentials.credentials)
+        except TokenError as error:
+            reason = str(error)
+        except httpx.HTTPError as error:  # the provider is away: no token can be checked
+            log.warning("command.provider_unreachable", error=str(error))
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the identity provider cannot be reached"
+            ) from error
+    route = request.scope.get("route")
+    name = getattr(route, "name", request.url.path)
+    COMMANDS.labels(name, "unauthenticated").inc()
+    log.info("command.unauthenticated", command=name, reason=reason)
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail=reason,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+ActingPrincipal = Annotated[Principal, Depends(acting_principal)]
+
+
+def acting_agency(principal: Principal) -> Agency:
+    """The network agency a principal acts for; 403 for anyone else (a partner reports
+    through its own channel, not the command APIs)."""
+    agency = Acting.of(principal.agency, principal.role).agency
+    if agency is None:
+        raise NotPermittedError(
+            "command.only_network_agencies",
+            f"{principal.agency} is no agency of the network; its staff issue no commands here",
+        )
+    return agency
 
 
 class CommandAccepted(BaseModel):
@@ -55,10 +125,16 @@ class CommandAccepted(BaseModel):
     replayed: bool
 
 
-def _context(idempotency_key: str | None, agency: Agency) -> CommandContext:
-    return CommandContext(
-        idempotency_key=idempotency_key or str(uuid7()), agency=agency, correlation_id=uuid7()
+def request_hash(name: str, case_id: UUID | None, command: BaseModel, agency: Agency) -> str:
+    """What an idempotency key stands for: the command, its case (None when it opens one:
+    the id is minted anew for a repeat), the body in canonical JSON, and the acting agency."""
+    canonical = json.dumps(
+        [name, str(case_id) if case_id else None, command.model_dump(mode="json"), agency.value],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _nul_at(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
@@ -116,6 +192,17 @@ async def _accept(
     with structlog.contextvars.bound_contextvars(case_id=str(case_id)):
         try:
             result = await execute(request, case_id, command, context)
+        except NotPermittedError as refusal:
+            COMMANDS.labels(name, "forbidden").inc()
+            # The agency and role are no personal data; the person stays out of the log.
+            log.info(
+                "command.forbidden",
+                command=name,
+                rule=refusal.rule,
+                agency=context.agency.value,
+                role=context.actor.role if context.actor else None,
+            )
+            raise
         except InvalidTransitionError as refusal:
             COMMANDS.labels(name, "refused").inc()
             log.info("command.refused", command=name, rule=refusal.rule)
@@ -176,9 +263,16 @@ def add_command(
     """
     summary = (command_type.__doc__ or command_type.__name__).strip().splitlines()[0]
     responses: dict[int | str, dict[str, Any]] = {
+        **UNAUTHENTICATED,
+        **FORBIDDEN,
         409: {"description": "the case's state does not allow this command; names the rule"},
-        422: {"description": "bad input; names each field and the reason"},
+        422: {
+            "description": "bad input, names each field and the reason; or an Idempotency-Key "
+            "used before for another request"
+        },
     }
+    if not opens_case:
+        responses[404] = {"description": "the service has never heard of this case"}
 
     # The two kinds differ only in where the case id comes from; FastAPI reads that source
     # (a path parameter, or none) from the dependency's signature.
@@ -191,10 +285,20 @@ def add_command(
         response: Response,
         case_id: Annotated[UUID, Depends(case_source)],
         today: Annotated[date, Depends(berlin_today)],
-        agency: ActingAgency = Agency.AA_MG,
+        principal: ActingPrincipal,
+        identity: Annotated[CommandIdentity, Depends(identity_of)],
         idempotency_key: IdempotencyKey = None,
     ) -> CommandAccepted:
-        context = _context(idempotency_key, agency)
+        agency = acting_agency(principal)
+        context = CommandContext(
+            idempotency_key=idempotency_key or str(uuid7()),
+            agency=agency,
+            correlation_id=uuid7(),
+            actor=identity.actor(principal),
+            request_hash=request_hash(
+                command_type.__name__, None if opens_case else case_id, command, agency
+            ),
+        )
         return await _accept(
             execute,
             request=request,

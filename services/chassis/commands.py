@@ -24,7 +24,7 @@ class EventStore(Protocol[Payload]):
 
     async def load(self, stream_id: UUID) -> list[Envelope[Payload]]: ...
 
-    async def handled(self, idempotency_key: str) -> AppendResult | None: ...
+    async def handled(self, context: CommandContext) -> AppendResult | None: ...
 
     def exclusive(self, stream_id: UUID) -> AbstractAsyncContextManager[None]:
         """Writers of ``stream_id`` that hold this take turns (after a conflict)."""
@@ -50,7 +50,7 @@ async def run_command(
     ``decide`` sees the current history and may raise the domain's refusal; it is called
     again after every conflict, because the history it decided on is stale then.
     """
-    earlier = await store.handled(context.idempotency_key)
+    earlier = await store.handled(context)
     if earlier is not None:
         return earlier
     history = await store.load(stream_id)

@@ -19,7 +19,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from contracts.codec import TopicCodec
-from contracts.envelope import Agency, Envelope, TraceContext
+from contracts.envelope import Actor, Agency, Envelope, TraceContext
 from services.chassis.ids import uuid7
 from services.chassis.metrics import APPEND_SECONDS
 from services.chassis.telemetry import current_trace_context
@@ -50,12 +50,26 @@ class VersionConflictError(Exception):
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What the adapter knows about a command besides its content."""
+    """What the adapter knows about a command besides its content: ``actor`` is the signed-in
+    person (None for a process reacting to another event), ``request_hash`` what the
+    idempotency key stands for (None: a reaction's key, derived from its event)."""
 
     idempotency_key: str
     agency: Agency
     correlation_id: UUID
     causation_id: UUID | None = None
+    actor: Actor | None = None
+    request_hash: str | None = None
+
+
+class IdempotencyKeyReusedError(Exception):
+    """The idempotency key was used before for another request (422)."""
+
+    def __init__(self, idempotency_key: str) -> None:
+        super().__init__(
+            f"the Idempotency-Key {idempotency_key!r} was used for another request (another "
+            "command, case, body or agency); use a new key for a new request"
+        )
 
 
 @dataclass(frozen=True)
@@ -71,8 +85,9 @@ class AppendResult:
 async def install_schema(pool: asyncpg.Pool, *sql_files: str) -> None:
     """Apply the chassis's event-store tables, then each named schema file (idempotent)."""
     chassis = resources.files("services.chassis")
-    # parking.sql: the reactions' held cases, in the service's own database.
-    names = ("eventstore.sql", "outbox.sql", "parking.sql")
+    # parking.sql: the reactions' held cases, in the service's own database; known_cases.sql:
+    # the cases a service learns from intake (intake's own stays empty: it has its streams).
+    names = ("eventstore.sql", "outbox.sql", "parking.sql", "known_cases.sql")
     scripts = [chassis.joinpath(name).read_text() for name in names]
     scripts.extend(sql_files)
     async with pool.acquire() as conn, conn.transaction():
@@ -136,16 +151,15 @@ class PostgresEventStore(Generic[Payload]):
         async with self._pool.acquire() as conn:
             yield conn, False
 
-    async def handled(self, idempotency_key: str) -> AppendResult | None:
-        """The earlier outcome of a command with this key, if there was one."""
+    async def handled(self, context: CommandContext) -> AppendResult | None:
+        """The earlier outcome of the command with this context's key, if there was one;
+        ``IdempotencyKeyReusedError`` when the key was used for another request."""
         row = await self._pool.fetchrow(
-            "SELECT stream_id, first_version, last_version FROM handled_commands"
+            "SELECT stream_id, first_version, last_version, request_hash FROM handled_commands"
             " WHERE idempotency_key = $1",
-            idempotency_key,
+            context.idempotency_key,
         )
-        if row is None:
-            return None
-        return AppendResult(row["stream_id"], row["first_version"], row["last_version"], True)
+        return None if row is None else _earlier(row, context)
 
     async def append(
         self,
@@ -190,24 +204,23 @@ class PostgresEventStore(Generic[Payload]):
                 raise VersionConflictError(stream_id, expected_version)
             claimed = await conn.fetchval(
                 "INSERT INTO handled_commands (idempotency_key, stream_id, first_version,"
-                " last_version) VALUES ($1, $2, $3, $4)"
+                " last_version, request_hash) VALUES ($1, $2, $3, $4, $5)"
                 " ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
                 context.idempotency_key,
                 stream_id,
                 expected_version + 1,
                 last_version,
+                context.request_hash,
             )
             if not claimed:
                 # A concurrent twin of this command committed first: report its outcome.
                 earlier = await conn.fetchrow(
-                    "SELECT stream_id, first_version, last_version FROM handled_commands"
-                    " WHERE idempotency_key = $1",
+                    "SELECT stream_id, first_version, last_version, request_hash"
+                    " FROM handled_commands WHERE idempotency_key = $1",
                     context.idempotency_key,
                 )
                 assert earlier is not None
-                return AppendResult(
-                    earlier["stream_id"], earlier["first_version"], earlier["last_version"], True
-                )
+                return _earlier(earlier, context)
             bodies = [envelope.model_dump_json() for envelope in envelopes]
             try:
                 await conn.execute(
@@ -258,9 +271,19 @@ class PostgresEventStore(Generic[Payload]):
                 "correlation_id": context.correlation_id,
                 "causation_id": context.causation_id,
                 "trace": trace_context,
+                "actor": context.actor,
                 "data": payload,
             }
         )
+
+
+def _earlier(row: asyncpg.Record, context: CommandContext) -> AppendResult:
+    """The outcome recorded with the key, if it was recorded for the same request. A key
+    stored before requests were hashed (NULL) is taken as the same request."""
+    stored = row["request_hash"]
+    if stored is not None and context.request_hash is not None and stored != context.request_hash:
+        raise IdempotencyKeyReusedError(context.idempotency_key)
+    return AppendResult(row["stream_id"], row["first_version"], row["last_version"], True)
 
 
 def kafka_headers(envelope: Envelope[Any]) -> dict[str, str]:

@@ -18,3 +18,7 @@ CREATE TABLE IF NOT EXISTS handled_commands (
     last_version    integer     NOT NULL,
     handled_at      timestamptz NOT NULL DEFAULT now()
 );
+
+-- What the key stood for: a hash of (command type, case, canonical body, acting agency), so a
+-- key reused for another request is refused instead of answered with the first one's outcome.
+ALTER TABLE handled_commands ADD COLUMN IF NOT EXISTS request_hash text;

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.chassis.eventstore import IdempotencyKeyReusedError
 from services.chassis.metrics import COMMANDS
-from services.chassis.rules import InvalidTransitionError
+from services.chassis.rules import InvalidTransitionError, NotPermittedError, UnknownCaseError
 from services.chassis.validation import FieldsError
 
 
@@ -51,7 +52,20 @@ async def _unprocessable(request: Request, error: Exception) -> Response:
 
 async def _conflict(_: Request, error: Exception) -> Response:
     assert isinstance(error, InvalidTransitionError)
-    return JSONResponse(status_code=409, content={"rule": error.rule, "detail": error.detail})
+    code = 409
+    if isinstance(error, NotPermittedError):
+        code = 403
+    elif isinstance(error, UnknownCaseError):
+        code = 404
+    return JSONResponse(status_code=code, content={"rule": error.rule, "detail": error.detail})
+
+
+async def _key_reused(request: Request, error: Exception) -> Response:
+    assert isinstance(error, IdempotencyKeyReusedError)
+    route = request.scope.get("route")
+    COMMANDS.labels(getattr(route, "name", request.url.path), "invalid").inc()
+    problem = {"field": "Idempotency-Key", "reason": str(error)}
+    return JSONResponse(status_code=422, content={"detail": [problem]})
 
 
 async def _unreadable_body(request: Request, error: Exception) -> Response:
@@ -66,9 +80,11 @@ async def _unreadable_body(request: Request, error: Exception) -> Response:
 
 
 def install_common_handlers(app: FastAPI) -> None:
-    """422 with field and reason for bad input; 409 with the rule that refused."""
+    """422 with field and reason for bad input (and a reused idempotency key); 409 with the
+    rule that refused (403 when it is who may issue it, 404 for an unknown case)."""
     app.add_exception_handler(RequestValidationError, _unprocessable)
     app.add_exception_handler(InvalidTransitionError, _conflict)
+    app.add_exception_handler(IdempotencyKeyReusedError, _key_reused)
     app.add_exception_handler(StarletteHTTPException, _unreadable_body)
 
 

@@ -9,7 +9,9 @@ header.
 
 Keys rotate at the provider: a token signed with a key id this process has not seen makes it
 fetch the JWKS again (at most once per ``refetch_after``), so a rotation is followed without a
-restart, and a forged key id cannot make it hammer the provider.
+restart, and a forged key id cannot make it hammer the provider. The JWKS is fetched again
+when it is older than ``max_age`` too, so a key the provider no longer publishes stops being
+accepted (if that fetch fails, the keys at hand stay in use).
 
 Claim names are settings (``ClaimNames``): Keycloak's realm in ``deploy/local/keycloak/``
 maps the users' attributes ``agency`` and ``role`` into claims of those names; an agency's own
@@ -75,6 +77,9 @@ class JwksVerifier:
     fetch_jwks: JwksFetch
     claims: ClaimNames = field(default_factory=ClaimNames)
     refetch_after: float = 10.0  # seconds between JWKS fetches for an unknown key id
+    # Seconds a fetched JWKS is trusted: a key the issuer withdrew (after a rotation, or one
+    # that leaked) is refused at most this long after, without a restart.
+    max_age: float = 300.0
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict, init=False, repr=False)
     _fetched_at: float = field(default=float("-inf"), init=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
@@ -99,6 +104,11 @@ class JwksVerifier:
     async def _key(self, kid: str) -> jwt.PyJWK:
         if kid not in self._keys:
             await self._refresh()
+        elif time.monotonic() - self._fetched_at > self.max_age:
+            try:
+                await self._refresh()
+            except Exception:  # noqa: BLE001  # any failure of the fetch: keep the keys we have
+                log.warning("identity.jwks_refresh_failed", kept=sorted(self._keys))
         try:
             return self._keys[kid]
         except KeyError:
@@ -106,6 +116,11 @@ class JwksVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal of a genuine, current token; ``TokenError`` saying why not."""
+        return self.principal_of(await self.verified_claims(token))
+
+    async def verified_claims(self, token: str) -> Mapping[str, Any]:
+        """Every claim of a genuine, current token of the issuer for the audience (also of a
+        process's client-credentials token, which names no agency); ``TokenError`` if not."""
         if len(token) > MAX_TOKEN_CHARS:
             raise TokenError("the token is too long")
         try:
@@ -129,9 +144,11 @@ class JwksVerifier:
             raise TokenError("the token has expired") from error
         except jwt.PyJWTError as error:
             raise TokenError(f"the token is not valid: {error}") from error
-        return self._principal(payload)
+        return payload
 
-    def _principal(self, payload: Mapping[str, Any]) -> Principal:
+    def principal_of(self, payload: Mapping[str, Any]) -> Principal:
+        """Who acts, from verified claims; ``TokenError`` if they do not name agency and role."""
+
         def text(name: str, *, required: bool = True) -> str | None:
             value = payload.get(name)
             if value is None and not required:

@@ -1,5 +1,6 @@
-"""How readers obtain person keys: from intake, over HTTP, with their bearer token; and how
-they open a sealed payload with the keys its values name."""
+"""How readers obtain person keys: from intake, over HTTP, with the access token of their
+client at the provider (client credentials); and how they open a sealed payload with the keys
+its values name."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 from pydantic import BaseModel
 
 from services.chassis.crypto import PersonKey, key_ids, unseal
+from services.chassis.oidc import ClientCredentials, OidcClientSettings
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -33,12 +35,19 @@ async def opened(model: Model, case_id: UUID, keys: KeySource) -> Model:
     return unseal(model, *found)
 
 
-class IntakeKeyClient:
-    """Fetches and caches person keys; an erased or unknown key is reported as ``None``."""
+def intake_http(intake_url: str, credentials: OidcClientSettings) -> httpx.AsyncClient:
+    """An HTTP client for intake's key API that authenticates as the settings' client."""
+    client = httpx.AsyncClient(base_url=intake_url, timeout=10.0)
+    client.auth = ClientCredentials(client, credentials)
+    return client
 
-    def __init__(self, client: httpx.AsyncClient, token: str, *, cache_size: int = 50_000) -> None:
+
+class IntakeKeyClient:
+    """Fetches and caches person keys (over a client that authenticates, e.g.
+    :func:`intake_http`); an erased or unknown key is reported as ``None``."""
+
+    def __init__(self, client: httpx.AsyncClient, *, cache_size: int = 50_000) -> None:
         self._client = client
-        self._token = token
         self._cache: dict[UUID, dict[str, PersonKey]] = {}
         self._cache_size = cache_size
 
@@ -49,7 +58,6 @@ class IntakeKeyClient:
         response = await self._client.get(
             f"/internal/person-keys/{case_id}",
             params={} if key_id is None else {"key_id": key_id},
-            headers={"Authorization": f"Bearer {self._token}"},
         )
         if response.status_code == httpx.codes.NOT_FOUND:
             return None

@@ -10,3 +10,11 @@ class InvalidTransitionError(Exception):
         super().__init__(f"{rule}: {detail}")
         self.rule = rule
         self.detail = detail
+
+
+class NotPermittedError(InvalidTransitionError):
+    """The acting agency or role may not issue the command (403); ``rule`` names the rule."""
+
+
+class UnknownCaseError(InvalidTransitionError):
+    """The service has never heard of the case (404), and the command does not open one."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from contracts.codec import TopicCodec
 from contracts.envelope import EVENT_HEADERS, TRACE_HEADERS, Envelope
+from services.chassis.actors import CommandIdentity, command_identity
 from services.chassis.backoff import until_started
 from services.chassis.eventstore import PostgresEventStore, install_schema
 from services.chassis.http import service_app
@@ -185,8 +186,10 @@ def service_http_app(
     router: APIRouter,
     wire: Callable[[FastAPI, WriteSide[Payload]], None],
     background: Sequence[Background] = (),
+    identity: CommandIdentity | None = None,
 ) -> FastAPI:
-    """A service's HTTP app: its write side for as long as the app runs, its command routes,
+    """A service's HTTP app: its write side for as long as the app runs, its command routes
+    (verifying tokens with ``identity``, by default the provider the settings name),
     OpenAPI, /metrics and /health; ``background`` tasks run beside it."""
     app = service_app(
         title=title,
@@ -194,6 +197,7 @@ def service_http_app(
         lifespan=write_side_lifespan(spec, database_url, settings, wire, background),
         router=router,
     )
+    app.state.command_identity = identity or command_identity(settings)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -40,6 +40,11 @@ class ProcessSettings(BaseSettings):
     reactions: bool = Field(
         default=True, description="consume other services' topics (off: an HTTP-only process)"
     )
+    actor_reference_key: SecretStr = Field(
+        default=SecretStr("development-only-actor-reference-key"),
+        description="HMAC key of the pseudonymous actor references events record; a "
+        "deployment sets its own and keeps it (a new key gives everyone new references)",
+    )
 
     @property
     def kafka(self) -> KafkaAccess:

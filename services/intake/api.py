@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from typing import Annotated
 from uuid import UUID
 
@@ -11,9 +10,18 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from contracts.envelope import Agency
-from services.chassis.auth import ReaderSecret, reader_responses
-from services.chassis.commandapi import ActingAgency, add_case_commands, add_command, executor
+from services.chassis.bearer import reader_responses
+from services.chassis.commandapi import (
+    FORBIDDEN,
+    UNAUTHENTICATED,
+    ActingPrincipal,
+    acting_agency,
+    add_case_commands,
+    add_command,
+    executor,
+)
+from services.chassis.identity import JwksVerifier
+from services.chassis.oidc import require_client
 from services.intake.commands import (
     AcceptHandOver,
     AssignInterpreter,
@@ -97,18 +105,36 @@ class RotatedKey(BaseModel):
     "/cases/{case_id}/key-rotation",
     response_model=RotatedKey,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "unknown or erased case, or not the responsible agency"}},
+    responses={
+        **UNAUTHENTICATED,
+        **FORBIDDEN,
+        404: {"description": "unknown case"},
+        409: {"description": "erased case, or not the responsible agency"},
+    },
 )
 async def key_rotation(
-    case_id: UUID,
-    wired: Annotated[IntakePorts, Depends(ports)],
-    agency: ActingAgency = Agency.AA_MG,
+    case_id: UUID, wired: Annotated[IntakePorts, Depends(ports)], principal: ActingPrincipal
 ) -> RotatedKey:
     """Rotate the person's data key: new events are sealed with a new key, published ones
     keep theirs (nothing is re-encrypted)."""
+    agency = acting_agency(principal)
     key = await rotate_key(case_id, agency, wired)
     log.info("person_key.rotated", case_id=str(case_id), key_id=key.key_id, agency=agency.value)
     return RotatedKey(case_id=case_id, key_id=key.key_id)
+
+
+def _identity(request: Request) -> JwksVerifier:
+    verifying: JwksVerifier | None = request.app.state.identity
+    if verifying is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "no identity provider configured (IP_OIDC_ISSUER)"
+        )
+    return verifying
+
+
+def _key_clients(request: Request) -> frozenset[str]:
+    clients: frozenset[str] = request.app.state.intake.key_clients
+    return clients
 
 
 @router.get(
@@ -119,13 +145,13 @@ async def key_rotation(
 async def person_key(
     case_id: UUID,
     wired: Annotated[IntakePorts, Depends(ports)],
-    token: ReaderSecret,
+    reader: Annotated[str, Depends(require_client(_identity, _key_clients))],
     key_id: Annotated[
         str | None, Query(max_length=64, description="a retired key by its id; none: the current")
     ] = None,
 ) -> PersonKeyOut:
-    """A person's data key, for a reader named in intake's settings (bearer token)."""
-    reader = _authenticated_reader(wired.key_readers, token)
+    """A person's data key, for a client of the provider named in intake's settings (its
+    client-credentials access token); the access is logged under the client's id."""
     key = await wired.keys.lookup_for_reader(reader, case_id, key_id)
     log.info(
         "person_key.requested",
@@ -139,10 +165,3 @@ async def person_key(
     return PersonKeyOut(
         case_id=case_id, key_id=key.key_id, secret=base64.b64encode(key.secret).decode()
     )
-
-
-def _authenticated_reader(readers: dict[str, str], token: str) -> str:
-    for reader, expected in readers.items():
-        if secrets.compare_digest(token, expected):
-            return reader
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may not read person keys")

@@ -34,8 +34,10 @@ from contracts.intake import (
     SgbIIApplicationRecorded,
     WohnsitzauflageImposed,
 )
-from services.chassis.rules import InvalidTransitionError
+from services.chassis.authorization import Acting
+from services.chassis.rules import InvalidTransitionError, UnknownCaseError
 from services.intake import consent, handover
+from services.intake.authority import permit
 from services.intake.case import Case, InterpreterStage
 from services.intake.commands import (
     AcceptHandOver,
@@ -66,14 +68,16 @@ from services.intake.commands import (
 from services.intake.evolve import evolve
 from services.intake.profile import completeness
 
-# The Ausländerbehörde of each site's town may record residence facts besides the agency.
-_RESIDENCE_AUTHORITY = {"MG": Agency.STADT_MG, "NE": Agency.RKN, "GV": Agency.RKN}
-_RESIDENCE_COMMANDS = (
-    LinkIdentifier,
-    RecordResidenceStatus,
-    RecordAsylumDecision,
-    ImposeWohnsitzauflage,
-)
+
+def decide_as(case: Case | None, command: IntakeCommand, acting: Acting) -> list[IntakeEvent]:
+    """The events a command of ``acting`` produces: an unknown case first (404), then who
+    may issue it (403, ``authority.WHO_MAY_ISSUE``), then the case's state (409)."""
+    if case is None and not isinstance(command, RegisterPerson):
+        raise UnknownCaseError("case.must_be_registered", "no registered case")
+    if case is not None and case.erased_on is not None:
+        raise InvalidTransitionError("case.erased", f"the person was erased on {case.erased_on}")
+    permit(case, command, acting)
+    return decide(case, command)
 
 
 # § 60a (2) S. 4 AufenthG as added by the Integrationsgesetz of 31.07.2016 (BGBl. I S. 1939),
@@ -82,32 +86,28 @@ AUSBILDUNGSDULDUNG_FROM: Final = date(2016, 8, 6)
 
 
 def decide(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
-    """The events a command produces, or the rule that refuses it."""
+    """The events a command produces, or the rule of the case's state that refuses it (who
+    issues it is ``decide_as``'s business: reactions and jobs decide here directly)."""
     if isinstance(command, RegisterPerson):
         if case is not None:
             raise InvalidTransitionError("case.already_registered", "this case exists already")
         return [PersonRegistered(**command.model_dump())]
     if case is None:
-        raise InvalidTransitionError("case.must_be_registered", "no registered case")
+        raise UnknownCaseError("case.must_be_registered", "no registered case")
     if case.erased_on is not None:
         raise InvalidTransitionError("case.erased", f"the person was erased on {case.erased_on}")
     if isinstance(command, ErasePerson):
-        # The responsible agency erases (also a closed case: retention ends there); every
-        # other copy follows the erasure event.
-        _require_may_act(case, command)
+        # Also a closed case: retention ends there; every other copy follows the erasure event.
         return [
             PersonErased(controller=case.acting, reason=command.reason, erased_on=command.erased_on)
         ]
     if isinstance(command, EraseCategory):
-        _require_may_act(case, command)
         return [_erase_category(case, command)]
     if isinstance(command, ExpireConsent):
         # A consent of a closed case still opens data to its recipients: it ends all the same.
-        _require_may_act(case, command)
         return [consent.expire(case, command)]
     if case.closed_on is not None:
         raise InvalidTransitionError("case.closed", f"the case was closed on {case.closed_on}")
-    _require_may_act(case, command)
     return _decide_open(case, command)
 
 
@@ -131,26 +131,13 @@ def _erase_category(case: Case, command: EraseCategory) -> CategoryErased:
 def may_rotate_key(case: Case | None, agency: Agency) -> None:
     """A person's key is rotated for a registered, unerased case by its responsible agency."""
     if case is None:
-        raise InvalidTransitionError("case.must_be_registered", "no registered case")
+        raise UnknownCaseError("case.must_be_registered", "no registered case")
     if case.erased_on is not None:
         raise InvalidTransitionError("case.erased", f"the person was erased on {case.erased_on}")
     if agency != case.responsible:
         raise InvalidTransitionError(
             "case.only_responsible_agency_changes",
             f"{case.responsible} is responsible; {agency} may only read",
-        )
-
-
-def _require_may_act(case: Case, command: IntakeCommand) -> None:
-    if isinstance(command, AcceptHandOver | RejectHandOver):
-        return  # the receiver decides; checked by the hand-over rules
-    allowed = {case.responsible}
-    if isinstance(command, _RESIDENCE_COMMANDS):
-        allowed.add(_RESIDENCE_AUTHORITY[case.current_site])
-    if case.acting not in allowed:
-        raise InvalidTransitionError(
-            "case.only_responsible_agency_changes",
-            f"{case.responsible} is responsible; {case.acting} may only read",
         )
 
 

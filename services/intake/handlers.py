@@ -10,13 +10,14 @@ from uuid import UUID
 from contracts.envelope import Agency
 from contracts.intake import IntakeEvent
 from contracts.personal import personal_fields
+from services.chassis.authorization import Acting
 from services.chassis.commands import EventStore, decide_and_append
 from services.chassis.crypto import PersonKey, seal, unseal
 from services.chassis.eventstore import AppendResult, CommandContext
 from services.chassis.rules import InvalidTransitionError
 from services.intake.case import Case, Milestones
 from services.intake.commands import EraseCategory, ErasePerson, IntakeCommand, RegisterPerson
-from services.intake.domain import decide, fold, may_rotate_key
+from services.intake.domain import decide, decide_as, fold, may_rotate_key
 from services.intake.milestones import KINDS_OF_CATEGORY, FactKind
 
 
@@ -53,7 +54,7 @@ class IntakePorts:
     store: EventStore[IntakeEvent]
     keys: KeyStore
     milestones: MilestoneStore
-    key_readers: dict[str, str]
+    key_clients: frozenset[str]  # the provider's clients that may fetch person keys
 
 
 async def handle(
@@ -83,8 +84,22 @@ async def handle(
             raise LookupError(f"no key to seal the personal data of case {case_id}")
         return events
 
+    def decide_for_actor(case: Case | None, command: IntakeCommand) -> list[IntakeEvent]:
+        # A signed-in person meets the table of who may issue what; intake's own processes
+        # (none issue commands today but the retention job, which signs as data protection)
+        # decide on the state alone.
+        if context.actor is None:
+            return decide(case, command)
+        return decide_as(case, command, Acting(context.agency, context.actor.role))
+
     result = await decide_and_append(
-        ports.store, case_id, command, context, decide=decide, fold=opened_case, finish=sealed
+        ports.store,
+        case_id,
+        command,
+        context,
+        decide=decide_for_actor,
+        fold=opened_case,
+        finish=sealed,
     )
     if isinstance(command, ErasePerson):
         # After the event is stored (a refusal must not erase); repeated on a replay, so a

@@ -28,8 +28,10 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.envelope import Actor
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import IntakeEvent, intake_codec
+from services.chassis.authorization import Role
 from services.chassis.eventstore import CommandContext, PostgresEventStore, install_schema
 from services.chassis.ids import uuid7
 from services.chassis.jobs import add_job_arguments, job_today
@@ -115,6 +117,8 @@ async def erase(pool: asyncpg.Pool, due: Expiry, today: date) -> bool:
         idempotency_key=key,
         agency=due.controller,
         correlation_id=uuid7(),
+        # The job erases for the controller's data protection, and the events say so.
+        actor=Actor(role=Role.DATA_PROTECTION, reference="job:retention"),
     )
     try:
         await handle(due.case_id, command, context, ports)

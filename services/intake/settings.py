@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.chassis.oidc import OidcSettings
 from services.chassis.settings import ProcessSettings
 
 
-class IntakeSettings(ProcessSettings):
-    """Intake's database, HTTP listener and the readers allowed to fetch person keys."""
+class IntakeSettings(ProcessSettings, OidcSettings):
+    """Intake's database, HTTP listener, the provider whose tokens it accepts, and the
+    provider's clients allowed to fetch person keys."""
 
     intake_database_url: str = Field(
         default="postgresql://intake@127.0.0.1:15432/intake",
@@ -21,7 +23,8 @@ class IntakeSettings(ProcessSettings):
         ge=0.0,
         description="how often the process records lapsed consents as expired (0: never)",
     )
-    intake_key_readers: dict[str, str] = Field(
-        default_factory=dict,
-        description="reader name -> bearer token allowed to fetch person keys (JSON)",
+    intake_key_clients: frozenset[str] = Field(
+        default=frozenset({"ip-view-reader", "ip-partners-feed"}),
+        description="the provider's clients (azp of a client-credentials token) that may fetch"
+        " person keys (JSON list)",
     )

@@ -7,6 +7,8 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.language import TOPIC, LanguageEvent, language_codec
+from services.chassis.actors import CommandIdentity
+from services.chassis.known_cases import PostgresKnownCases, known_cases_reaction
 from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.language.api import router
 from services.language.handlers import LanguagePorts
@@ -21,15 +23,18 @@ SPEC: Final = ServiceSpec[LanguageEvent](
     description="Each person's language path: entitlements and obligations to attend an "
     "Integrationskurs or Berufssprachkurs, placement tests, enrolments, monthly attendance, "
     "exams; entitlements follow the case when it is handed over.",
-    reactions=(HAND_OVER,),
+    reactions=(HAND_OVER, known_cases_reaction("language")),
 )
 
 
-def create_app(settings: LanguageSettings) -> FastAPI:
-    """The language HTTP app; its pool and reaction live as long as the app runs."""
+def create_app(settings: LanguageSettings, identity: CommandIdentity | None = None) -> FastAPI:
+    """The language HTTP app; its pool and reaction live as long as the app runs.
+    ``identity`` verifies the bearer tokens (default: the provider the settings name)."""
 
     def wire(app: FastAPI, write_side: WriteSide[LanguageEvent]) -> None:
-        app.state.language = LanguagePorts(store=write_side.store)
+        app.state.language = LanguagePorts(
+            store=write_side.store, cases=PostgresKnownCases(write_side.pool)
+        )
 
     return service_http_app(
         SPEC,
@@ -38,4 +43,5 @@ def create_app(settings: LanguageSettings) -> FastAPI:
         settings=settings,
         router=router,
         wire=wire,
+        identity=identity,
     )

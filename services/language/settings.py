@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.chassis.oidc import OidcSettings
 from services.chassis.settings import ProcessSettings
 
 
-class LanguageSettings(ProcessSettings):
+class LanguageSettings(ProcessSettings, OidcSettings):
     """The language service's database and HTTP listener."""
 
     language_database_url: str = Field(

@@ -7,6 +7,8 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.placement import TOPIC, PlacementEvent, placement_codec
+from services.chassis.actors import CommandIdentity
+from services.chassis.known_cases import PostgresKnownCases, known_cases_reaction
 from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.placement.api import router
 from services.placement.handlers import PlacementPorts
@@ -20,15 +22,18 @@ SPEC: Final = ServiceSpec[PlacementEvent](
     codec=placement_codec,
     description="Work-permission eligibility and decisions under dated rules, measures, the "
     "employer service's openings and proposals, placements and follow-up contacts.",
-    reactions=(RESIDENCE_FACTS,),
+    reactions=(RESIDENCE_FACTS, known_cases_reaction("placement")),
 )
 
 
-def create_app(settings: PlacementSettings) -> FastAPI:
-    """The placement HTTP app; its pool and its intake subscriber live as long as the app."""
+def create_app(settings: PlacementSettings, identity: CommandIdentity | None = None) -> FastAPI:
+    """The placement HTTP app; its pool and its intake subscriber live as long as the app.
+    ``identity`` verifies the bearer tokens (default: the provider the settings name)."""
 
     def wire(app: FastAPI, write_side: WriteSide[PlacementEvent]) -> None:
-        app.state.placement = PlacementPorts(store=write_side.store)
+        app.state.placement = PlacementPorts(
+            store=write_side.store, cases=PostgresKnownCases(write_side.pool)
+        )
 
     return service_http_app(
         SPEC,
@@ -37,4 +42,5 @@ def create_app(settings: PlacementSettings) -> FastAPI:
         settings=settings,
         router=router,
         wire=wire,
+        identity=identity,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.chassis.oidc import OidcSettings
 from services.chassis.settings import ProcessSettings
 
 
-class PlacementSettings(ProcessSettings):
+class PlacementSettings(ProcessSettings, OidcSettings):
     """Placement's database and HTTP listener, and whether this process reacts to intake."""
 
     placement_database_url: str = Field(

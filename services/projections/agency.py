@@ -211,6 +211,9 @@ class AgencyView:
                 envelope.occurred_at,
                 grant.read_only,
                 _json(data),
+                envelope.agency.value,
+                envelope.actor.role if envelope.actor else None,
+                envelope.actor.reference if envelope.actor else None,
             ),
             (
                 envelope.event_id,

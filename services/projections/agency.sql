@@ -17,6 +17,11 @@ CREATE TABLE IF NOT EXISTS case_events (
     data        jsonb       NOT NULL
 );
 CREATE INDEX IF NOT EXISTS case_events_case ON case_events (case_id, occurred_at);
+-- Who recorded the event: the agency, and the person's role and pseudonymous reference (the
+-- envelope's actor; none for what a service recorded in reaction to another event).
+ALTER TABLE case_events ADD COLUMN IF NOT EXISTS recorded_by text;
+ALTER TABLE case_events ADD COLUMN IF NOT EXISTS actor_role text;
+ALTER TABLE case_events ADD COLUMN IF NOT EXISTS actor_reference text;
 
 -- The disclosure log: what was shown in this view (held when a batch of the served generation
 -- committed), recorded when, on which legal basis or consent. In public like the access log,

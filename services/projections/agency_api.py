@@ -1,9 +1,10 @@
 """An agency view's read API: the cases it holds, a case's timeline, its disclosure log, and
 the log of every read.
 
-Every request carries a signed token (``services.chassis.auth``) of the agency the view
-serves (``TOKEN_AGENCY``), in a role that may make the read (``READ_ROLE``; the access log
-only for ``data_protection``). A token of another agency, a role that may not read, or a case
+Every request carries an access token of the platform's OpenID Connect provider, verified
+against its published keys (``services.chassis.oidc``), of the agency the view serves
+(``TOKEN_AGENCY``), in a role that may make the read (``READ_ROLE``; the access log only for
+``data_protection``). A token of another agency, a role that may not read, or a case
 the view holds nothing of is refused with 403 and the refusal is logged; every read that is
 granted is logged too, with the token's purpose: ``public.access_log`` of the view database,
 the source of the person's access report (``python -m services.projections.access_report``).
@@ -38,11 +39,12 @@ from uuid import UUID
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field
 
 from contracts.envelope import Agency
 from contracts.intake import Partner
-from services.chassis.auth import Claims, require_token
+from services.chassis.identity import JwksVerifier, Principal
+from services.chassis.oidc import require_principal
 from services.chassis.projection import DbConnection
 from services.projections.purpose import CONSENT_PURPOSES, ViewId, ViewKind
 
@@ -51,6 +53,7 @@ log = structlog.get_logger("projection.access")
 router = APIRouter()
 
 NOT_VISIBLE: Final = "not visible to this agency"
+NO_PURPOSE: Final = "unspecified"  # the access log's purpose of a token that names none
 ADMINISTRATION: Final = "administration"  # a held event with no data category: the case's own
 
 
@@ -101,14 +104,14 @@ class Read(StrEnum):
     FIGURES = "figures"  # the steering figures: aggregates, no person
 
 
-def refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
+def refusal(view: ViewId, claims: Principal, read: Read) -> str | None:
     """Why the token may not make this read in this view; ``None`` when it may."""
     if view.kind is ViewKind.STEERING:
         return _steering_refusal(claims, read)
     return _agency_refusal(view, claims, read)
 
 
-def _agency_refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
+def _agency_refusal(view: ViewId, claims: Principal, read: Read) -> str | None:
     agency = TOKEN_AGENCY[view]
     if agency is None:
         return f"the view {view.value} serves no reader of persons"
@@ -137,7 +140,7 @@ def _agency_refusal(view: ViewId, claims: Claims, read: Read) -> str | None:
     return None
 
 
-def _steering_refusal(claims: Claims, read: Read) -> str | None:
+def _steering_refusal(claims: Principal, read: Read) -> str | None:
     """Steering reads figures only, in the role ``steering``, sent by an agency of the
     network (the carriers of the coordination round and the steering conference)."""
     if read is not Read.FIGURES:
@@ -151,15 +154,15 @@ def _steering_refusal(claims: Claims, read: Read) -> str | None:
 
 @dataclass(frozen=True)
 class ViewAccess:
-    """Which view the app serves, and the secret its readers' tokens are signed with."""
+    """Which view the app serves, and the verifier of its readers' access tokens."""
 
     view: ViewId
-    token_secret: SecretStr
+    verifier: JwksVerifier
 
 
-def configure_access(app: FastAPI, view: ViewId, token_secret: SecretStr) -> None:
+def configure_access(app: FastAPI, view: ViewId, verifier: JwksVerifier) -> None:
     """Tell the routes which view they serve and how to verify its readers' tokens."""
-    app.state.access = ViewAccess(view, token_secret)
+    app.state.access = ViewAccess(view, verifier)
 
 
 def _access(request: Request) -> ViewAccess:
@@ -167,11 +170,11 @@ def _access(request: Request) -> ViewAccess:
     return access
 
 
-def _secret(request: Request) -> str:
-    return _access(request).token_secret.get_secret_value()
+def _verifier(request: Request) -> JwksVerifier:
+    return _access(request).verifier
 
 
-Token = Annotated[Claims, Depends(require_token(_secret))]
+Token = Annotated[Principal, Depends(require_principal(_verifier))]
 
 
 class HeldEvent(BaseModel):
@@ -181,6 +184,13 @@ class HeldEvent(BaseModel):
     occurred_at: datetime
     read_only: bool
     data: dict[str, Any]
+    recorded_by: str | None = Field(default=None, description="the agency that recorded it")
+    actor_role: str | None = Field(default=None, description="the role it was recorded in")
+    actor_reference: str | None = Field(
+        default=None,
+        description="pseudonymous reference of the person who recorded it (never the name); "
+        "none when a service recorded it in reaction to another event",
+    )
 
 
 class CaseTimeline(BaseModel):
@@ -236,7 +246,7 @@ CaseLimit = Annotated[
 async def record_access(
     conn: asyncpg.Pool | DbConnection,
     request: Request,
-    claims: Claims,
+    claims: Principal,
     *,
     granted: bool,
     case_id: UUID | None = None,
@@ -252,7 +262,7 @@ async def record_access(
         claims.agency,
         claims.user,
         claims.role,
-        claims.purpose,
+        claims.purpose or NO_PURPOSE,
         request.method,
         request.url.path,
         case_id,
@@ -264,7 +274,7 @@ async def record_access(
 
 
 async def _refuse(
-    pool: asyncpg.Pool, request: Request, claims: Claims, reason: str, case_id: UUID | None
+    pool: asyncpg.Pool, request: Request, claims: Principal, reason: str, case_id: UUID | None
 ) -> HTTPException:
     await record_access(pool, request, claims, granted=False, case_id=case_id, reason=reason)
     log.warning(
@@ -280,7 +290,7 @@ async def _refuse(
 
 
 async def authorize(
-    pool: asyncpg.Pool, request: Request, claims: Claims, read: Read, case_id: UUID | None = None
+    pool: asyncpg.Pool, request: Request, claims: Principal, read: Read, case_id: UUID | None = None
 ) -> None:
     reason = refusal(_access(request).view, claims, read)
     if reason is not None:
@@ -312,7 +322,10 @@ async def list_cases(
     return ids
 
 
-HELD_COLUMNS: Final = "case_id, event_id, type, category, occurred_at, read_only, data::text"
+HELD_COLUMNS: Final = (
+    "case_id, event_id, type, category, occurred_at, read_only, data::text,"
+    " recorded_by, actor_role, actor_reference"
+)
 
 
 def _categories(rows: Sequence[asyncpg.Record]) -> list[str]:

@@ -24,8 +24,9 @@ from fastapi import APIRouter, FastAPI, Response, status
 from contracts.envelope import Envelope
 from contracts.topics import DOMAIN_TOPICS
 from services.chassis.http import service_app
-from services.chassis.keyclient import IntakeKeyClient
+from services.chassis.keyclient import IntakeKeyClient, intake_http
 from services.chassis.liveview import LiveView
+from services.chassis.oidc import verifier
 from services.chassis.projection import (
     ProjectionHandler,
     ProjectionRunner,
@@ -114,7 +115,7 @@ def runner_factory(
             max_batch=settings.agency_max_batch,
             handler=parts.handler(
                 settings,
-                ViewPorts(IntakeKeyClient(keys_http, settings.key_reader_token), history),
+                ViewPorts(IntakeKeyClient(keys_http), history),
             ),
         )
 
@@ -127,7 +128,7 @@ def create_app(settings: AgencyViewSettings, parts: ViewParts = AGENCY) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http,
+            intake_http(settings.intake_url, settings) as keys_http,
             HistoryReader(settings.kafka) as history,
         ):
             view = LiveView(
@@ -141,6 +142,7 @@ def create_app(settings: AgencyViewSettings, parts: ViewParts = AGENCY) -> FastA
                 yield
             finally:
                 await view.stop()
+                await identity_http.aclose()
 
     app = service_app(
         title=f"Integration Points: view {settings.agency_view.value}",
@@ -148,7 +150,8 @@ def create_app(settings: AgencyViewSettings, parts: ViewParts = AGENCY) -> FastA
         lifespan=lifespan,
         router=parts.router,
     )
-    configure_access(app, settings.agency_view, settings.token_secret)
+    identity_http = httpx.AsyncClient(timeout=10.0)  # the provider's keys (JWKS)
+    configure_access(app, settings.agency_view, verifier(settings, identity_http))
 
     @app.get("/health")
     async def health(response: Response) -> dict[str, str]:

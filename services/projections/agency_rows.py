@@ -43,8 +43,9 @@ class _Known:
     early: bool
 
 
-# A case_events row: event_id, case_id, type, category, occurred_at, read_only, data (JSON).
-EventRow = tuple[UUID, UUID, str, str | None, datetime, bool, str]
+# A case_events row: event_id, case_id, type, category, occurred_at, read_only, data (JSON),
+# recorded_by (agency), actor_role, actor_reference.
+EventRow = tuple[UUID, UUID, str, str | None, datetime, bool, str, str, str | None, str | None]
 # A disclosure log row: event_id, case_id, from_agency, to_view, category, legal_basis,
 # consent_id, disclosed_at.
 LogRow = tuple[UUID, UUID, str, str, str | None, str | None, UUID | None, datetime]
@@ -196,7 +197,8 @@ class BatchRows:
         if held:
             await conn.executemany(
                 "INSERT INTO case_events (event_id, case_id, type, category, occurred_at,"
-                " read_only, data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+                " read_only, data, recorded_by, actor_role, actor_reference)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
                 " ON CONFLICT (event_id) DO UPDATE"
                 " SET data = excluded.data, read_only = excluded.read_only",
                 held,

@@ -16,15 +16,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
-import httpx
 import structlog
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from services.chassis.auth import ReaderSecret, reader_responses
+from services.chassis.bearer import ReaderSecret, reader_responses
 from services.chassis.http import service_app
-from services.chassis.keyclient import IntakeKeyClient
+from services.chassis.keyclient import IntakeKeyClient, intake_http
 from services.chassis.process import serve_http
 from services.chassis.projection import DbConnection
 from services.projections.partner_docs import DOCS, SERVICE_DOCUMENTS, asyncapi_document, html
@@ -111,10 +110,10 @@ def create_app(settings: PartnerFeedSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http,
+            intake_http(settings.intake_url, settings) as keys_http,
             asyncpg.create_pool(settings.partners_database_url, min_size=1, max_size=4) as pool,
         ):
-            host = FeedHost(settings, IntakeKeyClient(keys_http, settings.key_reader_token))
+            host = FeedHost(settings, IntakeKeyClient(keys_http))
             stop = asyncio.Event()
             task = asyncio.create_task(host.run(stop))
             app.state.host, app.state.feeds, app.state.keys_pool = host, task, pool

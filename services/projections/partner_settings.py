@@ -8,11 +8,13 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.chassis.oidc import OidcClientSettings
 from services.chassis.settings import ProcessSettings
 
 
-class PartnerFeedSettings(ProcessSettings):
-    """The feed database (registry and one schema per partner) and the key API."""
+class PartnerFeedSettings(ProcessSettings, OidcClientSettings):
+    """The feed database (registry and one schema per partner) and the key API (fetched with
+    the access token of the feed's client at the provider, ``IP_OIDC_CLIENT_*``)."""
 
     partners_database_url: str = Field(
         default="postgresql://proj_partners@127.0.0.1:15432/proj_partners",
@@ -37,4 +39,3 @@ class PartnerFeedSettings(ProcessSettings):
     )
     topic_partitions: int = Field(default=6, ge=1, description="partitions of the domain topics")
     intake_url: str = Field(default="http://127.0.0.1:8001", description="where keys are served")
-    key_reader_token: str = Field(default="", description="bearer token for intake's key API")

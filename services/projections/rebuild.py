@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
-import httpx
 from prometheus_client import start_http_server
 
 from contracts.topics import DOMAIN_TOPICS
 from services.chassis import generations
+from services.chassis.keyclient import intake_http
 from services.chassis.process import observe
 from services.chassis.projection import ProjectionRunner
 from services.chassis.rebuild import Difference, bar, compare, rebuild
@@ -65,7 +65,7 @@ async def rebuild_view(settings: ViewProjectionSettings, *, swap: bool, say: Say
         print(f"  {bar(done, total)}", end=end, flush=True)
 
     async with (
-        httpx.AsyncClient(base_url=settings.intake_url, timeout=10.0) as keys_http,
+        intake_http(settings.intake_url, settings) as keys_http,
         HistoryReader(settings.kafka) as history,
     ):
 

@@ -1,4 +1,4 @@
-"""Recognition's composition root: the write side and the HTTP app."""
+"""Recognition's composition root: the write side, the cases it knows and the HTTP app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Final
 from fastapi import FastAPI
 
 from contracts.recognition import TOPIC, RecognitionEvent, recognition_codec
+from services.chassis.actors import CommandIdentity
+from services.chassis.known_cases import PostgresKnownCases, known_cases_reaction
 from services.chassis.service import ServiceSpec, WriteSide, service_http_app
 from services.recognition.api import router
 from services.recognition.handlers import RecognitionPorts
@@ -20,14 +22,18 @@ SPEC: Final = ServiceSpec[RecognitionEvent](
     description="Recognition (Anerkennung) of foreign qualifications: counselling, "
     "Referenzberuf, competent authority, application, Bescheid, ZAB statement, protected "
     "titles, adaptation qualification, and competence assessments.",
+    reactions=(known_cases_reaction("recognition"),),
 )
 
 
-def create_app(settings: RecognitionSettings) -> FastAPI:
-    """The recognition HTTP app; its pool lives as long as the app runs."""
+def create_app(settings: RecognitionSettings, identity: CommandIdentity | None = None) -> FastAPI:
+    """The recognition HTTP app; its pool lives as long as the app runs.
+    ``identity`` verifies the bearer tokens (default: the provider the settings name)."""
 
     def wire(app: FastAPI, write_side: WriteSide[RecognitionEvent]) -> None:
-        app.state.recognition = RecognitionPorts(store=write_side.store)
+        app.state.recognition = RecognitionPorts(
+            store=write_side.store, cases=PostgresKnownCases(write_side.pool)
+        )
 
     return service_http_app(
         SPEC,
@@ -36,4 +42,5 @@ def create_app(settings: RecognitionSettings) -> FastAPI:
         settings=settings,
         router=router,
         wire=wire,
+        identity=identity,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.chassis.oidc import OidcSettings
 from services.chassis.settings import ProcessSettings
 
 
-class RecognitionSettings(ProcessSettings):
+class RecognitionSettings(ProcessSettings, OidcSettings):
     """Recognition's database and HTTP listener."""
 
     recognition_database_url: str = Field(

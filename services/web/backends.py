@@ -1,7 +1,8 @@
 """The web's HTTP adapters: the signed-in agency's view, the four services, the steering view.
 
 Every read carries the case worker's own token, so the view authorises and logs it under
-their name; every command carries their agency (``X-Agency``) and an idempotency key, so a
+their name; every command carries their token too (the service takes agency and role from it
+and decides whether they may issue it) and an idempotency key, so a
 form sent twice (a double click, a browser retry) is recorded once.
 """
 
@@ -48,6 +49,11 @@ class Backends:
     def __init__(self, settings: WebSettings, http: httpx.AsyncClient) -> None:
         self._settings = settings
         self._http = http
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The web's one client (also for the provider's discovery document)."""
+        return self._http
 
     def _view_url(self, session: Session) -> str:
         view = session.view
@@ -99,11 +105,7 @@ class Backends:
         if agency is None:
             return Answer(403, {"detail": "this role records no commands"})
         url = self._settings.service_url(form.service) + form.url_path(case_id)
-        headers = {
-            **trace_headers(),
-            "X-Agency": agency.value,
-            "Idempotency-Key": idempotency_key,
-        }
+        headers = {**self._bearer(session), "Idempotency-Key": idempotency_key}
         try:
             response = await self._http.post(url, json=body, headers=headers)
         except httpx.TransportError as error:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from services.chassis import clock
+from services.chassis.identity import JwksVerifier
 from services.web.backends import Backends
 from services.web.forms import Outcome
 from services.web.session import Session, session_of
@@ -37,8 +38,9 @@ def _backends(request: Request) -> Backends:
     return backends
 
 
-def _session(request: Request) -> Session:
-    return session_of(request, settings_of(request).token_secret.get_secret_value())
+async def _session(request: Request) -> Session:
+    verifying: JwksVerifier = request.app.state.identity
+    return await session_of(request, verifying)
 
 
 Signed = Annotated[Session, Depends(_session)]

@@ -1,31 +1,33 @@
-"""Who is signed in: the signed token in an HttpOnly cookie, and which view it opens.
+"""Who is signed in: the provider's access token in an HttpOnly cookie, and which view it opens.
 
-The token is the one the views verify (``services.chassis.auth``): the web passes it on to
-the view's read API unchanged, so the view decides what the case worker may read and logs
-each read under the case worker's name. The web verifies it too, to know whom to greet and
-on whose behalf (``X-Agency``) it sends commands.
-
-The dev sign-in (``IP_WEB_DEV_SIGN_IN``, set by ``make run`` only) issues such a token for
-any agency, role and user: it stands in for the identity provider of a real deployment and
-must never be switched on outside the local dev setup.
+The token is the one the views verify (the platform's OpenID Connect provider's, obtained by
+the sign-in in ``services.web.signin``): the web passes it on to the view's read API
+unchanged, so the view decides what the case worker may read and logs each read under the
+case worker's name. The web verifies it too (``services.chassis.identity``), to know whom to
+greet and which forms to offer; the command APIs take agency and role from
+it with each form. An expired token is renewed with the refresh
+token the provider gave at sign-in (a GET page is sent through ``/anmelden/erneuern``); when
+that fails too, the case worker signs in again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 from fastapi import Request
 
 from contracts.envelope import Agency
 from contracts.intake import Purpose
-from services.chassis.auth import Claims, TokenError, issue, verify
+from services.chassis.identity import JwksVerifier, Principal, TokenError
 from services.projections.agency_api import READ_ROLE, TOKEN_AGENCY, Role
 from services.projections.purpose import ViewId
 
-COOKIE: Final = "ip_sitzung"
-LIFETIME: Final = timedelta(hours=8)
+COOKIE: Final = "ip_sitzung"  # the access token
+REFRESH_COOKIE: Final = "ip_erneuerung"  # the refresh token
+ID_COOKIE: Final = "ip_ausweis"  # the ID token: names the session at the provider's sign-out
+LIFETIME: Final = timedelta(hours=8)  # the provider's session (ssoSessionIdleTimeout)
 COMMAND_ROLES: Final = frozenset(
     {Role.CASE_WORKER, Role.ABH_CASE_WORKER, Role.SOZIALAMT_CASE_WORKER}
 )
@@ -54,6 +56,8 @@ PURPOSE_NAMES: Final = {
     Purpose.RECOGNITION.value: "Anerkennung",
     Purpose.HAND_OVER.value: "Übergabe",
     Purpose.INTERPRETING.value: "Sprachmittlung",
+    "steering": "Steuerung",
+    "audit": "Datenschutzkontrolle",
 }
 
 
@@ -71,9 +75,9 @@ def view_of(agency: str, role: str) -> ViewId | None:
 
 @dataclass(frozen=True)
 class Session:
-    """The signed-in case worker."""
+    """The signed-in case worker: who the provider's token names, and the token."""
 
-    claims: Claims
+    claims: Principal
     token: str
 
     @property
@@ -94,25 +98,21 @@ class Session:
 
 
 class SignInRequiredError(Exception):
-    """No valid session: the page sends the browser to the sign-in page."""
+    """No valid session: the page sends the browser to the sign-in page, or to the renewal
+    of the session when a refresh token may renew it."""
+
+    def __init__(self, reason: str, *, renewable: bool = False) -> None:
+        super().__init__(reason)
+        self.renewable = renewable
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def session_of(request: Request, secret: str) -> Session:
+async def session_of(request: Request, verifier: JwksVerifier) -> Session:
     token = request.cookies.get(COOKIE, "")
+    renewable = bool(request.cookies.get(REFRESH_COOKIE))
     if not token:
-        raise SignInRequiredError("not signed in")
+        raise SignInRequiredError("not signed in", renewable=renewable)
     try:
-        claims = verify(secret, token, _now())
+        claims = await verifier.verify(token)
     except TokenError as error:
-        raise SignInRequiredError(str(error)) from error
+        raise SignInRequiredError(str(error), renewable=renewable) from error
     return Session(claims, token)
-
-
-def dev_token(secret: str, *, agency: str, role: str, user: str, purpose: str) -> str:
-    """The dev issuer: a token as the identity provider would issue it."""
-    now = _now().replace(microsecond=0)
-    return issue(secret, Claims(agency, role, user, purpose, now, now + LIFETIME))

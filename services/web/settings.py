@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field
 
-from services.chassis.auth import checked_secret
+from services.chassis.oidc import OidcSettings
 from services.chassis.settings import ProcessSettings
 from services.projections.purpose import ViewId
 
 
-class WebSettings(ProcessSettings):
-    """Where the web listens, the services and views it talks to, and the token secret."""
+class WebSettings(ProcessSettings, OidcSettings):
+    """Where the web listens, the services and views it talks to, and the provider its case
+    workers sign in at (``IP_OIDC_ISSUER``, required; the client ``IP_WEB_OIDC_CLIENT_ID``)."""
 
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8200, ge=1, le=65535)
@@ -22,21 +23,16 @@ class WebSettings(ProcessSettings):
         default_factory=dict, description="JSON: view id -> base URL of its read API"
     )
     web_steering_url: str | None = Field(default=None, description="the steering view's API")
-    token_secret: SecretStr = Field(
-        validation_alias="IP_TOKEN_SECRET",
-        description="the secret the views verify tokens with; the web verifies its cookie "
-        "with it and, with the dev sign-in on, signs with it",
+    web_oidc_client_id: str = Field(
+        default="ip-web", description="the web's client at the provider (public, PKCE)"
     )
-    web_dev_sign_in: bool = Field(
-        default=False,
-        description="offer the dev token issuer on the sign-in page: for `make run` only; "
-        "anywhere else a token comes from the identity provider",
+    web_public_url: str = Field(
+        default="http://127.0.0.1:8200",
+        description="where browsers reach the web: the provider redirects back to it",
     )
     web_cookie_secure: bool = Field(
         default=False, description="mark the session cookie Secure (behind HTTPS)"
     )
-
-    _token_secret_set = field_validator("token_secret")(checked_secret)
 
     def service_url(self, service: str) -> str:
         urls = {

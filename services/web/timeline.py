@@ -80,6 +80,17 @@ class Entry:
     service: str
     details: tuple[tuple[str, str], ...]
     read_only: bool
+    recorded_by: str | None = None  # "erfasst von <agency>, <reference>"
+
+
+def _recorded_by(event: Mapping[str, Any]) -> str | None:
+    """Who recorded the event: the agency and the person's pseudonymous reference (an
+    automatic follow-up of another event has no person: "automatisch")."""
+    agency = event.get("recorded_by")
+    if agency is None:
+        return None
+    reference = event.get("actor_reference")
+    return f"{agency}, {reference[:12]}" if reference else f"{agency}, automatisch"
 
 
 def _shown(value: Any) -> str:
@@ -107,6 +118,7 @@ def entries(events: Sequence[Mapping[str, Any]]) -> list[Entry]:
                 if key not in _HIDDEN
             ),
             read_only=bool(event.get("read_only")),
+            recorded_by=_recorded_by(event),
         )
         for event in events
     ]

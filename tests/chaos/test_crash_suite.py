@@ -29,6 +29,7 @@ def crash_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedP
             "--max-seconds", "600", "--state-dir", str(state),
             # Ports of its own, below the ephemeral range (a restarted broker finds its port).
             "--kafka-port", "24192", "--controller-port", "24193", "--pg-port", "24532",
+            "--keycloak-port", "24180",
         ],
         cwd=REPO,
         capture_output=True,

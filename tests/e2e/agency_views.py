@@ -9,8 +9,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 from uuid import uuid4
 
-from pydantic import SecretStr
-
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import view_principal
 from services.projections.agency_app import create_app
@@ -18,7 +16,8 @@ from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from tests.conftest import free_port
 from tests.e2e.harness import serving
-from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database
+from tests.e2e.platform import Platform, fresh_database
+from tests.identity import verifying, view_reader
 
 NAME, OCCUPATION = "Iman", "Bauingenieurin"
 
@@ -27,7 +26,6 @@ async def serve_views(
     stack: StackInfo,
     platform: Platform,
     views: Iterable[ViewId],
-    token_secret: str,
     exits: AsyncExitStack,
 ) -> tuple[dict[ViewId, str], dict[ViewId, str]]:
     """Each view on a fresh database of its own, served until ``exits`` closes, in a consumer
@@ -42,8 +40,8 @@ async def serve_views(
             agency_consumer_group=f"projection.{view.value}.test-{uuid4().hex[:8]}",
             **stack.kafka_settings(view_principal(view)),
             intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
-            token_secret=SecretStr(token_secret),
+            **verifying(stack),
+            **view_reader(stack),
         )
         urls[view] = await exits.enter_async_context(serving(create_app(settings), free_port()))
     return dsns, urls

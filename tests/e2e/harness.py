@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from fastapi import FastAPI
 
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal, view_principal
-from services.chassis.auth import Claims, issue
 from services.chassis.kafka import KafkaAccess
 from services.projections.purpose import ViewId
 
@@ -111,15 +109,6 @@ class ChildProcess:
 
     def log_text(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""
-
-
-def bearer(
-    secret: str, agency: str, role: str, *, user: str = "tester", purpose: str = "counselling"
-) -> dict[str, str]:
-    """The Authorization header of a signed read token (services.chassis.auth), an hour long."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    claims = Claims(agency, role, user, purpose, now, now + timedelta(hours=1))
-    return {"Authorization": f"Bearer {issue(secret, claims)}"}
 
 
 def registration(timeline: dict[str, Any]) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ import io
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -17,12 +17,11 @@ import httpx
 import pytest
 
 from deploy.local.devstack import StackInfo
-from services.chassis.auth import Claims, issue
 from services.projections.access_log_retention import run
 from services.projections.purpose import ViewId
 from tests.conftest import fetch
 from tests.e2e.platform import Platform, running_platform, serving_view, until
-from tests.e2e.test_erasure import VIEW_TOKEN_SECRET
+from tests.identity import bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -32,17 +31,14 @@ async def world(stack: StackInfo) -> AsyncIterator[tuple[Platform, str, str]]:
     """The four services and the Agentur MG's agency view (its database and URL)."""
     async with (
         running_platform(stack) as platform,
-        serving_view(platform, ViewId.AA_MG, VIEW_TOKEN_SECRET) as (dsn, url),
+        serving_view(platform, ViewId.AA_MG) as (dsn, url),
     ):
         yield platform, dsn, url
 
 
-def reader() -> dict[str, str]:
-    now = datetime.now(UTC).replace(microsecond=0)
-    claims = Claims(
-        "AA-MG", "case_worker", "berater.k", "counselling", now, now + timedelta(hours=1)
-    )
-    return {"Authorization": f"Bearer {issue(VIEW_TOKEN_SECRET, claims)}"}
+def reader(platform: Platform) -> dict[str, str]:
+    """The Agentur's demo case worker's Authorization header."""
+    return bearer(platform.stack, "anna.aa")
 
 
 async def register(platform: Platform, given_name: str) -> str:
@@ -74,11 +70,13 @@ async def test_erased_persons_access_log_is_kept_then_removed(
     async with httpx.AsyncClient(base_url=url, timeout=30) as view:
 
         async def holds_both() -> bool:
-            answers = [await view.get(f"/cases/{c}", headers=reader()) for c in (erased, kept)]
+            answers = [
+                await view.get(f"/cases/{c}", headers=reader(platform)) for c in (erased, kept)
+            ]
             return all(a.status_code == 200 for a in answers)
 
         await until(holds_both, "the view never held both cases")
-        listing = await view.get("/cases", headers=reader())
+        listing = await view.get("/cases", headers=reader(platform))
         assert listing.status_code == 200
     await platform.command(
         "intake",

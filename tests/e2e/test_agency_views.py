@@ -23,7 +23,6 @@ from tests.e2e.platform import Platform, caught_up, running_platform, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-VIEW_TOKEN_SECRET = "test-views-signing-secret-0123456789abcdef"  # throwaway, loopback test
 
 # Every agency's view (steering holds no person: tests/e2e/test_steering_view.py).
 VIEWS: tuple[ViewId, ...] = tuple(view for view in ViewId if view is not ViewId.STEERING)
@@ -33,7 +32,7 @@ VIEWS: tuple[ViewId, ...] = tuple(view for view in ViewId if view is not ViewId.
 async def views(stack: StackInfo) -> AsyncIterator[tuple[Platform, dict[ViewId, str]]]:
     """The four services, and one view per agency on a fresh database each."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
-        dsns, _ = await serve_views(stack, platform, VIEWS, VIEW_TOKEN_SECRET, exits)
+        dsns, _ = await serve_views(stack, platform, VIEWS, exits)
         yield platform, dsns
 
 

@@ -16,7 +16,6 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from contracts.intake import DataCategory, Partner, Purpose
 from contracts.partners import Erased, ForwardedEvent, PartnerNotice, partner_message
@@ -37,14 +36,13 @@ from services.projections.rebuild import rebuild_view
 from services.projections.views import create_app
 from tests.conftest import free_port, read_topic
 from tests.e2e.agency_views import accept_pending_hand_over
-from tests.e2e.harness import bearer, receive_until, registration, serving
+from tests.e2e.harness import receive_until, registration, serving
 from tests.e2e.partner_keys import PartnerKeys
-from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
+from tests.e2e.platform import Platform, fresh_database, running_platform
+from tests.identity import bearer, client_bearer, provider_of, verifying, view_reader
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-VIEW_TOKEN_SECRET = "test-views-signing-secret-0123456789abcdef"  # throwaway, loopback test
-AGENTUR_READER = bearer(VIEW_TOKEN_SECRET, "AA-MG", "case_worker")
 VIEWS = (ViewId.AA_MG, ViewId.JC_MG, ViewId.STEERING)
 
 SECRETS = ("Zeynep", "Kayalioglu", "1992-07-19", "8123456-789", "Herr Brandt")
@@ -66,8 +64,8 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
                 agency_consumer_group=f"projection.{view.value}.test-erasure.{uuid4().hex[:8]}",
                 **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
-                key_reader_token=KEY_TOKEN,
-                token_secret=SecretStr(VIEW_TOKEN_SECRET),
+                **verifying(stack),
+                **view_reader(stack),
             )
             for view in VIEWS
         }
@@ -87,7 +85,7 @@ async def world(stack: StackInfo) -> AsyncIterator[dict[str, Any]]:
             partners_database_url=feed_dsn,
             partners_poll=0.5,
             intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
+            **provider_of(stack).client_settings("ip-partners-feed"),
             **stack.kafka_settings(PARTNER_FEED),
         )
         keys_url = await exits.enter_async_context(serving(create_feed_app(feed), feed_port))
@@ -211,7 +209,7 @@ async def test_erasure_leaves_nothing_readable(
     registered = [m for m in forwarded if m.event_type == "intake.person_registered"]
     assert registered, [m.event_type for m in forwarded]
     assert (await world["keys"].opened(registered[0]))["given_name"] == SECRETS[0]
-    async with httpx.AsyncClient(base_url=world["aa_url"]) as aa:
+    async with httpx.AsyncClient(base_url=world["aa_url"], headers=bearer(stack, "anna.aa")) as aa:
         await until(lambda: _named(aa, case, SECRETS[0]), "the Agentur view never showed the name")
         await platform.command(
             "intake",
@@ -233,7 +231,7 @@ async def test_erasure_leaves_nothing_readable(
     partner_topics = sorted(t for t in topics if t.startswith(PARTNER_TOPIC_PREFIX))
     raw = b"".join([await topic_bytes(stack, topic) for topic in (*ALL_TOPICS, *partner_topics)])
     key = await httpx.AsyncClient(base_url=platform.urls["intake"]).get(
-        f"/internal/person-keys/{case}", headers={"Authorization": f"Bearer {KEY_TOKEN}"}
+        f"/internal/person-keys/{case}", headers=client_bearer(stack, "ip-view-reader")
     )
     rebuilt = await _rebuilt_agentur_view(world["aa"])  # a new generation of the database
     logs = capfd.readouterr()
@@ -262,7 +260,7 @@ async def _pseudonym(feed_dsn: str, case: str) -> str:
 
 
 async def _named(aa: httpx.AsyncClient, case: str, name: str | None) -> bool:
-    answer = await aa.get(f"/cases/{case}", headers=AGENTUR_READER)
+    answer = await aa.get(f"/cases/{case}")
     person = registration(answer.json()) if answer.status_code == 200 else None
     return person is not None and person.get("given_name") == name
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal, view_principal
@@ -26,13 +25,12 @@ from services.projections.agency_app import create_app as create_view
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
 from tests.conftest import free_port
-from tests.e2e.harness import bearer, registration, serving
+from tests.e2e.harness import registration, serving
 from tests.e2e.platform import fresh_database
+from tests.identity import bearer, verifying, view_reader
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-SECRET = "first-flow-signing-secret-0123456789"  # throwaway, loopback test
-READER = bearer(SECRET, "AA-MG", "case_worker")
 
 PERSON = {
     "given_name": "Yonas",
@@ -49,7 +47,8 @@ PERSON = {
 @dataclass
 class System:
     intake: httpx.AsyncClient
-    view: httpx.AsyncClient
+    view: httpx.AsyncClient  # with the Agentur's case worker's token
+    jobcenter: dict[str, str]  # a JC-MG case worker's Authorization header
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
         IntakeSettings(
             intake_database_url=intake_dsn,
             **stack.kafka_settings(service_principal("intake")),
-            intake_key_readers={"aa_mg": "view-token"},
+            **verifying(stack),
         )
     )
     view_app = create_view(
@@ -72,8 +71,8 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
             agency_consumer_group=f"projection.aa_mg.test-{uuid4().hex[:8]}",
             **stack.kafka_settings(view_principal(ViewId.AA_MG)),
             intake_url=f"http://127.0.0.1:{intake_port}",
-            key_reader_token="view-token",
-            token_secret=SecretStr(SECRET),
+            **verifying(stack),
+            **view_reader(stack),
         )
     )
     stop = asyncio.Event()
@@ -85,10 +84,13 @@ async def system(stack: StackInfo) -> AsyncIterator[System]:
         try:
             async with (
                 serving(view_app, free_port()) as view_url,
-                httpx.AsyncClient(base_url=intake_url) as intake,
-                httpx.AsyncClient(base_url=view_url) as view,
+                # Commands as the Agentur's case worker (a token without a purpose).
+                httpx.AsyncClient(
+                    base_url=intake_url, headers=bearer(stack, "anna.aa", purpose=None)
+                ) as intake,
+                httpx.AsyncClient(base_url=view_url, headers=bearer(stack, "anna.aa")) as view,
             ):
-                yield System(intake, view)
+                yield System(intake, view, bearer(stack, "jonas.jcmg"))
         finally:
             stop.set()
             await relay
@@ -100,7 +102,7 @@ async def until_visible(view: httpx.AsyncClient, case_id: str, ready: str) -> di
     """The case's timeline in the view once it holds an event of type ``ready``."""
     deadline = time.monotonic() + 60.0
     while time.monotonic() < deadline:
-        response = await view.get(f"/cases/{case_id}", headers=READER)
+        response = await view.get(f"/cases/{case_id}")
         if response.status_code == 200 and ready in {e["type"] for e in response.json()["events"]}:
             body: dict[str, Any] = response.json()
             return body
@@ -120,9 +122,7 @@ async def test_registered_person_shows_in_the_agentur_view(system: System) -> No
     assert contact.status_code == 201
 
     case = await until_visible(system.view, case_id, "intake.first_contact_made")
-    other = await system.view.get(
-        f"/cases/{case_id}", headers=bearer(SECRET, "JC-MG", "case_worker")
-    )
+    other = await system.view.get(f"/cases/{case_id}", headers=system.jobcenter)
 
     person = registration(case)
     assert person is not None

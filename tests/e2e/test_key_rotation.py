@@ -15,7 +15,7 @@ from deploy.local.devstack import StackInfo
 from services.projections.purpose import ViewId
 from tests.conftest import fetch
 from tests.e2e.platform import Platform, running_platform, serving_view, until
-from tests.e2e.test_erasure import VIEW_TOKEN_SECRET
+from tests.tokens import signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -27,7 +27,7 @@ async def world(stack: StackInfo) -> AsyncIterator[tuple[Platform, str]]:
     """The four services and the Agentur MG's agency view."""
     async with (
         running_platform(stack) as platform,
-        serving_view(platform, ViewId.AA_MG, VIEW_TOKEN_SECRET) as (dsn, _),
+        serving_view(platform, ViewId.AA_MG) as (dsn, _),
     ):
         yield platform, dsn
 
@@ -59,7 +59,9 @@ async def test_view_opens_events_of_both_keys_and_none_after_erasure(
             },
         )
     )["case_id"]
-    rotated = await platform.clients["intake"].post(f"/cases/{case}/key-rotation")
+    rotated = await platform.clients["intake"].post(
+        f"/cases/{case}/key-rotation", headers=signed(platform.stack)
+    )
     assert rotated.status_code == 201
     await platform.command(
         "intake", f"/cases/{case}/identifiers", {"kind": "bamf_file_number", "value": BAMF}

@@ -19,12 +19,11 @@ import pytest
 
 from deploy.local.devstack import StackInfo
 from tests.conftest import free_port
-from tests.e2e.harness import bearer, platform_child, registration, wait_for
+from tests.e2e.harness import platform_child, registration, wait_for
+from tests.identity import bearer, view_reader_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-TOKEN = "operations-test-token"  # throwaway secret of a loopback test
-SECRET = "operations-test-signing-secret-0123456789"  # throwaway, loopback test
 PERSON = {
     "given_name": "Shirin",
     "family_name": "Rahimzadeh",
@@ -45,18 +44,17 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[dict[str, Any]]:
         **stack.env(),
         "IP_TRACE_EXPORTER": "zipkin",
         "IP_INTAKE_PORT": str(ports["intake"]),
-        "IP_INTAKE_KEY_READERS": json.dumps({"aa_mg": TOKEN}),
         "IP_LANGUAGE_PORT": str(ports["language"]),
         "IP_PLACEMENT_PORT": str(ports["placement"]),
         "IP_AGENCY_VIEW": "aa_mg",
         "IP_DB_VIEW": stack.database_dsns["proj_aa_mg"],
         "IP_AGENCY_PORT": str(ports["view"]),
         "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
-        "IP_KEY_READER_TOKEN": TOKEN,
-        "IP_TOKEN_SECRET": SECRET,
+        **view_reader_env(stack),
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
         "IP_RELAY_NAME": "intake.relay",
     }
+    reader = bearer(stack, "anna.aa")  # the Agentur's demo case worker
     children = [
         platform_child(stack, module, common, tmp_path)
         for module in (
@@ -69,7 +67,7 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[dict[str, Any]]:
     ]
     for child in children:
         child.start()
-    yield {"ports": ports, "children": children, "logs": tmp_path}
+    yield {"ports": ports, "children": children, "logs": tmp_path, "reader": reader}
     for child in children:
         child.stop()
 
@@ -116,7 +114,8 @@ async def test_a_hand_over_is_one_trace_across_four_processes(
     intake = f"http://127.0.0.1:{ports['intake']}"
     for name in ("intake", "language", "placement", "view"):
         await wait_for(f"http://127.0.0.1:{ports[name]}/health")
-    async with httpx.AsyncClient(base_url=intake, timeout=10) as client:
+    signed = bearer(stack, "anna.aa", purpose=None)  # the Agentur's case worker
+    async with httpx.AsyncClient(base_url=intake, timeout=10, headers=signed) as client:
         case = (await client.post("/cases", json=PERSON)).json()["case_id"]
         for path, body in (
             ("identifiers", {"kind": "bamf_file_number", "value": "7012345-423"}),
@@ -144,7 +143,7 @@ async def test_a_hand_over_is_one_trace_across_four_processes(
             f"/cases/{case}/hand-overs/acceptance",
             json={"handover_id": handover, "accepted_on": "2016-07-15"},
             headers={
-                "X-Agency": "JC-MG",
+                **bearer(stack, "jonas.jcmg", purpose=None),  # the receiving Jobcenter
                 "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
             },
         )
@@ -158,7 +157,7 @@ async def test_a_hand_over_is_one_trace_across_four_processes(
     append = _one(spans, "intake", "append")
     publish = _one(spans, "intake.relay", "publish")
     project = _one(spans, "projection.aa_mg", "project")
-    react = _one(spans, "language", "react")
+    react = _one(spans, "language", "react language.hand-over")
     assert {s["localEndpoint"]["serviceName"] for s in spans} >= traced
     assert append["parentId"] in by_id
     assert _descends(append, http, by_id)
@@ -201,20 +200,24 @@ async def _pending_handover(stack: StackInfo, case: str) -> str:
     return handover
 
 
-async def test_logs_carry_ids_but_no_personal_data(processes: dict[str, Any]) -> None:
+async def test_logs_carry_ids_but_no_personal_data(
+    stack: StackInfo, processes: dict[str, Any]
+) -> None:
     """After a registration flows through every process, the logs name the case and event
     ids, and nowhere the person's name or birth date."""
     ports = processes["ports"]
     await wait_for(f"http://127.0.0.1:{ports['intake']}/health")
     await wait_for(f"http://127.0.0.1:{ports['view']}/health")
     async with httpx.AsyncClient(timeout=10) as client:
-        case = (await client.post(f"http://127.0.0.1:{ports['intake']}/cases", json=PERSON)).json()[
-            "case_id"
-        ]
-        reader = bearer(SECRET, "AA-MG", "case_worker")
+        registered = await client.post(
+            f"http://127.0.0.1:{ports['intake']}/cases",
+            json=PERSON,
+            headers=bearer(stack, "anna.aa", purpose=None),
+        )
+        case = registered.json()["case_id"]
         for _ in range(300):
             seen = await client.get(
-                f"http://127.0.0.1:{ports['view']}/cases/{case}", headers=reader
+                f"http://127.0.0.1:{ports['view']}/cases/{case}", headers=processes["reader"]
             )
             if seen.status_code == 200:
                 break

@@ -51,7 +51,8 @@ from services.projections.partner_settings import PartnerFeedSettings
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, receive_until, serving
 from tests.e2e.partner_keys import PartnerKeys
-from tests.e2e.platform import KEY_TOKEN, Platform, fresh_database, running_platform
+from tests.e2e.platform import Platform, fresh_database, running_platform
+from tests.identity import provider_of
 from tests.kafka_probes import can_read, can_write
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
@@ -240,7 +241,7 @@ async def world(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> A
             partners_database_url=feed_dsn,
             partners_poll=0.5,
             intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
+            **provider_of(stack).client_settings("ip-partners-feed"),
             **stack.kafka_settings(PARTNER_FEED),
         )
         app = create_app(feed)  # the feed process: the feeds and the partners' keys

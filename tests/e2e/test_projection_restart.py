@@ -20,12 +20,11 @@ from deploy.local.devstack import StackInfo
 from services.chassis.offsets import topic_bounds
 from tests.conftest import free_port
 from tests.e2e.harness import ChildProcess, platform_child, wait_for
+from tests.identity import bearer, view_reader_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 PERSONS = 500
-TOKEN = "restart-test-token"  # throwaway secret of a loopback test
-SECRET = "restart-test-signing-secret-0123456789"  # throwaway, loopback test
 
 
 def person(n: int) -> dict[str, object]:
@@ -55,15 +54,13 @@ def processes(stack: StackInfo, tmp_path: Path) -> Iterator[Processes]:
     env = {
         **stack.env(),
         "IP_INTAKE_PORT": str(intake_port),
-        "IP_INTAKE_KEY_READERS": f'{{"aa_mg": "{TOKEN}"}}',
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
         "IP_RELAY_NAME": "intake.relay",
         "IP_AGENCY_VIEW": "aa_mg",
         "IP_DB_VIEW": stack.database_dsns["proj_aa_mg"],
         "IP_AGENCY_PORT": str(view_port),
         "IP_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
-        "IP_KEY_READER_TOKEN": TOKEN,
-        "IP_TOKEN_SECRET": SECRET,
+        **view_reader_env(stack),
         "IP_AGENCY_MAX_BATCH": "50",  # many transactions, so that the kill lands between two
     }
     children = Processes(
@@ -94,8 +91,9 @@ async def applied(view_db: asyncpg.Connection, case_ids: list[UUID]) -> int:
     return int(total)
 
 
-async def register_all(intake_url: str) -> list[UUID]:
-    async with httpx.AsyncClient(base_url=intake_url, timeout=30) as client:
+async def register_all(intake_url: str, signed: dict[str, str]) -> list[UUID]:
+    """Register the persons, signed by ``signed`` (the Agentur's case worker)."""
+    async with httpx.AsyncClient(base_url=intake_url, timeout=30, headers=signed) as client:
 
         async def one(n: int) -> UUID:
             case_id = (await client.post("/cases", json=person(n))).json()["case_id"]
@@ -137,7 +135,7 @@ async def test_view_is_exact_after_sigkill_and_restart(
     processes.intake.start()
     processes.relay.start()
     await wait_for(f"{intake_url}/health")
-    case_ids = await register_all(intake_url)
+    case_ids = await register_all(intake_url, bearer(stack, "anna.aa", purpose=None))
     intake_db = await asyncpg.connect(stack.database_dsns["intake"])
     try:
         await until(lambda: _no_unsent(intake_db), "the relay did not drain the outbox", within=60)

@@ -221,7 +221,7 @@ async def test_a_move_from_grevenbroich_to_moenchengladbach(platform: Platform) 
     await steps.accept_hand_over(platform, base, first, "2016-10-10", "JC-MG")
     after = await platform.command(
         "intake", f"{base}/contacts",
-        {"contacted_on": "2016-10-12", "channel": "phone"}, agency="JC-RKN", expect=409,
+        {"contacted_on": "2016-10-12", "channel": "phone"}, agency="JC-RKN", expect=403,
     )  # fmt: skip
 
     assert second["rule"] == "hand_over.one_pending_at_a_time"

@@ -18,7 +18,6 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import view_principal
@@ -29,24 +28,24 @@ from services.projections.steering import FigureRow
 from services.projections.steering_totals import Publication, TotalRow
 from services.projections.views import create_app
 from tests.conftest import free_port
-from tests.e2e.harness import bearer, serving
+from tests.e2e.harness import serving
 from tests.e2e.platform import (
-    KEY_TOKEN,
     Platform,
     caught_up,
     fresh_database,
     running_platform,
 )
+from tests.identity import bearer, verifying, view_reader
 from tests.unit.test_steering_totals import recovered
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-SECRET = "test-steering-signing-secret-0123456789"  # throwaway, loopback test
 NAME = "Rania"
 
 
-def token(role: str = "steering", agency: str = "JC-MG") -> dict[str, str]:
-    return bearer(SECRET, agency, role, user="steffi", purpose="steering")
+# Demo users (deploy/local/keycloak/): JC-MG's member of the steering round, a case worker of
+# JC-MG, and IQ's counsellor (a partner, not an agency of the network).
+USERS = {"steering": "sven.jcmg", "case_worker": "jonas.jcmg", "iq_counselling": "ina.iq"}
 
 
 @dataclass
@@ -55,6 +54,12 @@ class Steering:
     view: httpx.AsyncClient
     settings: AgencyViewSettings
     month: date  # the scenario's month: the topics hold other tests' events in other months
+
+    def token(self, role: str = "steering", agency: str = "JC-MG") -> dict[str, str]:
+        """A demo user's Authorization header: of ``agency`` (or IQ) in ``role``."""
+        user = USERS[agency if agency == "iq_counselling" else role]
+        purpose = "steering" if role == "steering" else "counselling"
+        return bearer(self.platform.stack, user, purpose)
 
 
 @pytest.fixture
@@ -71,8 +76,8 @@ async def steering(stack: StackInfo) -> AsyncIterator[Steering]:
             agency_consumer_group=f"projection.steering.test-{dsn.rsplit('/', 1)[1]}",
             **stack.kafka_settings(view_principal(ViewId.STEERING)),
             intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
-            token_secret=SecretStr(SECRET),
+            **verifying(stack),
+            **view_reader(stack),
         )
         async with (
             serving(create_app(settings), free_port()) as url,
@@ -149,7 +154,7 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     month = steering.month.strftime("%Y-%m")
     await scenario(steering.platform, steering.month)
     await caught_up(steering.platform.stack.kafka, [steering.settings.agency_database_url])
-    answer = await steering.view.get("/figures", params={"month": month}, headers=token())
+    answer = await steering.view.get("/figures", params={"month": month}, headers=steering.token())
     assert answer.status_code == 200, answer.text
     body = answer.json()
 
@@ -176,7 +181,9 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     for figure in {r["figure"] for r in body["rows"]}:
         assert recovered(published(body), figure) == {}, figure
 
-    csv_answer = await steering.view.get("/figures.csv", params={"month": month}, headers=token())
+    csv_answer = await steering.view.get(
+        "/figures.csv", params={"month": month}, headers=steering.token()
+    )
     assert csv_answer.status_code == 200
     assert csv_answer.headers["content-type"].startswith("text/csv")
     assert f"steering-{month}.csv" in csv_answer.headers["content-disposition"]
@@ -194,7 +201,7 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
     ne_row = exported["intake.allocation", "NE", "SGB III", older]
     assert (ne_row["value"], ne_row["persons"], ne_row["suppressed"]) == ("", "", "true")
 
-    months = await steering.view.get("/months", headers=token())
+    months = await steering.view.get("/months", headers=steering.token())
     assert month in months.json()["months"]
 
     # The view's database holds no person: no name, no birth date.
@@ -222,7 +229,7 @@ async def test_steering_figures_suppression_csv_and_rebuild(steering: Steering) 
         if (await steering.view.get("/health")).json()["generation"] == rebuilt.generation:
             break
         await asyncio.sleep(0.1)
-    again = await steering.view.get("/figures", params={"month": month}, headers=token())
+    again = await steering.view.get("/figures", params={"month": month}, headers=steering.token())
     assert (await steering.view.get("/health")).json()["generation"] == rebuilt.generation
     assert again.json() == body
 
@@ -232,15 +239,17 @@ async def test_steering_reads_need_the_steering_role(steering: Steering) -> None
     month = steering.month.strftime("%Y-%m")
     assert (await steering.view.get("/figures", params={"month": month})).status_code == 401
     refused = await steering.view.get(
-        "/figures", params={"month": month}, headers=token(role="case_worker")
+        "/figures", params={"month": month}, headers=steering.token(role="case_worker")
     )
     assert refused.status_code == 403
     assert "steering" in refused.json()["detail"]
-    stranger = await steering.view.get("/months", headers=token(agency="iq_counselling"))
+    stranger = await steering.view.get("/months", headers=steering.token(agency="iq_counselling"))
     assert stranger.status_code == 403
-    bad_month = await steering.view.get("/figures", params={"month": "2016-13"}, headers=token())
+    bad_month = await steering.view.get(
+        "/figures", params={"month": "2016-13"}, headers=steering.token()
+    )
     assert bad_month.status_code == 422
-    assert (await steering.view.get("/cases", headers=token())).status_code == 404
+    assert (await steering.view.get("/cases", headers=steering.token())).status_code == 404
     conn = await asyncpg.connect(steering.settings.agency_database_url)
     try:
         logged = await conn.fetch(

@@ -5,7 +5,6 @@ process projects into the new one."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -24,14 +23,12 @@ from services.chassis.generations import checked
 from services.projections.agency_app import AGENCY
 from services.projections.purpose import ViewId
 from tests.conftest import free_port
-from tests.e2e.harness import REPO, bearer, platform_child, registration, wait_for
+from tests.e2e.harness import REPO, platform_child, registration, wait_for
 from tests.e2e.platform import caught_up
+from tests.identity import bearer, view_reader_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-TOKEN = "rebuild-test-token"  # throwaway secret of a loopback test
-SECRET = "rebuild-test-signing-secret-0123456789"  # throwaway, loopback test
-READER = bearer(SECRET, "AA-MG", "case_worker")
 PERSONS = 40
 
 
@@ -49,15 +46,13 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         **stack.env(),
         "IP_REACTIONS": "false",
         "IP_INTAKE_PORT": str(ports["intake"]),
-        "IP_INTAKE_KEY_READERS": json.dumps({"aa_mg": TOKEN}),
         "IP_RELAY_DATABASE_URL": stack.database_dsns["intake"],
         "IP_AGENCY_VIEW": "aa_mg",
         "IP_DB_VIEW": stack.admin_dsn.rsplit("/", 1)[0] + "/" + view_db,
         "IP_AGENCY_CONSUMER_GROUP": f"projection.aa_mg.test-{view_db}",
         "IP_AGENCY_PORT": str(ports["view"]),
         "IP_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
-        "IP_KEY_READER_TOKEN": TOKEN,
-        "IP_TOKEN_SECRET": SECRET,
+        **view_reader_env(stack),
     }
     children = [
         platform_child(stack, module, env, tmp_path)
@@ -76,6 +71,8 @@ async def platform(stack: StackInfo, tmp_path: Path) -> AsyncIterator[dict[str, 
         "env": env,
         "rebuilder": stack.kafka_env(view_principal(ViewId.AA_MG)),
         "kafka": stack.kafka,
+        "reader": bearer(stack, "anna.aa"),  # the Agentur's demo case worker
+        "writer": bearer(stack, "anna.aa", purpose=None),  # their commands
     }
     for child in children:
         child.stop()
@@ -155,7 +152,7 @@ async def unshown(dsn: str, generation: str) -> int:
 
 async def until_visible(view: httpx.AsyncClient, case: str) -> dict[str, Any]:
     for _ in range(600):
-        answer = await view.get(f"/cases/{case}", headers=READER)
+        answer = await view.get(f"/cases/{case}")
         if answer.status_code == 200 and first_contact(answer.json()):
             body: dict[str, Any] = answer.json()
             return body
@@ -171,8 +168,14 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
     during the swap all answer 200 with the same data; a new case lands in the new one."""
     ports, env = platform["ports"], platform["env"]
     async with (
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['intake']}", timeout=10) as intake,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['view']}", timeout=10) as view,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports['intake']}",
+            timeout=10,
+            headers=platform["writer"],
+        ) as intake,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports['view']}", headers=platform["reader"], timeout=10
+        ) as view,
     ):
         cases = [await register_with_contact(intake, n) for n in range(PERSONS)]
         before = {case: await until_visible(view, case) for case in cases}
@@ -188,7 +191,7 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
         async def keep_reading() -> None:
             while not stop_reading.is_set():
                 for case in cases[:5]:
-                    answer = await view.get(f"/cases/{case}", headers=READER)
+                    answer = await view.get(f"/cases/{case}")
                     reads.append((answer.status_code, first_contact(answer.json())))
                 await asyncio.sleep(0.02)
 
@@ -220,7 +223,7 @@ async def test_rebuild_equals_live_and_swaps_without_a_failed_read(
             t: await differing(env["IP_DB_VIEW"], "public", generation, t) for t in AGENCY.tables
         }
 
-        after = {case: (await view.get(f"/cases/{case}", headers=READER)).json() for case in cases}
+        after = {case: (await view.get(f"/cases/{case}")).json() for case in cases}
         newcomer = await register_with_contact(intake, PERSONS)
         landed = await until_visible(view, newcomer)
 

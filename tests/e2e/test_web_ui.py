@@ -1,6 +1,7 @@
 """The case workers' web pages in a real headless Chromium (Debian's ``/usr/bin/chromium``,
 driven by Playwright) against the four services, the Agentur's view and the steering view on
-the real broker and databases: sign in, register a person (a bad field first), find the
+the real broker and databases: sign in on the test stack's Keycloak (its login page, a demo
+user of deploy/local/keycloak/), register a person (a bad field first), find the
 person in the caseload, record the first contact, see the timeline update, a placement
 test and a recognition counselling from their services' forms, a measure refused by
 placement's rules, and the steering page. Screenshots go to ``.local/artefacts/web/``."""
@@ -18,9 +19,9 @@ from uuid import uuid4
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
-from pydantic import SecretStr
 
 from deploy.local.devstack import StackInfo
+from deploy.local.identity_provider import DEMO_PASSWORD
 from deploy.local.principals import view_principal
 from services.projections.agency_settings import AgencyViewSettings
 from services.projections.purpose import ViewId
@@ -29,13 +30,13 @@ from services.web.app import create_app as web_app
 from services.web.settings import WebSettings
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, serving
-from tests.e2e.platform import KEY_TOKEN, caught_up, fresh_database, running_platform
+from tests.e2e.platform import caught_up, fresh_database, running_platform
+from tests.identity import verifying, view_reader
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = REPO / ".local" / "artefacts" / "web"
-SECRET = "e2e-web-token-secret-0123456789"  # throwaway secret of a loopback test
 DEADLINE = 90.0  # the machine is shared: poll generously, never sleep a fixed time
 
 
@@ -70,8 +71,8 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
                 agency_consumer_group=f"projection.{view.value}.test-web.{uuid4().hex[:8]}",
                 **stack.kafka_settings(view_principal(view)),
                 intake_url=platform.urls["intake"],
-                key_reader_token=KEY_TOKEN,
-                token_secret=SecretStr(SECRET),
+                **verifying(stack),
+                **view_reader(stack),
             )
             urls[view] = await exits.enter_async_context(serving(view_app(settings), free_port()))
         # Five more persons at MG, over 25, in SGB III: one steering cell large enough to show.
@@ -80,9 +81,10 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
         # Fresh views read the topics from the start, earlier tests' events too: the pages
         # wait ten seconds for a command to show, not for a whole backlog.
         await caught_up(stack.kafka, dsns)
+        port = free_port()
         web = WebSettings(
-            token_secret=SecretStr(SECRET),
-            web_dev_sign_in=True,
+            **verifying(stack),
+            web_public_url=f"http://127.0.0.1:{port}",  # where Keycloak sends the browser back
             web_view_urls={ViewId.AA_MG: urls[ViewId.AA_MG]},
             web_steering_url=urls[ViewId.STEERING],
             intake_url=platform.urls["intake"],
@@ -90,7 +92,7 @@ async def web(stack: StackInfo) -> AsyncIterator[Site]:
             recognition_url=platform.urls["recognition"],
             placement_url=platform.urls["placement"],
         )
-        yield Site(await exits.enter_async_context(serving(web_app(web), free_port())))
+        yield Site(await exits.enter_async_context(serving(web_app(web), port)))
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +130,16 @@ async def shot(page: Page, name: str) -> Path:
     return path
 
 
-async def sign_in(page: Page, base: str, *, role: str, user: str) -> None:
+async def sign_in(page: Page, base: str, *, user: str, purpose: str = "counselling") -> None:
+    """Through the provider: the web's sign-in page, Keycloak's login form, and back."""
     await page.goto(f"{base}/anmelden")
-    form = page.locator("#dev-anmeldung")
-    await form.locator("select[name=agency]").select_option("AA-MG")
-    await form.locator("select[name=role]").select_option(role)
-    await form.locator("input[name=user]").fill(user)
-    await form.locator("button").click()
+    await page.locator("#anmeldung select[name=zweck]").select_option(purpose)
+    await page.locator("#anmeldung button").click()
+    await page.wait_for_selector("#kc-form-login")  # Keycloak's own login page
+    await page.fill("#username", user)
+    await page.fill("#password", DEMO_PASSWORD)
+    await page.click("#kc-login")
+    await page.wait_for_url(f"{base}/**")
 
 
 async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
@@ -145,7 +150,7 @@ async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
     family = f"Haddad-{uuid4().hex[:6]}"
     allocated = (datetime.now(UTC) - timedelta(days=30)).date()
 
-    await sign_in(page, web.url, role="case_worker", user="anna")
+    await sign_in(page, web.url, user="anna.aa")
     assert page.url.endswith("/faelle")
     assert "anna" in await page.locator("header").inner_text()
 
@@ -246,7 +251,7 @@ async def test_a_case_worker_registers_contacts_and_sees_the_timeline(
     # persons over 25 at MG fill one cell of the caseload, withheld too (the IP's total less
     # it would show every other MG cell empty); the IP's total shows them.
     await page.click("text=Abmelden")
-    await sign_in(page, web.url, role="steering", user="lena")
+    await sign_in(page, web.url, user="stella.aa", purpose="steering")
     assert page.url.endswith("/steuerung")
     month = datetime.now(UTC).strftime("%Y-%m")
     caseload = page.locator('#diagramme .chart[data-figure="caseload"]')

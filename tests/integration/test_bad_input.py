@@ -31,6 +31,7 @@ from contracts.common import TOWNS_BY_SITE, Site
 from contracts.envelope import Agency
 from contracts.intake import ResidenceStatus
 from deploy.local.demo import EXAMPLE_REGISTRATION
+from deploy.local.devstack import StackInfo
 from services.chassis.eventstore import CommandContext
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -42,6 +43,8 @@ from services.placement.handlers import handle as placement_handle
 from services.placement.settings import PlacementSettings
 from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
+from tests.identity import verifying
+from tests.tokens import command_client, know_case, signed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -54,14 +57,15 @@ UNSANITIZED = schemathesis.Config.from_dict({"output": {"sanitization": {"enable
 T = TypeVar("T")
 
 
-async def _intake_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
+async def _intake_case(_: FastAPI, api: httpx.AsyncClient, __: str) -> UUID:
     registered = await api.post("/cases", json=EXAMPLE_REGISTRATION)
     assert registered.status_code == 201, registered.text
     return UUID(registered.json()["case_id"])
 
 
-async def _language_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
+async def _language_case(_: FastAPI, api: httpx.AsyncClient, dsn: str) -> UUID:
     case_id = uuid4()
+    await know_case(dsn, case_id, responsible="JC-MG")
     entitlement = {
         "entitlement_id": str(uuid4()),
         "course_type": "integrationskurs",
@@ -75,8 +79,9 @@ async def _language_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
     return case_id
 
 
-async def _recognition_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
+async def _recognition_case(_: FastAPI, api: httpx.AsyncClient, dsn: str) -> UUID:
     case_id = uuid4()
+    await know_case(dsn, case_id)
     counselling = {
         "procedure_id": str(uuid4()),
         "qualification_kind": "berufsabschluss",
@@ -90,8 +95,9 @@ async def _recognition_case(_: FastAPI, api: httpx.AsyncClient) -> UUID:
     return case_id
 
 
-async def _placement_case(app: FastAPI, _: httpx.AsyncClient) -> UUID:
+async def _placement_case(app: FastAPI, _: httpx.AsyncClient, dsn: str) -> UUID:
     case_id = uuid4()
+    await know_case(dsn, case_id)
     facts = NoteResidenceFacts(
         source_event_id=uuid4(),
         nationality="IRQ",
@@ -111,36 +117,44 @@ class Api:
     """One service under test: how to build its app, what it stores, one case that exists."""
 
     name: str
-    create: Callable[[str], FastAPI]
+    create: Callable[[str, dict[str, Any]], FastAPI]  # the database, the provider's settings
     tables: tuple[str, ...]
-    known_case: Callable[[FastAPI, httpx.AsyncClient], Awaitable[UUID]]
+    known_case: Callable[[FastAPI, httpx.AsyncClient, str], Awaitable[UUID]]
+    agency: str = "AA-MG"  # whose case worker sends the requests
 
 
 COMMAND_TABLES = ("events", "outbox", "handled_commands")
 APIS = [
     Api(
         "intake",
-        lambda dsn: intake_app(IntakeSettings(intake_database_url=dsn, reactions=False)),
+        lambda dsn, oidc: intake_app(
+            IntakeSettings(intake_database_url=dsn, reactions=False, **oidc)
+        ),
         (*COMMAND_TABLES, "person_keys"),
         _intake_case,
     ),
     Api(
         "language",
-        lambda dsn: language_app(LanguageSettings(language_database_url=dsn, reactions=False)),
+        lambda dsn, oidc: language_app(
+            LanguageSettings(language_database_url=dsn, reactions=False, **oidc),
+        ),
         COMMAND_TABLES,
         _language_case,
+        "JC-MG",
     ),
     Api(
         "recognition",
-        lambda dsn: recognition_app(
-            RecognitionSettings(recognition_database_url=dsn, reactions=False)
+        lambda dsn, oidc: recognition_app(
+            RecognitionSettings(recognition_database_url=dsn, reactions=False, **oidc),
         ),
         COMMAND_TABLES,
         _recognition_case,
     ),
     Api(
         "placement",
-        lambda dsn: placement_app(PlacementSettings(placement_database_url=dsn, reactions=False)),
+        lambda dsn, oidc: placement_app(
+            PlacementSettings(placement_database_url=dsn, reactions=False, **oidc),
+        ),
         COMMAND_TABLES,
         _placement_case,
     ),
@@ -205,7 +219,13 @@ async def stored(conn: asyncpg.Connection, tables: tuple[str, ...]) -> tuple[int
 
 
 async def exchange(
-    case: Case[Any], api: httpx.AsyncClient, conn: asyncpg.Connection, spec: Api, tally: Tally
+    case: Case[Any],
+    api: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    spec: Api,
+    tally: Tally,
+    *,
+    stack: StackInfo,
 ) -> None:
     """Send one generated case; record a 5xx, or a 4xx that changed what is stored."""
     try:
@@ -215,6 +235,9 @@ async def exchange(
     if request is None:
         tally.unsendable += 1
         return
+    if "authorization" not in request.headers:
+        # Signed in unless the case brings its own (a generated, and so invalid, one).
+        request.headers["Authorization"] = signed(stack, spec.agency)["Authorization"]
     tally.cases += 1
     before = await stored(conn, spec.tables)
     try:
@@ -247,9 +270,11 @@ def fuzz(
     schema: schemathesis.BaseSchema,
     send: Callable[[Case[Any]], None],
     known_case: UUID,
+    authorization: Callable[[], str],
 ) -> None:
     """Generate positive and negative cases for every operation (run off the event loop:
-    Hypothesis drives a synchronous test body)."""
+    Hypothesis drives a synchronous test body). A positive case carries a genuine token (the
+    negative ones what schemathesis makes of the bearer scheme, which must be a 401)."""
     operations = []
     for result in schema.get_all_operations():
         if isinstance(result, Err):
@@ -261,7 +286,8 @@ def fuzz(
         # An operation without input (GET /health) has nothing to get wrong.
         modes = list(GenerationMode) if operation in with_input else [GenerationMode.POSITIVE]
         for mode in modes:
-            steering = st.booleans() if mode is GenerationMode.POSITIVE else st.just(False)
+            positive = mode is GenerationMode.POSITIVE
+            steering = st.booleans() if positive else st.just(False)
 
             @settings(
                 max_examples=per_mode,
@@ -271,10 +297,18 @@ def fuzz(
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )
-            @given(case=operation.as_strategy(generation_mode=mode), steer=steering)
-            def run(case: Case[Any], steer: bool) -> None:
+            @given(
+                case=operation.as_strategy(generation_mode=mode),
+                steer=steering,
+                signed_in=st.just(positive),
+            )
+            def run(case: Case[Any], steer: bool, signed_in: bool) -> None:
                 if steer:
                     steer_towards_valid(case, known_case)
+                if signed_in:
+                    headers = dict(case.headers or {})
+                    headers["Authorization"] = authorization()
+                    case.headers = headers  # type: ignore[assignment]  # schemathesis takes a dict
                 send(case)
 
             run()
@@ -282,18 +316,20 @@ def fuzz(
 
 @pytest.mark.parametrize("spec", APIS, ids=[spec.name for spec in APIS])
 async def test_generated_requests_get_no_5xx_and_a_4xx_stores_nothing(
-    spec: Api, fresh_dsn: str
+    spec: Api,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """1,000+ schemathesis cases per API: never a 5xx; a 4xx leaves events, outbox, command keys
     (and intake's person keys) untouched."""
-    app = spec.create(fresh_dsn)
+    app = spec.create(fresh_dsn, verifying(stack))
     tally = Tally()
     started = time.monotonic()
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL) as api,
+        command_client(app, stack, BASE_URL, agency=spec.agency) as api,
     ):
-        known_case = await spec.known_case(app, api)
+        known_case = await spec.known_case(app, api, fresh_dsn)
         schema = schemathesis.openapi.from_dict(app.openapi(), config=UNSANITIZED)
         conn = await asyncpg.connect(fresh_dsn)
         loop = asyncio.get_running_loop()
@@ -305,8 +341,9 @@ async def test_generated_requests_get_no_5xx_and_a_4xx_stores_nothing(
             await asyncio.to_thread(
                 fuzz,
                 schema,
-                lambda case: on_loop(exchange(case, api, conn, spec, tally)),
+                lambda case: on_loop(exchange(case, api, conn, spec, tally, stack=stack)),
                 known_case,
+                lambda: signed(stack, spec.agency)["Authorization"],
             )
         finally:
             await conn.close()

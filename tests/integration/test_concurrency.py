@@ -62,8 +62,8 @@ class CountingStore:
     async def load(self, stream_id: UUID) -> list[Envelope[IntakeEvent]]:
         return await self.inner.load(stream_id)
 
-    async def handled(self, idempotency_key: str) -> AppendResult | None:
-        return await self.inner.handled(idempotency_key)
+    async def handled(self, context: CommandContext) -> AppendResult | None:
+        return await self.inner.handled(context)
 
     def exclusive(self, stream_id: UUID) -> AbstractAsyncContextManager[None]:
         return self.inner.exclusive(stream_id)
@@ -95,7 +95,7 @@ async def test_sixteen_writers_on_one_case_lose_no_command(fresh_pool: asyncpg.P
         store=store,
         keys=PostgresKeyStore(fresh_pool),
         milestones=PostgresMilestones(fresh_pool),
-        key_readers={},
+        key_clients=frozenset(),
     )
     case_id = uuid4()
     opening: list[tuple[str, IntakeCommand]] = [

@@ -222,7 +222,12 @@ def test_down_stops_a_stack_started_by_another_process(stack_cfg: StackConfig) -
     assert _postmasters(stack_cfg) == []
     assert not (stack_cfg.state_dir / "kafka.pid").exists()
     assert not (stack_cfg.state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()
-    assert status(stack_cfg) == {"kafka": "stopped", "postgres": "stopped", "zipkin": "stopped"}
+    assert status(stack_cfg) == {
+        "kafka": "stopped",
+        "postgres": "stopped",
+        "zipkin": "stopped",
+        "keycloak": "stopped",
+    }
     assert down(stack_cfg) == []
 
 

@@ -13,10 +13,13 @@ import httpx
 import pytest
 
 from deploy.local.demo import EXAMPLE_REGISTRATION
+from deploy.local.devstack import StackInfo
 from services.chassis import clock
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
+from tests.identity import bearer, client_bearer, verifying
+from tests.tokens import command_client, signed
 
 pytestmark = pytest.mark.postgres
 
@@ -24,16 +27,16 @@ PERSON = EXAMPLE_REGISTRATION
 
 
 @pytest.fixture
-async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     settings = IntakeSettings(
         intake_database_url=fresh_dsn,
-        intake_key_readers={"proj_aa_mg": "reader-secret"},
+        **verifying(stack),
         reactions=False,  # HTTP only: no broker needed
     )
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as client,
+        command_client(app, stack, "http://intake") as client,
     ):
         yield client
 
@@ -134,16 +137,17 @@ async def test_edge_values_that_are_valid_pass(api: httpx.AsyncClient) -> None:
     assert contact.status_code == 201, contact.text
 
 
-async def test_first_contact_for_unknown_case_is_409_naming_the_rule(
+async def test_first_contact_for_unknown_case_is_404_naming_the_rule(
     api: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
-    """An invalid transition answers 409 with its rule and stores nothing, not even a key."""
+    """A command on a case intake never registered answers 404 with its rule and stores
+    nothing, not even a key."""
     response = await api.post(
         "/cases/0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55/first-contact",
         json={"contacted_on": "2016-02-09"},
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 404
     assert response.json()["rule"] == "case.must_be_registered"
     assert await stored(fresh_dsn) == (0, 0, 0)
 
@@ -177,16 +181,21 @@ async def test_idempotency_key_replays_the_registration(
     assert (await stored(fresh_dsn))[:2] == (1, 1)
 
 
-async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient) -> None:
-    """No token: 401; a wrong token: 403; the configured reader gets the key."""
+async def test_person_keys_need_a_known_reader(api: httpx.AsyncClient, stack: StackInfo) -> None:
+    """No token or a guessed one: 401; a case worker's genuine token: 403 (its client is not
+    a key reader); the views' client's own token (client credentials) gets the key."""
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
     path = f"/internal/person-keys/{case_id}"
 
+    api.headers.pop("Authorization")  # the client signs its commands by default
     anonymous = await api.get(path)
-    stranger = await api.get(path, headers={"Authorization": "Bearer guess"})
-    reader = await api.get(path, headers={"Authorization": "Bearer reader-secret"})
+    guessed = await api.get(path, headers={"Authorization": "Bearer guess"})
+    person = await api.get(path, headers=bearer(stack, "anna.aa"))
+    reader = await api.get(path, headers=client_bearer(stack, "ip-view-reader"))
 
-    assert (anonymous.status_code, stranger.status_code, reader.status_code) == (401, 403, 200)
+    codes = (anonymous.status_code, guessed.status_code, person.status_code, reader.status_code)
+    assert codes == (401, 401, 403, 200)
+    assert "ip-cli" in person.json()["detail"]
     assert reader.json()["case_id"] == case_id
 
 
@@ -216,18 +225,21 @@ async def test_blanket_consent_is_422_naming_the_reason(
 
 
 async def test_only_the_responsible_agency_changes_the_case_over_http(
-    api: httpx.AsyncClient, fresh_dsn: str
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
-    """X-Agency JC-MG on a case of the Agentur answers 409 with the rule; nothing stored."""
+    """A JC-MG case worker's token on a case of the Agentur answers 403 with the rule;
+    nothing stored."""
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
 
     response = await api.post(
         f"/cases/{case_id}/first-contact",
         json={"contacted_on": "2016-02-09"},
-        headers={"X-Agency": "JC-MG"},
+        headers=signed(stack, "JC-MG"),
     )
 
-    assert response.status_code == 409
+    assert response.status_code == 403
     assert response.json()["rule"] == "case.only_responsible_agency_changes"
     assert await stored(fresh_dsn) == (1, 1, 1)
 
@@ -286,11 +298,11 @@ async def test_a_nul_character_is_422_naming_the_field(
 
 
 async def test_key_rotation_keeps_old_events_sealed_with_their_key(
-    api: httpx.AsyncClient, fresh_dsn: str
+    api: httpx.AsyncClient, fresh_dsn: str, stack: StackInfo
 ) -> None:
     """After a rotation the next event names the new key, the registration keeps the old
     one; a reader fetches each by its id; erasure deletes both; nothing was re-encrypted."""
-    reader = {"Authorization": "Bearer reader-secret"}
+    reader = client_bearer(stack, "ip-view-reader")
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
     first = (await api.get(f"/internal/person-keys/{case_id}", headers=reader)).json()["key_id"]
     before = await _stored_bodies(fresh_dsn)
@@ -334,14 +346,15 @@ async def test_key_rotation_keeps_old_events_sealed_with_their_key(
 
 async def test_key_rotation_is_refused_for_unknown_cases_and_other_agencies(
     api: httpx.AsyncClient,
+    stack: StackInfo,
 ) -> None:
     """Only the responsible agency rotates, and only a registered case's key."""
     case_id = (await api.post("/cases", json=PERSON)).json()["case_id"]
 
     unknown = await api.post("/cases/0192f1a0-7c40-7000-8000-00000000abcd/key-rotation")
-    other = await api.post(f"/cases/{case_id}/key-rotation", headers={"X-Agency": "JC-MG"})
+    other = await api.post(f"/cases/{case_id}/key-rotation", headers=signed(stack, "JC-MG"))
 
-    assert (unknown.status_code, unknown.json()["rule"]) == (409, "case.must_be_registered")
+    assert (unknown.status_code, unknown.json()["rule"]) == (404, "case.must_be_registered")
     assert (other.status_code, other.json()["rule"]) == (
         409,
         "case.only_responsible_agency_changes",

@@ -21,7 +21,9 @@ from deploy.local.principals import relay_principal, service_principal
 from services.chassis.relay import create_producer
 from services.language.app import create_app
 from services.language.settings import LanguageSettings
+from tests.identity import verifying
 from tests.integration.stores import stored
+from tests.tokens import command_client, signed
 
 pytestmark = pytest.mark.postgres
 
@@ -65,13 +67,16 @@ ATTENDANCE = {
 @pytest.fixture
 async def api(stack: StackInfo, fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = LanguageSettings(
-        language_database_url=fresh_dsn, **stack.kafka_settings(service_principal("language"))
+        language_database_url=fresh_dsn,
+        **verifying(stack),
+        **stack.kafka_settings(service_principal("language")),
     )
     app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://language") as client,
-    ):
+    # The Jobcenter's case: it obliges to the Integrationskurs and records the course.
+    client = command_client(
+        app, stack, "http://language", agency="JC-MG", known_cases_dsn=fresh_dsn
+    )
+    async with app.router.lifespan_context(app), client:
         yield client
 
 
@@ -217,8 +222,11 @@ async def test_second_attendance_of_a_month_is_409(api: httpx.AsyncClient, fresh
     assert await stored(fresh_dsn) == (3, 3)
 
 
-async def test_berufssprachkurs_at_a2_is_409(api: httpx.AsyncClient, fresh_dsn: str) -> None:
+async def test_berufssprachkurs_at_a2_is_409(
+    api: httpx.AsyncClient, fresh_dsn: str, stack: StackInfo
+) -> None:
     """Without B1 or a completed Integrationskurs, no Berufssprachkurs starts."""
+    api.headers.update(signed(stack, "AA-MG"))  # the Agentur's case
     case_id = str(uuid4())
     await post_all(
         api,
@@ -282,6 +290,7 @@ async def test_hand_over_on_the_broker_moves_the_agenturs_entitlement(
 ) -> None:
     """HandOverAccepted on intake's topic: the reaction records the issuer change; the
     enrolment on the entitlement stays as it was."""
+    api.headers.update(signed(stack, "AA-MG"))  # the Agentur's case
     case_id = str(uuid4())
     await post_all(
         api,

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from contracts.envelope import Agency
 from contracts.intake import TOPIC as INTAKE_TOPIC
 from contracts.intake import ResidenceStatus
+from deploy.local.demo_users import role_of
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import relay_principal, service_principal
 from services.chassis.eventstore import CommandContext
@@ -27,7 +28,9 @@ from services.placement.app import create_app
 from services.placement.commands import NoteResidenceFacts, ResidenceDocument
 from services.placement.handlers import handle
 from services.placement.settings import PlacementSettings
+from tests.identity import verifying
 from tests.integration.stores import stored
+from tests.tokens import command_client, signed
 
 pytestmark = pytest.mark.postgres
 
@@ -43,17 +46,22 @@ HELPER_JOB_PERMISSION = {
 
 
 @pytest.fixture
-async def app(fresh_dsn: str) -> AsyncIterator[FastAPI]:
-    settings = PlacementSettings(placement_database_url=fresh_dsn, reactions=False)
+async def app(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[FastAPI]:
+    settings = PlacementSettings(
+        placement_database_url=fresh_dsn, reactions=False, **verifying(stack)
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture
-async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://placement") as client:
+async def api(app: FastAPI, fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    # The Agentur's case in Neuss: the Rhein-Kreis's ABH decides on work permission.
+    client = command_client(
+        app, stack, "http://placement", known_cases_dsn=fresh_dsn, known_site="NE"
+    )
+    async with client:
         yield client
 
 
@@ -86,12 +94,15 @@ async def bodies(dsn: str, case_id: str) -> list[dict[str, Any]]:
 
 
 async def test_permission_path_to_a_placement(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """Request, BA consent, permission, placement: 201 each, decisions under August 2016 rules."""
     case_id = await told_by_intake(app)
     steps: list[tuple[str, dict[str, Any], Agency]] = [
-        ("work-permission-requests", HELPER_JOB_PERMISSION, Agency.AA_MG),
+        ("work-permission-requests", HELPER_JOB_PERMISSION, Agency.RKN),
         ("ba-consent-decisions", {"request_id": REQUEST, "granted": True,
                                   "decided_on": "2016-09-12"}, Agency.AA_MG),
         ("permission-decisions", {"request_id": REQUEST, "granted": True,
@@ -106,7 +117,9 @@ async def test_permission_path_to_a_placement(
     versions = []
     for path, body, agency in steps:
         response = await api.post(
-            f"/cases/{case_id}/{path}", json=body, headers={"X-Agency": agency.value}
+            f"/cases/{case_id}/{path}",
+            json=body,
+            headers=signed(stack, agency.value, role_of(agency.value)),
         )
         assert response.status_code == 201, response.json()
         versions.append(response.json()["version"])
@@ -163,9 +176,13 @@ async def test_bad_request_is_422_with_field_and_reason(
 
 
 async def test_request_in_the_waiting_period_is_409_naming_the_rule(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """A job starting in the third month of the stay is refused by its rule; nothing stored."""
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app, stay_since=date(2016, 6, 20))
 
     response = await api.post(
@@ -179,9 +196,13 @@ async def test_request_in_the_waiting_period_is_409_naming_the_rule(
 
 
 async def test_permission_before_ba_consent_is_409(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """Granting a helper job's permission before the BA consented is refused."""
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app)
     await api.post(f"/cases/{case_id}/work-permission-requests", json=HELPER_JOB_PERMISSION)
 
@@ -196,25 +217,56 @@ async def test_permission_before_ba_consent_is_409(
     assert await stored(fresh_dsn) == (2, 2)
 
 
-async def test_unknown_case_is_409_and_stores_nothing(
-    api: httpx.AsyncClient, fresh_dsn: str
+async def test_unknown_case_is_404_and_stores_nothing(
+    app: FastAPI, fresh_dsn: str, stack: StackInfo
 ) -> None:
-    """A case placement never heard of from intake cannot receive commands yet."""
-    response = await api.post(
-        f"/cases/{uuid4()}/openings",
-        json={"opening_id": str(uuid4()), "employer": "Autohaus Neuss", "kldb": "25212",
-              "kind": "ausbildung", "received_on": "2016-08-29"},
-    )  # fmt: skip
+    """A case placement never heard of from intake cannot receive commands: 404."""
+    async with command_client(app, stack, "http://placement") as api:  # no stand-in registration
+        response = await api.post(
+            f"/cases/{uuid4()}/openings",
+            json={"opening_id": str(uuid4()), "employer": "Autohaus Neuss", "kldb": "25212",
+                  "kind": "ausbildung", "received_on": "2016-08-29"},
+        )  # fmt: skip
 
-    assert response.status_code == 409
-    assert response.json()["rule"] == "case.not_known"
+    assert response.status_code == 404
+    assert response.json()["rule"] == "case.unknown"
     assert await stored(fresh_dsn) == (0, 0)
 
 
+async def test_an_idempotency_key_reused_with_another_body_is_422(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
+) -> None:
+    """A key sent again with another body is refused naming the key; nothing is stored, and
+    the first request still replays as before."""
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))
+    case_id = await told_by_intake(app)
+    path = f"/cases/{case_id}/work-permission-requests"
+    headers = {"Idempotency-Key": "request-elektro-schmitz-0002"}
+    first = await api.post(path, json=HELPER_JOB_PERMISSION, headers=headers)
+
+    other = await api.post(
+        path, json={**HELPER_JOB_PERMISSION, "employer": "Autohaus Neuss"}, headers=headers
+    )
+    again = await api.post(path, json=HELPER_JOB_PERMISSION, headers=headers)
+
+    assert (first.status_code, other.status_code, again.status_code) == (201, 422, 201)
+    assert other.json()["detail"][0]["field"] == "Idempotency-Key"
+    assert "another request" in other.json()["detail"][0]["reason"]
+    assert again.json()["replayed"] is True
+    assert await stored(fresh_dsn) == (2, 2)
+
+
 async def test_idempotency_key_replays_the_request(
-    app: FastAPI, api: httpx.AsyncClient, fresh_dsn: str
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """The same Idempotency-Key requests once and answers with the same version."""
+    api.headers.update(signed(stack, "RKN", "abh_case_worker"))  # Neuss's ABH
     case_id = await told_by_intake(app)
     path = f"/cases/{case_id}/work-permission-requests"
     headers = {"Idempotency-Key": "request-elektro-schmitz-0001"}
@@ -239,7 +291,9 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
 ) -> None:
     """Intake's status for an unseen case, on the broker: facts noted, then a request is 201."""
     settings = PlacementSettings(
-        placement_database_url=fresh_dsn, **stack.kafka_settings(service_principal("placement"))
+        placement_database_url=fresh_dsn,
+        **verifying(stack),
+        **stack.kafka_settings(service_principal("placement")),
     )
     app = create_app(settings)
     case_id = str(uuid4())
@@ -254,7 +308,9 @@ async def test_intake_residence_status_on_the_broker_enables_a_request(
     }  # fmt: skip
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://p") as api,
+        command_client(
+            app, stack, "http://p", agency="RKN", known_cases_dsn=fresh_dsn, known_site="NE"
+        ) as api,
     ):
         producer = create_producer(stack.kafka_as(relay_principal("intake")))  # as intake's relay
         await producer.start()

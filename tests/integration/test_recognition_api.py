@@ -11,9 +11,12 @@ import httpx
 import pytest
 
 from contracts.recognition import recognition_codec
+from deploy.local.devstack import StackInfo
 from services.recognition.app import create_app
 from services.recognition.settings import RecognitionSettings
+from tests.identity import verifying
 from tests.integration.stores import stored
+from tests.tokens import command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -60,14 +63,12 @@ ELECTRICIAN: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.fixture
-async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(RecognitionSettings(recognition_database_url=fresh_dsn))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://recognition"
-        ) as client,
-    ):
+async def api(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        RecognitionSettings(recognition_database_url=fresh_dsn, reactions=False, **verifying(stack))
+    )
+    client = command_client(app, stack, "http://recognition", known_cases_dsn=fresh_dsn)
+    async with app.router.lifespan_context(app), client:
         yield client
 
 

@@ -19,11 +19,14 @@ import asyncpg
 import httpx
 import pytest
 
+from deploy.local.devstack import StackInfo
 from services.intake.app import create_app
 from services.intake.retention import packaged_schedule, run
 from services.intake.retention_rules import parse_schedule
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
+from tests.identity import verifying
+from tests.tokens import command_client, signed
 
 pytestmark = pytest.mark.postgres
 
@@ -44,30 +47,36 @@ def person(given_name: str = SECRETS[0]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def api(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(IntakeSettings(intake_database_url=fresh_dsn, reactions=False))
+async def api(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        IntakeSettings(intake_database_url=fresh_dsn, reactions=False, **verifying(stack))
+    )
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as client,
+        command_client(app, stack, "http://intake") as client,
     ):
         yield client
 
 
 async def post(
-    api: httpx.AsyncClient, path: str, body: dict[str, Any], agency: str = "AA-MG"
+    api: httpx.AsyncClient, path: str, body: dict[str, Any], signer: dict[str, str] | None = None
 ) -> Any:
-    response = await api.post(path, json=body, headers={"X-Agency": agency})
+    """A command signed as the client's agency (the Agentur), or by ``signer``."""
+    response = await api.post(path, json=body, headers=signer or {})
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def close(api: httpx.AsyncClient, case: str, on: str, agency: str = "AA-MG") -> None:
-    await post(api, f"/cases/{case}/closing", {"reason": "work", "closed_on": on}, agency)
+async def close(
+    api: httpx.AsyncClient, case: str, on: str, signer: dict[str, str] | None = None
+) -> None:
+    await post(api, f"/cases/{case}/closing", {"reason": "work", "closed_on": on}, signer)
 
 
-async def seed(api: httpx.AsyncClient, dsn: str) -> dict[str, str]:
+async def seed(api: httpx.AsyncClient, dsn: str, jobcenter: dict[str, str]) -> dict[str, str]:
     """Six cases; on 1 April 2021 the Agentur's case closed 31 March 2016 has run out, and
-    the course data of the open one whose last course ended 15 March 2016; the others not."""
+    the course data of the open one whose last course ended 15 March 2016; the others not
+    (``jobcenter`` signs JC-MG's commands)."""
     cases = {
         name: (await post(api, "/cases", person()))["case_id"]
         for name in (
@@ -100,9 +109,9 @@ async def seed(api: httpx.AsyncClient, dsn: str) -> dict[str, str]:
         api,
         f"/cases/{jc}/hand-overs/acceptance",
         {"handover_id": handover, "accepted_on": "2016-03-01"},
-        "JC-MG",
+        jobcenter,
     )
-    await close(api, jc, "2016-03-31", "JC-MG")  # the Jobcenter keeps ten years
+    await close(api, jc, "2016-03-31", jobcenter)  # the Jobcenter keeps ten years
     conn = await asyncpg.connect(dsn)
     try:  # what intake's reactions record when the language service reports the courses
         for name, ended in (("course_ended", True), ("course_running", False)):
@@ -146,13 +155,15 @@ async def courses_known(dsn: str, case: str) -> int:
 
 
 async def test_dry_run_lists_then_apply_erases_exactly_the_expired(
-    api: httpx.AsyncClient, fresh_dsn: str
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """Dry run: the closed case and the open case's course data listed with rule and date,
     nothing changed. Apply: the closed case's person erased under its rule, keys deleted; of
     the open case only the course data (intake.category_erased), the person and keys stay;
     the four others untouched."""
-    cases = await seed(api, fresh_dsn)
+    cases = await seed(api, fresh_dsn, signed(stack, "JC-MG"))
     expired = {cases["closed_5y_ago"], cases["course_ended"]}
     before = {name: await stored(fresh_dsn, case) for name, case in cases.items()}
     keys_before = await keys_left(fresh_dsn)
@@ -209,11 +220,13 @@ async def test_dry_run_lists_then_apply_erases_exactly_the_expired(
 
 
 async def test_the_command_line_lists_with_progress_and_its_own_clock(
-    api: httpx.AsyncClient, fresh_dsn: str
+    api: httpx.AsyncClient,
+    fresh_dsn: str,
+    stack: StackInfo,
 ) -> None:
     """``python -m services.intake.retention --today`` scans with a progress bar on stderr
     and lists on stdout; it is a dry run unless told ``--apply``."""
-    cases = await seed(api, fresh_dsn)
+    cases = await seed(api, fresh_dsn, signed(stack, "JC-MG"))
 
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -10,6 +10,7 @@ from uuid import UUID
 from contracts.common import Site
 from contracts.envelope import Agency
 from contracts.intake import AsylumOutcome, IdentifierKind, IntakeEvent, ResidenceStatus
+from services.chassis.authorization import RESIDENCE_AUTHORITY, Acting, Role
 from services.intake.case import Case
 from services.intake.commands import (
     GiveConsent,
@@ -19,7 +20,7 @@ from services.intake.commands import (
     RecordResidenceStatus,
     RegisterPerson,
 )
-from services.intake.domain import decide, fold
+from services.intake.domain import decide, decide_as, fold
 
 CASE = UUID("0192f1a0-7c3e-7a51-9b6e-3f0c2d1e4a55")
 
@@ -49,8 +50,14 @@ class Story:
         assert case is not None
         return replace(case, acting=acting)
 
-    def then(self, command: IntakeCommand, acting: Agency = Agency.AA_MG) -> list[IntakeEvent]:
-        produced = decide(self.case(acting), command)
+    def then(
+        self, command: IntakeCommand, acting: Agency = Agency.AA_MG, role: Role | None = None
+    ) -> list[IntakeEvent]:
+        """Decide as a case worker of ``acting`` (the ABH's case worker for a municipality)."""
+        if role is None:
+            abh = acting in RESIDENCE_AUTHORITY.values()
+            role = Role.ABH_CASE_WORKER if abh else Role.CASE_WORKER
+        produced = decide_as(self.case(acting), command, Acting(acting, role))
         self.events += produced
         return produced
 

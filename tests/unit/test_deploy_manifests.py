@@ -7,7 +7,6 @@ The Strimzi CRD schemas are fetched once from Maven Central into .local/cache/ (
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,18 +64,6 @@ def container(doc: Doc, index: int = 0) -> Doc:
 
 def env_item(doc: Doc, name: str) -> Doc:
     return next(item for item in container(doc)["env"] if item["name"] == name)
-
-
-def key_readers(change: Callable[[dict[str, str]], object]) -> Callable[[Doc], None]:
-    """A change of intake's IP_INTAKE_KEY_READERS, as the JSON object it is."""
-
-    def apply(doc: Doc) -> None:
-        item = env_item(doc, "IP_INTAKE_KEY_READERS")
-        readers = json.loads(item["value"])
-        change(readers)
-        item["value"] = json.dumps(readers)
-
-    return apply
 
 
 def test_the_whole_validation_passes() -> None:
@@ -239,9 +226,9 @@ def test_a_missing_counterpart_is_reported(
             "readinessProbe must GET /health on port 8004",
         ),
         (
-            "intake",
-            lambda d: env_item(d, "KEY_READER_TOKEN_AA_MG")["valueFrom"]["secretKeyRef"].update(
-                name="ip-key-reader-other"
+            "view-aa-mg",
+            lambda d: env_item(d, "IP_OIDC_CLIENT_SECRET")["valueFrom"]["secretKeyRef"].update(
+                name="ip-oidc-other"
             ),
             "one credential of the local stack comes from different Secret keys",
         ),
@@ -269,27 +256,16 @@ def test_a_missing_counterpart_is_reported(
         ),
         (
             "view-abh-mg",
-            lambda d: env_item(d, "IP_KEY_READER_TOKEN")["valueFrom"]["secretKeyRef"].update(
-                name="ip-key-reader-abh-rkn"
+            lambda d: env_item(d, "IP_OIDC_CLIENT_SECRET")["valueFrom"]["secretKeyRef"].update(
+                name="ip-oidc-partners-feed"
             ),
             "different credentials of the local stack come from one Secret key "
-            "ip-key-reader-abh-rkn/token",
+            "ip-oidc-partners-feed/secret",
         ),
         (
-            "intake",
-            key_readers(lambda r: r.update(jc_mg="$(KEY_READER_TOKEN_JC_RKN)")),
-            "different credentials of the local stack come from one Secret key "
-            "ip-key-reader-jc-rkn/token",
-        ),
-        (
-            "intake",
-            key_readers(lambda r: r.pop("partner_iq")),
-            "IP_INTAKE_KEY_READERS: entry 'partner_iq' of the local stack is missing",
-        ),
-        (
-            "intake",
-            key_readers(lambda r: r.update(proj_jc_mg=r.pop("jc_mg"))),
-            "IP_INTAKE_KEY_READERS: entry 'proj_jc_mg' is not in the local stack's",
+            "web",
+            lambda d: env_item(d, "IP_WEB_PUBLIC_URL").update(value="http://web.example.org"),
+            "IP_WEB_PUBLIC_URL: 'http://web.example.org': outside the cluster, only over HTTPS",
         ),
         (
             "view-sozialamt-mg",
@@ -297,14 +273,11 @@ def test_a_missing_counterpart_is_reported(
             "IP_TOPIC_PARTITIONS is '12', but the domain topics have [6] partitions",
         ),
         (
-            "web",
-            lambda d: container(d)["env"].append({"name": "IP_WEB_DEV_SIGN_IN", "value": "true"}),
-            "IP_WEB_DEV_SIGN_IN is for the local dev stack only: leave it unset or false",
-        ),
-        (
-            "web",
-            lambda d: env_item(d, "IP_TOKEN_SECRET").update(value="in-plain-sight", valueFrom=None),
-            "IP_TOKEN_SECRET: a credential must come from a Secret",
+            "partners-feed",
+            lambda d: env_item(d, "IP_OIDC_CLIENT_SECRET").update(
+                value="in-plain-sight", valueFrom=None
+            ),
+            "IP_OIDC_CLIENT_SECRET: a credential must come from a Secret",
         ),
     ],
 )
@@ -388,8 +361,8 @@ def test_something_the_local_stack_lacks_is_reported(
         ),
         (
             ("Deployment", "view-aa-mg"),
-            lambda d: env_item(d, "IP_KEY_READER_TOKEN").update(value="0123456789abcdef"),
-            "IP_KEY_READER_TOKEN: a literal credential",
+            lambda d: env_item(d, "IP_OIDC_CLIENT_SECRET").update(value="0123456789abcdef"),
+            "IP_OIDC_CLIENT_SECRET: a literal credential",
         ),
         (
             ("ConfigMap", "ip-platform"),
@@ -429,7 +402,7 @@ def test_a_secret_with_data_or_an_undocumented_one_is_reported(
     readme = tmp_path / "README.md"
     readme.write_text("Create ip-db-intake and nothing else.\n", encoding="utf-8")
     problems = v.secret_problems(manifests, readme)
-    assert any("Secret ip-key-reader-aa-mg is referenced but README.md" in p for p in problems)
+    assert any("Secret ip-oidc-view-reader is referenced but README.md" in p for p in problems)
     assert not any("Secret ip-db-intake " in p for p in problems)
 
 

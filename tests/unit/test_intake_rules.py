@@ -85,7 +85,9 @@ def test_the_local_auslaenderbehoerde_records_residence_facts() -> None:
     )
 
     assert story.then(status, acting=Agency.STADT_MG)
-    assert refused(story, status, acting=Agency.RKN) == "case.only_responsible_agency_changes"
+    assert refused(story, status, acting=Agency.RKN) == (
+        "case.residence_facts_by_responsible_agency_or_abh"
+    )
 
 
 def test_an_identifier_kind_is_linked_once() -> None:
@@ -485,5 +487,7 @@ def test_only_the_responsible_agency_erases_even_a_closed_case() -> None:
     story.then(CloseCase(reason=ClosingReason.LEFT_GERMANY, closed_on=date(2016, 4, 1)))
     erase = ErasePerson(reason="Aufbewahrungsfrist abgelaufen", erased_on=date(2021, 4, 1))
 
-    assert refused(story, erase, acting=Agency.JC_MG) == "case.only_responsible_agency_changes"
+    assert refused(story, erase, acting=Agency.JC_MG) == (
+        "erasure.by_responsible_agency_or_its_data_protection"
+    )
     assert story.then(erase)[0].type == "intake.person_erased"

@@ -119,7 +119,7 @@ async def test_hand_over_changes_the_issuer_and_the_enrolment_keeps_running() ->
     )
     assert (changed.agency, changed.causation_id) == (Agency.JC_MG, accepted.event_id)
     assert changed.correlation_id == accepted.correlation_id
-    assert store.keys[f"reaction:{REACTION}:{accepted.event_id}"] == result
+    assert store.keys[f"reaction:{REACTION}:{accepted.event_id}"] == (result, None)
     path = fold(CASE, (e.data for e in store.streams[CASE]))
     running = path.running_enrolment()
     assert running is not None

@@ -219,6 +219,21 @@ def test_the_timeline_is_newest_first_in_german() -> None:
     assert lines[0].details == (("n", "1, 2"), ("ok", "ja"))
 
 
+def test_the_timeline_says_who_recorded_each_event() -> None:
+    """A person's event names the agency and the reference, a reaction's "automatisch"."""
+    at = "2016-02-01T10:00:00+00:00"
+    events = [
+        {**registered("2016-02-01"), "occurred_at": at, "recorded_by": "AA-MG",
+         "actor_role": "case_worker", "actor_reference": "9c1f0e7a52b84d3e6a0f1c2d3e4b5a69"},
+        {"type": "placement.residence_facts_noted", "occurred_at": at, "data": {},
+         "recorded_by": "AA-MG", "actor_role": None, "actor_reference": None},
+    ]  # fmt: skip
+
+    lines = timeline.entries(events)
+
+    assert [line.recorded_by for line in lines] == ["AA-MG, automatisch", "AA-MG, 9c1f0e7a52b8"]
+
+
 def test_suppressed_cells_get_no_bar_and_no_number() -> None:
     """A suppressed cell is marked, never drawn to scale, and never said to be under five (it
     may protect another); the tallest bar fills; totals have a scale of their own."""

@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kafka_port=24092,
         controller_port=24093,
         pg_port=24432,
+        keycloak_port=24080,
     )
     args = parser.parse_args(argv)
     plan = Plan(

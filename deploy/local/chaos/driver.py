@@ -21,11 +21,13 @@ from contracts.topics import ALL_TOPICS, DOMAIN_TOPICS
 from deploy.local import devstack, run
 from deploy.local.chaos import fold
 from deploy.local.chaos.scenarios import SCENARIOS, Desk, Tally
+from deploy.local.demo_users import DemoSigner
 from deploy.local.principals import platform_principals
 from services.asyncapi import SERVICES as SERVICE_SPECS
 from services.chassis import deadletters, generations
 from services.chassis.kafka import KafkaAccess
 from services.chassis.offsets import topic_bounds
+from services.chassis.oidc import OidcClientSettings
 
 # Quieter processes: the run's own figures are the output; traces would only cost CPU.
 PROCESS_ENV = {"IP_TRACE_EXPORTER": "none", "IP_LOG_LEVEL": "WARNING"}
@@ -148,18 +150,18 @@ class Supervisor:
 
 
 def _platform(cfg: run.RunConfig, info: devstack.StackInfo) -> list[run.Process]:
-    reader = run._reader_token(cfg)  # the run's own secrets
-    secret = run._secret(cfg, "token-secret")
     return [
-        replace(process, env={**process.env, **PROCESS_ENV})
-        for process in run._platform(cfg, info, reader, secret)
+        replace(process, env={**process.env, **PROCESS_ENV}) for process in run._platform(cfg, info)
     ]
 
 
-def _view_specs(cfg: run.RunConfig, info: devstack.StackInfo) -> list[fold.ViewSpec]:
-    reader = run._reader_token(cfg)
+def _view_specs(info: devstack.StackInfo) -> list[fold.ViewSpec]:
+    # The fold fetches keys as the views do: with the views' client's own token.
+    reader = OidcClientSettings.model_validate(
+        run._identity(info).client_settings("ip-view-reader")
+    )
     return [
-        fold.ViewSpec(view, info.database_dsns[f"proj_{view.value}"], f"{reader}.{view.value}")
+        fold.ViewSpec(view, info.database_dsns[f"proj_{view.value}"], reader)
         for view in run.VIEWS.values()
     ]
 
@@ -289,7 +291,7 @@ class CrashRun:
         )
         self.info = info
         self.services = {name: info.database_dsns[name] for name in run.SERVICES}
-        self.views = _view_specs(cfg, info)
+        self.views = _view_specs(info)
         self.supervisor = Supervisor(cfg, _platform(cfg, info))
         try:
             self.say(f"starting {len(self.supervisor.names)} processes")
@@ -328,7 +330,7 @@ class CrashRun:
             name: await asyncpg.create_pool(dsn, min_size=1, max_size=4)
             for name, dsn in self.services.items()
         }
-        desk = Desk(urls, stores, self.tally)
+        desk = Desk(urls, stores, self.tally, DemoSigner(run._identity(self.info).token_url))
         load_started = time.monotonic()
         side = [asyncio.create_task(self._report()), asyncio.create_task(self._crash())]
         try:

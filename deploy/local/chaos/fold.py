@@ -18,15 +18,15 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.envelope import Envelope
 from contracts.topics import CODECS, DOMAIN_TOPICS
 from services.chassis import generations
 from services.chassis.kafka import KafkaAccess
-from services.chassis.keyclient import IntakeKeyClient
+from services.chassis.keyclient import IntakeKeyClient, intake_http
 from services.chassis.offsets import topic_bounds
+from services.chassis.oidc import OidcClientSettings
 from services.chassis.projection import ConsumedEvent, ProjectionHandler, ProjectionRunner
 from services.projections.agency import AgencyView
 from services.projections.agency_app import AGENCY, ViewParts, ViewPorts
@@ -62,11 +62,11 @@ class StoredEvent:
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """A running view: its id, database, the tables it derives and its key token."""
+    """A running view: its id, database, the tables it derives and its key reader's client."""
 
     view: ViewId
     dsn: str
-    key_token: str
+    key_reader: OidcClientSettings
 
     @property
     def parts(self) -> ViewParts:
@@ -218,14 +218,14 @@ async def fold_into(
     offsets: dict[tuple[str, int], int] = {}
     try:
         await spec.parts.install(pool)
-        async with httpx.AsyncClient(base_url=intake_url, timeout=30.0) as http:
+        async with intake_http(intake_url, spec.key_reader) as http:
             runner = ProjectionRunner(
                 name=f"fold.{spec.view.value}",
                 pool=pool,
                 kafka=KafkaAccess("127.0.0.1:9"),  # never started: the fold reads the stores
                 topics=spec.topics,
                 group_id=f"fold.{spec.view.value}",
-                handler=_handler(spec, IntakeKeyClient(http, spec.key_token), history),
+                handler=_handler(spec, IntakeKeyClient(http), history),
             )
             mine = [event for event in events if event.topic in spec.topics]
             for start in range(0, len(mine), BATCH):
