@@ -21,7 +21,7 @@ import httpx
 import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from contracts.envelope import Agency
@@ -32,6 +32,7 @@ from services.chassis.eventstore import AppendResult, CommandContext
 from services.chassis.identity import Principal, TokenError
 from services.chassis.ids import uuid7
 from services.chassis.metrics import COMMANDS
+from services.chassis.oidc import bearer_scheme
 from services.chassis.rules import InvalidTransitionError, NotPermittedError
 from services.chassis.validation import dates_in_future
 
@@ -49,12 +50,7 @@ IdempotencyKey = Annotated[
         description="repeat a command safely: the same key applies it once",
     ),
 ]
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="provider token",
-    description="an access token of the OpenID Connect provider; its agency and role "
-    "claims say on whose behalf and in which role the command is issued",
-)
+_bearer = bearer_scheme  # one bearerAuth scheme for commands, reads and internal calls
 UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
     401: {"description": "no bearer token, or one that is not genuine and current"}
 }

@@ -128,8 +128,10 @@ def verifier(settings: OidcSettings, http: httpx.AsyncClient) -> JwksVerifier:
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
-    description="An access token of the platform's OpenID Connect provider "
-    "(locally: `python -m services.chassis.token --user anna.aa`).",
+    scheme_name="bearerAuth",
+    description="An access token of the platform's OpenID Connect provider: a person's (its "
+    "agency and role claims say on whose behalf and in which role they act; locally "
+    "`python -m services.chassis.token --user anna.aa`) or a process's client credentials.",
 )
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 

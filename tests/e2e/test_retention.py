@@ -10,7 +10,7 @@ import io
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -23,7 +23,6 @@ from contracts.partners import CategoryErased, ForwardedEvent, PartnerNotice, pa
 from contracts.topics import partner_topic
 from deploy.local.devstack import StackInfo
 from deploy.local.principals import PARTNER_FEED
-from services.chassis.auth import Claims, issue
 from services.chassis.kafka import KafkaAccess
 from services.intake.retention import packaged_schedule, run
 from services.intake.retention_rules import kept_until, parse_schedule
@@ -38,17 +37,16 @@ from tests.e2e.agency_views import NAME, OCCUPATION, handed_over_case, serve_vie
 from tests.e2e.harness import receive_until, serving
 from tests.e2e.partner_keys import PartnerKeys
 from tests.e2e.platform import (
-    KEY_TOKEN,
     Platform,
     caught_up,
     fresh_database,
     running_platform,
     until,
 )
+from tests.identity import bearer, client_bearer, provider_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-SECRET = "e2e-retention-token-secret-0123456789"  # throwaway secret of a loopback test
 VIEWS = (ViewId.AA_MG, ViewId.JC_MG)
 PROVIDER = Partner.COURSE_PROVIDER
 
@@ -87,7 +85,7 @@ async def world(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> A
     """The four services, the Agentur's and the Jobcenter MG's views, and the course
     providers' feed (language and profile data for language courses)."""
     async with running_platform(stack) as platform, AsyncExitStack() as exits:
-        dsns, urls = await serve_views(stack, platform, VIEWS, SECRET, exits)
+        dsns, urls = await serve_views(stack, platform, VIEWS, exits)
         feed_dsn = await fresh_database(stack.admin_dsn)
         port = free_port()
         added = await partners.add(
@@ -107,7 +105,7 @@ async def world(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> A
             partners_database_url=feed_dsn,
             partners_poll=0.5,
             intake_url=platform.urls["intake"],
-            key_reader_token=KEY_TOKEN,
+            **provider_of(stack).client_settings("ip-partners-feed"),
             **stack.kafka_settings(PARTNER_FEED),
         )
         keys_url = await exits.enter_async_context(serving(create_feed_app(feed), port))
@@ -142,13 +140,6 @@ async def course_ended_on(intake_dsn: str, case: str) -> Any:
         )
     finally:
         await conn.close()
-
-
-def jobcenter_token() -> str:
-    now = datetime.now(UTC).replace(microsecond=0)
-    return issue(
-        SECRET, Claims("JC-MG", "case_worker", "jana", "counselling", now, now + timedelta(hours=1))
-    )
 
 
 async def a_course_at_the_jobcenter(platform: Platform, case: str) -> None:
@@ -253,11 +244,11 @@ async def test_the_open_cases_course_data_go_and_the_case_stays(world: World) ->
     async with httpx.AsyncClient(timeout=30) as client:
         timeline = await client.get(
             f"{urls[ViewId.JC_MG]}/cases/{case}",
-            headers={"Authorization": f"Bearer {jobcenter_token()}"},
+            headers=bearer(platform.stack, "jonas.jcmg"),
         )
         key = await client.get(
             f"{platform.urls['intake']}/internal/person-keys/{case}",
-            headers={"Authorization": f"Bearer {KEY_TOKEN}"},
+            headers=client_bearer(platform.stack, "ip-view-reader"),
         )
     assert timeline.status_code == 200, timeline.text
     assert NAME in timeline.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 from uuid import uuid4
 
@@ -15,8 +15,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from services.chassis.actors import CommandIdentity
 from services.chassis.clock import berlin_today
+from services.chassis.commandapi import acting_principal, identity_of
 from services.chassis.http import service_app
+from services.chassis.identity import Principal
 from services.chassis.validation import NotInFuture, dates_in_future
 from services.intake.api import router as intake_router
 from services.intake.commands import IntakeCommand, RecordProfile, RegisterPerson
@@ -51,9 +54,20 @@ async def _fixed_today() -> date:
     return TODAY
 
 
+async def _case_worker() -> Principal:
+    """Validation comes before who acts is judged: any signed-in case worker will do."""
+    return Principal("AA-MG", "case_worker", "subject", "anna.aa", None, datetime.max.replace(tzinfo=UTC))
+
+
+def _identity() -> CommandIdentity:
+    return CommandIdentity(verifier=None, reference_key=b"test-reference-key")
+
+
 def _client(router: APIRouter) -> TestClient:
     app = service_app(title="t", description="t", lifespan=_no_ports, router=router)
     app.dependency_overrides[berlin_today] = _fixed_today
+    app.dependency_overrides[acting_principal] = _case_worker
+    app.dependency_overrides[identity_of] = _identity
     return TestClient(app)
 
 

@@ -110,7 +110,7 @@ def test_only_the_responsible_agency_erases_a_category() -> None:
     the person's erasure."""
     story = Story()
 
-    with pytest.raises(InvalidTransitionError, match="only_responsible"):
+    with pytest.raises(InvalidTransitionError, match="by_responsible_agency"):
         story.then(erase_courses(), Agency.JC_MG)
     story.then(ErasePerson(reason="Art. 17 DSGVO", erased_on=date(2021, 1, 1)))
     with pytest.raises(InvalidTransitionError, match=r"case\.erased"):

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from openapi_spec_validator import validate
-from pydantic import SecretStr
 
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -26,7 +25,7 @@ from services.recognition.app import create_app as recognition_app
 from services.recognition.settings import RecognitionSettings
 
 VIEW_DB = "postgresql://nobody@127.0.0.1:1/none"  # nothing connects
-SECRET = SecretStr("openapi-test-signing-secret-0123456789")  # never verifies anything here
+ISSUER = "http://127.0.0.1:1/realms/none"  # nothing fetches its keys here
 
 APPS: dict[str, Callable[[], FastAPI]] = {
     "intake": lambda: intake_app(IntakeSettings()),
@@ -36,12 +35,12 @@ APPS: dict[str, Callable[[], FastAPI]] = {
     "partners-feed": lambda: partner_app(PartnerFeedSettings()),
     "view": lambda: view_app(
         AgencyViewSettings(
-            agency_view=ViewId.AA_MG, token_secret=SECRET, agency_database_url=VIEW_DB
+            agency_view=ViewId.AA_MG, oidc_issuer=ISSUER, agency_database_url=VIEW_DB
         )
     ),
     "steering": lambda: view_app(
         AgencyViewSettings(
-            agency_view=ViewId.STEERING, token_secret=SECRET, agency_database_url=VIEW_DB
+            agency_view=ViewId.STEERING, oidc_issuer=ISSUER, agency_database_url=VIEW_DB
         )
     ),
 }

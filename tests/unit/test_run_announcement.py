@@ -7,9 +7,14 @@ import sys
 from pathlib import Path
 
 from deploy.local import devstack
+from deploy.local.identity_provider import Provider
 from deploy.local.run import RunConfig, announcement
 
-INFO = devstack.StackInfo("127.0.0.1:19092", "postgresql://admin:x@127.0.0.1:15432/postgres")
+INFO = devstack.StackInfo(
+    "127.0.0.1:19092",
+    "postgresql://admin:x@127.0.0.1:15432/postgres",
+    identity=Provider("http://127.0.0.1:18080", "admin-secret", {}),
+)
 
 
 def test_printed_commands_name_the_venvs_interpreter_by_its_path() -> None:
