@@ -56,7 +56,9 @@ async def _fixed_today() -> date:
 
 async def _case_worker() -> Principal:
     """Validation comes before who acts is judged: any signed-in case worker will do."""
-    return Principal("AA-MG", "case_worker", "subject", "anna.aa", None, datetime.max.replace(tzinfo=UTC))
+    return Principal(
+        "AA-MG", "case_worker", "subject", "anna.aa", None, datetime.max.replace(tzinfo=UTC)
+    )
 
 
 def _identity() -> CommandIdentity:
