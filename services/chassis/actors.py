@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -73,8 +74,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     reference = commands.add_parser("reference", help="the actor reference of a subject")
     reference.add_argument("--agency", required=True)
     reference.add_argument("--subject", required=True, help="the provider's sub of the person")
-    parser.parse_args(argv)
-    ProcessSettings().actor_reference_key.get_secret_value().encode()
+    args = parser.parse_args(argv)
+    key = ProcessSettings().actor_reference_key.get_secret_value().encode()
+    sys.stdout.write(actor_reference(key, args.agency, args.subject) + "\n")
 
 
 if __name__ == "__main__":
