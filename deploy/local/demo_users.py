@@ -5,6 +5,7 @@ while fresh."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Final
 
@@ -46,9 +47,15 @@ class DemoSigner:
     def __init__(self, token_url: str) -> None:
         self._token_url = token_url
         self._kept: dict[str, tuple[str, float]] = {}
+        # Desks sign from threads at once: one sign-in per user, not one per desk.
+        self._lock = threading.Lock()
 
     def __call__(self, agency: str, role: str | None = None) -> dict[str, str]:
         user = USERS[agency, role or role_of(agency)]
+        with self._lock:
+            return {"Authorization": f"Bearer {self._token(user)}"}
+
+    def _token(self, user: str) -> str:
         token, until = self._kept.get(user, ("", 0.0))
         if time.monotonic() + MARGIN_S >= until:
             data = {"grant_type": "password", "client_id": CLI_CLIENT}
@@ -58,4 +65,4 @@ class DemoSigner:
             body = response.json()
             token = str(body["access_token"])
             self._kept[user] = (token, time.monotonic() + float(body["expires_in"]))
-        return {"Authorization": f"Bearer {token}"}
+        return token
