@@ -22,7 +22,7 @@ from contracts.envelope import Agency
 from contracts.intake import DataCategory, Partner, Purpose
 from services.chassis.calendar import day_of
 from services.chassis.projection import DbConnection
-from services.projections.purpose import CaseFacts, ConsentFacts, Responsibility
+from services.projections.purpose import CaseFacts, CategoryErasure, ConsentFacts, Responsibility
 
 
 @dataclass(frozen=True)
@@ -264,6 +264,15 @@ def _maybe_day(value: str | None) -> date | None:
     return None if value is None else _day(value)
 
 
+def _erasure(raw: dict[str, Any] | list[str]) -> CategoryErasure:
+    if isinstance(raw, list):  # stored before the instant was kept beside the day
+        category, on = raw
+        return CategoryErasure(DataCategory(category), _day(on))
+    return CategoryErasure(
+        DataCategory(raw["category"]), _day(raw["on"]), _instant(raw["recorded_at"])
+    )
+
+
 def _responsibility(raw: dict[str, Any]) -> Responsibility:
     since: str = raw["since"]
     # Facts stored before the instant was kept beside the day held the instant as "since".
@@ -296,7 +305,5 @@ def facts_from_json(stored: str) -> CaseFacts:
             )
             for c in raw["consents"]
         ),
-        erased_categories=tuple(
-            (DataCategory(c), _day(on)) for c, on in raw.get("erased_categories", [])
-        ),
+        erased_categories=tuple(_erasure(e) for e in raw.get("erased_categories", [])),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
 from uuid import UUID
 
@@ -85,19 +85,20 @@ def forwarding(
     on: date,
     *,
     recorded_on: date | None = None,
+    recorded_at: datetime | None = None,
 ) -> UUID | None:
     """May the partner's feed pass ``event`` on, on day ``on``? The consent it rests on, or
     None. The same consent rule as a partner's view: valid on ``on``, naming the partner (an
     employer: its organisation), the subscription's purpose and the event's data category,
     which the subscription must also list. The case's administration (no category) is never
     passed on, not even a referral, nor a category that a retention period erased (recorded
-    before the erasure, on ``recorded_on``; by default ``on``); to an employer only the
-    events of ``EMPLOYER_FIELDS``.
+    before the erasure, on ``recorded_on`` at ``recorded_at``; by default ``on``); to an
+    employer only the events of ``EMPLOYER_FIELDS``.
     """
     category = data_category(event.type)
     if category is None or category not in subscription.categories:
         return None
-    if case.category_erased(category, on if recorded_on is None else recorded_on):
+    if case.category_erased(category, on if recorded_on is None else recorded_on, recorded_at):
         return None
     if subscription.partner is Partner.EMPLOYER and event.type not in EMPLOYER_FIELDS:
         return None

@@ -144,6 +144,7 @@ class PartnerFeed(WritesAsItApplies):
             facts,
             day_of(now),
             recorded_on=day_of(envelope.occurred_at),
+            recorded_at=envelope.occurred_at,
         )
         if consent is not None:
             await self._forward(conn, envelope, consent)
@@ -162,6 +163,7 @@ class PartnerFeed(WritesAsItApplies):
                 facts,
                 day_of(now),
                 recorded_on=day_of(envelope.occurred_at),
+                recorded_at=envelope.occurred_at,
             )
             if consent is not None:
                 forwarded += await self._forward(conn, envelope, consent)

@@ -344,6 +344,25 @@ class Responsibility:
 
 
 @dataclass(frozen=True)
+class CategoryErasure:
+    """A data category a retention period erased: on the German day ``on`` (at
+    ``recorded_at``, when known), for what was recorded before."""
+
+    category: DataCategory
+    on: date
+    recorded_at: datetime | None = None
+
+    def covers(self, category: DataCategory | None, day: date, at: datetime | None) -> bool:
+        """Whether data of ``category`` recorded on ``day`` (at ``at``) was erased: recorded
+        before the erasure, ordered by the instant within the erasure's own day."""
+        if category is not self.category:
+            return False
+        if self.on != day or at is None or self.recorded_at is None:
+            return day < self.on
+        return at < self.recorded_at
+
+
+@dataclass(frozen=True)
 class Employer:
     """One employer organisation, as a consent names it: by its Betriebsnummer."""
 
@@ -394,11 +413,14 @@ class CaseFacts:
     enrolments: frozenset[tuple[UUID, UUID]] = frozenset()  # enrolment id -> entitlement id
     consents: tuple[ConsentFacts, ...] = ()
     # Categories a retention period erased, and when: their events recorded before are gone.
-    erased_categories: tuple[tuple[DataCategory, date], ...] = ()
+    erased_categories: tuple[CategoryErasure, ...] = ()
 
-    def category_erased(self, category: DataCategory | None, recorded_on: date) -> bool:
-        """Whether data of ``category`` recorded on ``recorded_on`` was erased by retention."""
-        return any(c is category and recorded_on < on for c, on in self.erased_categories)
+    def category_erased(
+        self, category: DataCategory | None, recorded_on: date, recorded_at: datetime | None = None
+    ) -> bool:
+        """Whether data of ``category`` recorded on ``recorded_on`` (at ``recorded_at``) was
+        erased by retention."""
+        return any(e.covers(category, recorded_on, recorded_at) for e in self.erased_categories)
 
     def responsible_on(self, day: date, at: datetime | None = None) -> Agency | None:
         """The agency responsible on ``day`` (at ``at``): the first one also for anything
@@ -478,7 +500,8 @@ def evolve(  # noqa: PLR0911  # one arm per fact
             enrolment = (event.enrolment_id, event.entitlement_id)
             return replace(facts, enrolments=facts.enrolments | {enrolment})
         case CategoryErased():
-            erased = (*facts.erased_categories, (event.category, event.erased_on))
+            erasure = CategoryErasure(event.category, event.erased_on, recorded_at)
+            erased = (*facts.erased_categories, erasure)
             return replace(facts, erased_categories=erased)
     return facts
 
@@ -551,7 +574,7 @@ def disclosure(
     if view.kind is ViewKind.STEERING:
         return None  # never a person: steering reads aggregates computed elsewhere
     category = data_category(event.type)
-    if case.category_erased(category, recorded_on):
+    if case.category_erased(category, recorded_on, recorded_at):
         return None  # its retention period ran out: no ground holds it any more
     basis = _legal_basis(view, event, case, on, (recorded_on, recorded_at))
     if basis is not None:

@@ -4,7 +4,7 @@ case, and takes the category's data recorded afterwards again."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from contracts.envelope import Agency
 from contracts.intake import CategoryErased, DataCategory, Partner, Purpose
 from services.projections.agency_rows import facts_from_json, facts_to_json
 from services.projections.forwarding import Subscription, forwarding
-from services.projections.purpose import AnyEvent, ViewId
+from services.projections.purpose import AnyEvent, CaseFacts, CategoryErasure, ViewId, evolve
 from tests.unit.test_projection_purpose import (
     AFTER,
     BEFORE,
@@ -89,8 +89,29 @@ def test_a_partner_feed_stops_forwarding_the_erased_category() -> None:
 
 def test_the_erasure_survives_the_views_stored_facts() -> None:
     """The facts a view keeps per case (on the German recording day) come back with the
-    erased category and its day."""
-    at = date(2016, 10, 15)
-    case = facts(courses_erased().model_copy(update={"erased_on": at}))
+    erased category, its day and its instant; facts stored before the instant load too."""
+    day, at = date(2016, 10, 15), datetime(2016, 10, 15, 9, 30, tzinfo=UTC)
+    erased = evolve(CaseFacts(), courses_erased().model_copy(update={"erased_on": day}), at)
 
-    assert facts_from_json(facts_to_json(case)).erased_categories == ((DataCategory.LANGUAGE, at),)
+    assert facts_from_json(facts_to_json(erased)).erased_categories == (
+        CategoryErasure(DataCategory.LANGUAGE, day, at),
+    )
+    stored_before = facts_to_json(erased).replace(
+        '{"category": "language", "on": "2016-10-15", "recorded_at": "2016-10-15T09:30:00+00:00"}',
+        '["language", "2016-10-15"]',
+    )
+    assert facts_from_json(stored_before).erased_categories == (
+        CategoryErasure(DataCategory.LANGUAGE, day),
+    )
+
+
+def test_data_recorded_the_same_day_is_erased_only_before_the_erasure() -> None:
+    """On the erasure's own day the instant decides: a course recorded at 09:00 is erased by
+    an erasure at 09:30, one recorded at 10:00 is new data."""
+    day = date(2016, 10, 15)
+    erasure = CategoryErasure(DataCategory.LANGUAGE, day, datetime(2016, 10, 15, 9, 30, tzinfo=UTC))
+
+    assert erasure.covers(DataCategory.LANGUAGE, day, datetime(2016, 10, 15, 9, 0, tzinfo=UTC))
+    assert not erasure.covers(DataCategory.LANGUAGE, day, datetime(2016, 10, 15, 10, tzinfo=UTC))
+    assert erasure.covers(DataCategory.LANGUAGE, date(2016, 10, 14), None)
+    assert not erasure.covers(DataCategory.PROFILE, date(2016, 10, 14), None)
