@@ -16,12 +16,15 @@ import httpx
 import pytest
 
 from contracts.intake import TOPIC, intake_codec
+from deploy.local.devstack import StackInfo
 from services.chassis.eventstore import PostgresEventStore
 from services.chassis.service import WriteSide
 from services.intake.app import create_app, intake_ports
 from services.intake.consent_expiry import expire_lapsed
 from services.intake.settings import IntakeSettings
 from tests.conftest import fetch
+from tests.identity import verifying
+from tests.tokens import command_client
 
 pytestmark = pytest.mark.postgres
 
@@ -50,34 +53,37 @@ def consent_body(consent_id: str, valid_until: str | None) -> dict[str, Any]:
     }
 
 
-async def client(seconds: float, dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def client(seconds: float, dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     settings = IntakeSettings(
-        intake_database_url=dsn, reactions=False, intake_consent_expiry_seconds=seconds
+        intake_database_url=dsn,
+        reactions=False,
+        intake_consent_expiry_seconds=seconds,
+        **verifying(stack),
     )
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://intake") as api,
+        command_client(app, stack, "http://intake") as api,  # the Agentur's case worker
     ):
         yield api
 
 
 @pytest.fixture
-async def ticking(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def ticking(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     """Intake with its expiry task every 0.2 s on the real clock."""
-    async for api in client(0.2, fresh_dsn):
+    async for api in client(0.2, fresh_dsn, stack):
         yield api
 
 
 @pytest.fixture
-async def still(fresh_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+async def still(fresh_dsn: str, stack: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
     """Intake without its task: the test drives the pass with its own clock."""
-    async for api in client(0, fresh_dsn):
+    async for api in client(0, fresh_dsn, stack):
         yield api
 
 
 async def post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
-    response = await api.post(path, json=body, headers={"X-Agency": "AA-MG"})
+    response = await api.post(path, json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -90,9 +96,10 @@ async def stored(dsn: str, case: str) -> list[dict[str, Any]]:
 async def test_the_intake_process_records_a_lapsed_consent_by_itself(
     ticking: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
-    """A consent valid until 9 February 2017 (long past on the real clock) is recorded as
-    expired on that day by the process, on behalf of the responsible agency; no one calls
-    the expiry endpoint. An open-ended consent of the same person stays."""
+    """A consent valid until 9 February 2017 (its last day, long past on the real clock) is
+    recorded as expired from the next day by the process, on behalf of the responsible
+    agency; no one calls the expiry endpoint. An open-ended consent of the same person
+    stays."""
     case = (await post(ticking, "/cases", PERSON))["case_id"]
     ending, lasting = str(uuid4()), str(uuid4())
     await post(ticking, f"/cases/{case}/consents", consent_body(ending, "2017-02-09"))
@@ -105,7 +112,7 @@ async def test_the_intake_process_records_a_lapsed_consent_by_itself(
         await asyncio.sleep(0.1)
 
     assert [(e["data"]["consent_id"], e["data"]["expired_on"]) for e in expired] == [
-        (ending, "2017-02-09")
+        (ending, "2017-02-10")
     ]
     assert expired[0]["agency"] == "AA-MG"
     await asyncio.sleep(0.5)  # more passes record nothing more
@@ -116,8 +123,8 @@ async def test_the_intake_process_records_a_lapsed_consent_by_itself(
 async def test_a_pass_judges_on_the_day_it_is_given_once_per_consent(
     still: httpx.AsyncClient, fresh_dsn: str
 ) -> None:
-    """Valid until 1 June 2030: nothing lapses on 31 May, on 1 June it does (also on a case
-    closed meanwhile); a second pass records nothing again."""
+    """Valid until 1 June 2030, its last day: nothing lapses on 1 June, on 2 June it does
+    (also on a case closed meanwhile); a second pass records nothing again."""
     case = (await post(still, "/cases", PERSON))["case_id"]
     consent = str(uuid4())
     await post(still, f"/cases/{case}/consents", consent_body(consent, "2030-06-01"))
@@ -127,10 +134,10 @@ async def test_a_pass_judges_on_the_day_it_is_given_once_per_consent(
         write_side = WriteSide(pool, PostgresEventStore(pool, TOPIC, intake_codec))
         ports = intake_ports(write_side)
 
-        before = await expire_lapsed(write_side, ports, date(2030, 5, 31))
-        listed = await expire_lapsed(write_side, ports, date(2030, 6, 1), apply=False)
-        on_the_day = await expire_lapsed(write_side, ports, date(2030, 6, 1))
-        again = await expire_lapsed(write_side, ports, date(2030, 6, 2))
+        before = await expire_lapsed(write_side, ports, date(2030, 6, 1))
+        listed = await expire_lapsed(write_side, ports, date(2030, 6, 2), apply=False)
+        on_the_day = await expire_lapsed(write_side, ports, date(2030, 6, 2))
+        again = await expire_lapsed(write_side, ports, date(2030, 6, 3))
     finally:
         await pool.close()
 
@@ -138,4 +145,4 @@ async def test_a_pass_judges_on_the_day_it_is_given_once_per_consent(
     assert listed == on_the_day == [(UUID(case), UUID(consent))]
     assert again == []
     last = (await stored(fresh_dsn, case))[-1]
-    assert (last["type"], last["data"]["expired_on"]) == ("intake.consent_expired", "2030-06-01")
+    assert (last["type"], last["data"]["expired_on"]) == ("intake.consent_expired", "2030-06-02")
