@@ -402,7 +402,7 @@ async def test_a_withdrawal_stops_the_flow_and_notifies_the_partner(
 
 async def test_a_consent_expires_by_itself_and_the_partner_is_told(world: World) -> None:
     """A consent to IQ valid until a day ahead (the views judge on the recording clock), under
-    which IQ received data: intake's expiry pass on that day, its clock passed in and no
+    which IQ received data: intake's expiry pass on the day after, its clock passed in and no
     endpoint called, records the expiry; IQ gets consent_ended (expired) and the consent's
     key is 404."""
     until_day = datetime.now(UTC).date() + timedelta(days=30)
@@ -427,8 +427,9 @@ async def test_a_consent_expires_by_itself_and_the_partner_is_told(world: World)
     pool = await asyncpg.create_pool(world.platform.dsns["intake"], min_size=1, max_size=2)
     try:
         write_side = WriteSide(pool, PostgresEventStore(pool, INTAKE_TOPIC, intake_codec))
-        before = await expire_lapsed(write_side, intake_ports(write_side), until_day - ONE_DAY)
-        expired = await expire_lapsed(write_side, intake_ports(write_side), until_day)
+        # valid_until is the consent's last day: it lapses on the day after.
+        before = await expire_lapsed(write_side, intake_ports(write_side), until_day)
+        expired = await expire_lapsed(write_side, intake_ports(write_side), until_day + ONE_DAY)
     finally:
         await pool.close()
 
@@ -497,6 +498,7 @@ async def _permission(
         f"{base}/work-permission-requests",
         {"request_id": request, **job, "job_type": "helfer", "start_date": start,
          "requested_on": requested},
+        agency="RKN",  # the Ausländerbehörde of the case's town requests and decides
     )  # fmt: skip
     await platform.command(
         "placement",
@@ -590,9 +592,7 @@ async def test_a_consent_cannot_name_employers_in_general(world: World) -> None:
         "method": "written",
         "given_on": "2016-03-05",
     }
-    answer = await world.platform.clients["intake"].post(
-        f"/cases/{case}/consents", json=body, headers={"X-Agency": "AA-MG"}
-    )
+    answer = await world.platform.send("intake", f"/cases/{case}/consents", body)
     assert answer.status_code == 422, answer.text
     assert "named by its organisation" in answer.text
     assert "recipients" in answer.text
