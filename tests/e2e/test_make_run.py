@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -17,7 +19,7 @@ import httpx
 import pytest
 
 from deploy.local import demo
-from deploy.local.identity_provider import Provider
+from deploy.local.identity_provider import DEMO_PASSWORD, Provider
 from deploy.local.run import VIEWS
 from tests.conftest import free_port
 from tests.e2e.harness import REPO, registration
@@ -36,20 +38,43 @@ def state_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-async def _jobcenter_caseload(client: httpx.AsyncClient, web: str) -> str:
-    """The Jobcenter MG's caseload page, once its view holds the handed-over demo cases."""
-    signed_in = await client.post(
-        f"{web}/anmelden",
-        data={"agency": "JC-MG", "role": "case_worker", "user": "jonas", "purpose": "placement"},
+async def _signed_in_at_the_provider(client: httpx.AsyncClient, web: str, user: str) -> None:
+    """Sign ``user`` in to the web through the run's Keycloak as a browser would, step by
+    step: the web sends the client to the provider's login form, the form is filled in and
+    sent, the provider sends the client back with a code, and the web keeps its session
+    cookie in ``client``. (Keycloak's own cookies are ``Secure`` RFC 2965 cookies, which
+    httpx's jar keeps from no http host: they are carried by hand, as a browser carries
+    them on loopback.)"""
+    start = await client.get(f"{web}/anmelden/start", params={"zweck": "placement"})
+    assert start.status_code == 303, start.text
+    login = await client.get(start.headers["location"])
+    provider_cookies = "; ".join(
+        header.split(";", 1)[0] for header in login.headers.get_list("set-cookie")
     )
-    assert signed_in.status_code == 303, signed_in.text  # the client keeps the cookie
-    page = ""
-    for _ in range(300):
-        page = (await client.get(f"{web}/faelle")).text
-        if "Youssef, Mariam" in page and "Al-Ali, Hussein" in page:
-            break
-        await asyncio.sleep(0.2)
-    return page
+    form = re.search(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"', login.text)
+    assert form is not None, login.text[:2000]
+    sent = await client.post(
+        html.unescape(form.group(1)),
+        data={"username": user, "password": DEMO_PASSWORD, "credentialId": ""},
+        headers={"Cookie": provider_cookies},
+    )
+    assert sent.status_code == 302, sent.text[:2000]  # back to the web with a code
+    back = await client.get(sent.headers["location"])
+    assert back.status_code == 303, back.text
+    assert back.headers["location"].endswith("/faelle"), back.headers["location"]
+
+
+async def _jobcenter_caseload(web: str) -> str:
+    """The Jobcenter MG's caseload page, once its view holds the handed-over demo cases."""
+    async with httpx.AsyncClient(timeout=30) as browser:
+        await _signed_in_at_the_provider(browser, web, "jonas.jcmg")
+        page = ""
+        for _ in range(300):
+            page = (await browser.get(f"{web}/faelle")).text
+            if "Youssef, Mariam" in page and "Al-Ali, Hussein" in page:
+                break
+            await asyncio.sleep(0.2)
+        return page
 
 
 def _alive(pid: int) -> bool:
@@ -145,7 +170,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
                 await client.get(f"http://127.0.0.1:{ports['intake-relay']}/metrics")
             ).text
             zipkin = await client.get(f"http://127.0.0.1:{stack_ports['zipkin']}/health")
-            handed_over = await _jobcenter_caseload(client, f"http://127.0.0.1:{ports['web']}")
+            handed_over = await _jobcenter_caseload(f"http://127.0.0.1:{ports['web']}")
         again = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "deploy.local.demo"]

@@ -173,7 +173,7 @@ MATRIX: list[tuple[str, str, Body, set[tuple[str, str]]]] = [
         "referred_on": "2016-02-10"}, {AA}),
     ("intake", "consents/withdrawal", lambda: {
         "consent_id": CONSENT, "withdrawn_on": "2016-03-01"}, {AA}),
-    ("intake", "consents/expiry", lambda: {"consent_id": EXPIRING, "expired_on": "2016-03-01"},
+    ("intake", "consents/expiry", lambda: {"consent_id": EXPIRING, "expired_on": "2016-03-02"},
      {AA}),
     ("intake", "interpreter-requests", lambda: {
         "request_id": INTERPRETER, "language": "ar",

@@ -30,6 +30,8 @@ OWN_STACK = dataclasses.replace(
     controller_port=TEST_STACK.controller_port + 300,
     pg_port=TEST_STACK.pg_port + 300,
     zipkin_port=None,
+    keycloak_port=None,  # no one signs in here: the test stack's provider keeps its port
+    keycloak_management_port=None,
 )
 
 

@@ -29,7 +29,7 @@ PARTNER_VIEWS = ("partner-iq", "partner-jba", "partner-course-provider")
 READS: Final[dict[str, set[str]]] = {
     "ip-intake": {LANGUAGE, RECOGNITION, PLACEMENT},  # the hand-over package's milestones
     "ip-language": {INTAKE},  # an entitlement's issuer follows hand-overs
-    "ip-recognition": set(),
+    "ip-recognition": {INTAKE},  # the cases it knows and who is responsible for them
     "ip-placement": {INTAKE},  # its own copy of the residence facts
     "ip-view-aa-mg": set(DOMAIN_TOPICS),  # every view reads the four domain topics
     **{f"ip-view-{view}": set(DOMAIN_TOPICS) for view in (*VIEWS, *PARTNER_VIEWS)},
