@@ -174,7 +174,8 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
         again = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "deploy.local.demo"]
-            + [f"--{s}-url=http://127.0.0.1:{ports[s]}" for s in services],
+            + [f"--{s}-url=http://127.0.0.1:{ports[s]}" for s in services]
+            + [f"--token-url={tokens.provider.token_url}"],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -193,7 +194,10 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
         person = registration(response.json())
         assert person is not None
         assert person["given_name"] == "Amina"
-        assert response.json()["events"][1]["data"]["contacted_on"] == "2016-02-09"
+        contact = next(
+            e for e in response.json()["events"] if e["type"] == "intake.first_contact_made"
+        )
+        assert contact["data"]["contacted_on"] == "2016-02-09"
         assert unsigned.status_code == 401
         allocated = [  # one person in the cell: suppressed
             r
