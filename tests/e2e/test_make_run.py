@@ -238,7 +238,7 @@ async def test_run_serves_the_example_and_stops_everything_on_ctrl_c(state_dir: 
     assert f"http://127.0.0.1:{ports['intake']}/docs" in remaining
     assert "demo data: " in "".join(printed)
     # 4 services, 4 relays, every view (the Agentur's, the agencies', steering), the web,
-    # the partners' feed, broker, Zipkin
-    assert len(started) == 12 + len(VIEWS)
+    # the partners' feed, broker, Zipkin, Keycloak
+    assert len(started) == 13 + len(VIEWS)
     assert not [pid for pid in started if _alive(pid)]
     assert not (state_dir / "postgres" / "pgdata" / "postmaster.pid").exists()
