@@ -94,6 +94,10 @@ _RESIDENCE_FACTS: Final = Rule(
 _RECEIVER_DECIDES: Final = Rule(
     "hand_over.only_receiver_decides", (Grant.to(RECEIVER, Role.CASE_WORKER),)
 )
+_ERASURE: Final = Rule(
+    "erasure.by_responsible_agency_or_its_data_protection",
+    (Grant.to(RESPONSIBLE, Role.CASE_WORKER, Role.DATA_PROTECTION),),
+)
 
 WHO_MAY_ISSUE: Final[dict[type, Rule]] = {
     RegisterPerson: Rule(
@@ -130,15 +134,9 @@ WHO_MAY_ISSUE: Final[dict[type, Rule]] = {
     AcceptHandOver: _RECEIVER_DECIDES,
     RejectHandOver: _RECEIVER_DECIDES,
     CloseCase: _CASE_WORK,
-    ErasePerson: Rule(
-        "erasure.by_responsible_agency_or_its_data_protection",
-        (Grant.to(RESPONSIBLE, Role.CASE_WORKER, Role.DATA_PROTECTION),),
-    ),
+    ErasePerson: _ERASURE,
     # The retention job's (no endpoint): it signs as the controller's data protection.
-    EraseCategory: Rule(
-        "erasure.by_responsible_agency_or_its_data_protection",
-        (Grant.to(RESPONSIBLE, Role.CASE_WORKER, Role.DATA_PROTECTION),),
-    ),
+    EraseCategory: _ERASURE,
 }
 
 
